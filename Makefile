@@ -1,0 +1,44 @@
+# osintkit — `make help` lists the targets. Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.osintkit-installed
+DEMO_OUT ?= demo-out
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint bench samples clean
+
+help: ## list the targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+
+# Re-installed only when the package metadata changes.
+$(STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+install: $(STAMP) ## create .venv and install osintkit with test extras
+
+samples: install ## regenerate the benign samples (deterministic)
+	$(PY) scripts/make_samples.py
+
+demo: install ## set up and run the main job on the bundled samples
+	$(PY) scripts/make_samples.py
+	$(VENV)/bin/osintkit meta samples/media
+
+test: install ## set up and run the whole test suite (what CI runs)
+	$(PY) -m pytest -q
+
+lint: install ## ruff, with the settings in ruff.toml
+	$(VENV)/bin/ruff check osintkit tests scripts
+
+bench: install ## benchmarks (scripts/bench_*.py); figures go in the README
+	@set -e; for b in scripts/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean: ## remove the venv and build leftovers
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(DEMO_OUT)

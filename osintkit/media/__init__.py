@@ -1,0 +1,1 @@
+"""Media stage: sniff types, read metadata, sample video frames, forensic indicators."""
