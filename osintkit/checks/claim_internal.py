@@ -1,0 +1,49 @@
+"""Checks across the media of one claim: the same picture used twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from osintkit.checks import CheckContext, Finding, MediaItem, check
+
+PDQ_DUPLICATE_DISTANCE = 31  # the PDQ authors' recommended match threshold (of 256 bits)
+
+
+def _pdq(item: MediaItem) -> str | None:
+    hashes = getattr(item.hashes, "hashes", None) or {}
+    value = hashes.get("pdq")
+    return value if isinstance(value, str) else None
+
+
+def _same(a: MediaItem, b: MediaItem) -> dict[str, Any] | None:
+    sa, sb = getattr(a.hashes, "sha256", None), getattr(b.hashes, "sha256", None)
+    if sa and sa == sb:
+        return {"how": "identical bytes", "sha256": sa}
+    pa, pb = _pdq(a), _pdq(b)
+    if a.kind == "image" and b.kind == "image" and pa and pb:
+        from osintkit.hashing import hamming
+
+        dist = hamming(pa, pb)
+        if dist <= PDQ_DUPLICATE_DISTANCE:
+            return {"how": "same picture (PDQ)", "pdq_distance": dist}
+    return None
+
+
+@check("DUPLICATE_WITHIN_CLAIM", severity="low", scope="claim")
+def duplicate_within_claim(ctx: CheckContext) -> list[Finding]:
+    """The same picture appears more than once in the claim (padding the evidence)."""
+    items = [m for m in ctx.media if m.ok and m.hashes is not None]
+    out = []
+    seen: set[str] = set()
+    for i, a in enumerate(items):
+        for b in items[i + 1:]:
+            if b.id in seen:
+                continue
+            same = _same(a, b)
+            if same:
+                seen.add(b.id)
+                out.append(ctx.finding(f"{b.name} is the same picture as {a.name} "
+                                       f"({same['how']}).",
+                                       {**same, "first": a.id, "duplicate": b.id},
+                                       media=b.id))
+    return out
