@@ -1,0 +1,421 @@
+"""Media stage: keyframes of a video, decoded no more than needed.
+
+Where it sits: after `probe` (what is this file?), before hashing (which hashes the
+frames) and the archive (which stores per-frame hashes with their times).
+
+How (figures in the README, `scripts/bench_video.py`): one cheap demux pass lists the
+packets and where the encoder put keyframes; then one decode pass with PyAV where the
+decoder's `skip_frame` is switched per GOP. A GOP no longer than `every` seconds is
+decoded key frame only ("NONKEY"); a longer one is decoded reference frames only
+("NONREF") up to its last sampling target, then key frame only again. So we emit at
+least one frame every `every` seconds, the keyframes the encoder put at scene cuts, and
+frames whose colour histogram jumps past an adaptive threshold (`scene_change`).
+The rotation in the container's display matrix is applied to every image.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osintkit import errors
+from osintkit.errors import ErrorInfo, MediaError
+from osintkit.media.probe import sniff
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Scene change: L1 distance (0..1) between 4x4x4 RGB histograms of consecutive decoded
+# frames, above max(SCENE_MIN, SCENE_FACTOR x the median of the recent distances).
+SCENE_MIN = 0.30
+SCENE_FACTOR = 4.0
+SCENE_WINDOW = 8
+THUMB = (64, 36)
+
+
+@dataclass
+class Frame:
+    """One sampled frame: time in seconds from the start, frame number, RGB image."""
+
+    t: float
+    index: int
+    image: Image.Image  # RGB, container rotation applied
+    scene_change: bool  # first frame of a new shot (the first frame of the video is one)
+
+
+@dataclass
+class _Plan:
+    """What to decode: keyframe times, grid targets, per-GOP decode limits."""
+
+    keyframes: list[float]
+    end: float  # time just past the last frame
+    emit_keys: set[float] = field(default_factory=set)
+    targets: list[float] = field(default_factory=list)
+    fill_until: dict[float, float] = field(default_factory=dict)  # GOP start -> decode limit
+
+
+@dataclass
+class _Packets:
+    keyframes: list[float]
+    last_t: float
+    frame_dur: float
+    count: int
+    broken: bool  # the demuxer stopped on bad data
+
+
+def _open(path: Path) -> Any:
+    import av
+
+    try:
+        container = av.open(str(path), "r", metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        if _mp4_truncated(path):
+            raise MediaError(f"{path}: truncated video (the file ends inside a box)",
+                             code=errors.TRUNCATED) from None
+        reason = " ".join(str(getattr(exc, "strerror", "") or exc).split())
+        raise MediaError(f"{path}: cannot read video ({reason})", code=errors.CORRUPT) from None
+    if not container.streams.video:
+        empty = not container.streams
+        container.close()
+        if empty:  # what a muxer leaves when a recording stopped before its first frame
+            raise MediaError(f"{path}: zero-length video (no streams, no frames)",
+                             code=errors.EMPTY)
+        raise MediaError(f"{path}: no video stream (audio or data only)", code=errors.NOT_MEDIA)
+    return container
+
+
+def _mp4_truncated(path: Path) -> bool:
+    """True when a top-level ISO-BMFF box claims to run past the end of the file."""
+    size = path.stat().st_size
+    pos = 0
+    with path.open("rb") as fh:
+        while pos + 8 <= size:
+            fh.seek(pos)
+            head = fh.read(16)
+            box = int.from_bytes(head[:4], "big")
+            if box == 1 and len(head) >= 16:
+                box = int.from_bytes(head[8:16], "big")
+            elif box == 0:  # runs to the end of the file by definition
+                return False
+            if box < 8:
+                return False  # not a box structure at all: corrupt, not truncated
+            pos += box
+        return pos > size
+
+
+def _stream_time(stream: Any) -> Callable[[int | None], float | None]:
+    tb = float(stream.time_base)
+    start = stream.start_time or 0
+
+    def conv(pts: int | None) -> float | None:
+        return None if pts is None else (pts - start) * tb
+
+    return conv
+
+
+def _scan_packets(container: Any, stream: Any) -> _Packets:
+    """Demux only (no decoding): keyframe times and the time of the last packet."""
+    import av
+
+    conv = _stream_time(stream)
+    keys: list[float] = []
+    last, count, dur, broken = 0.0, 0, 0.0, False
+    try:
+        for pkt in container.demux(stream):
+            t = conv(pkt.pts)
+            if t is None or pkt.size == 0:
+                continue
+            count += 1
+            if pkt.duration:
+                dur = pkt.duration * float(stream.time_base)
+            last = max(last, t)
+            if pkt.is_keyframe:
+                keys.append(t)
+    except av.error.FFmpegError:
+        broken = True
+    rate = stream.average_rate or stream.guessed_rate
+    frame_dur = dur or (1.0 / float(rate) if rate else 1 / 30)
+    return _Packets(sorted(set(keys)), last, frame_dur, count, broken)
+
+
+def _plan(keys: list[float], end: float, every: float, tol: float) -> _Plan:
+    """Decide which keyframes to emit and where decoding must go past keyframes."""
+    if not keys or keys[0] > tol:
+        keys = [0.0, *keys]  # no keyframe at the start: decode from the start anyway
+    plan = _Plan(keys, end)
+    last: float | None = None
+    for k, nxt in zip(keys, [*keys[1:], end], strict=True):
+        # A GOP longer than `every`: grid targets inside it, decoded reference frames only.
+        n = math.ceil((nxt - k) / every - 1e-9) - 1
+        inside = [k + j * every for j in range(1, n + 1)] if n > 0 else []
+        # The keyframe is emitted unless the next emission point is within `every` of
+        # the last one emitted (a GOP shorter than `every`).
+        after = inside[0] if inside else nxt
+        if last is None or k - last >= every - tol or after - last > every + tol:
+            plan.emit_keys.add(k)
+            last = k
+        if inside:
+            plan.targets.extend(inside)
+            plan.fill_until[k] = inside[-1] + tol
+            last = inside[-1]
+    return plan
+
+
+class _SceneDetector:
+    """Colour-histogram distance between consecutive decoded frames, adaptive threshold."""
+
+    def __init__(self) -> None:
+        self.prev: Any = None
+        self.recent: deque[float] = deque(maxlen=SCENE_WINDOW)
+
+    def update(self, vframe: Any) -> bool:
+        import numpy as np
+
+        small = vframe.reformat(width=THUMB[0], height=THUMB[1], format="rgb24").to_ndarray()
+        q = (small >> 6).astype(np.uint16)  # 4 levels per channel
+        hist = np.bincount((q[..., 0] * 16 + q[..., 1] * 4 + q[..., 2]).ravel(), minlength=64)
+        hist = hist / hist.sum()
+        if self.prev is None:
+            self.prev = hist
+            return True
+        dist = float(np.abs(hist - self.prev).sum()) / 2
+        self.prev = hist
+        base = statistics.median(self.recent) if self.recent else 0.0
+        self.recent.append(dist)
+        return dist > max(SCENE_MIN, SCENE_FACTOR * base)
+
+
+def _rotated(vframe: Any) -> Image.Image:
+    from PIL import Image
+
+    img = vframe.to_image()
+    rot = round((vframe.rotation or 0) / 90) % 4  # counter-clockwise quarter turns
+    if rot:
+        img = img.transpose((None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
+                             Image.Transpose.ROTATE_270)[rot])
+    return img
+
+
+def _check_input(path: Path, every: float) -> None:
+    if every <= 0:
+        raise ValueError("every must be > 0 seconds")
+    probe = sniff(path)
+    if probe.kind != "video":
+        raise MediaError(f"{path}: is an image ({probe.format}), not a video",
+                         code=errors.NOT_MEDIA)
+
+
+def sample_frames(path: str | os.PathLike[str], every: float = 2.0,
+                  scenes: bool = True) -> Iterator[Frame]:
+    """Yield keyframes: at least one every `every` seconds, plus one at each scene change.
+
+    Raises MediaError: `empty`/`not_media` before any frame; `corrupt` when nothing
+    decodes; `truncated` after the frames that could be decoded have been yielded.
+    """
+    p = Path(path)
+    _check_input(p, every)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        packets = _scan_packets(container, stream)
+        if packets.count == 0:
+            raise MediaError(f"{p}: video has no frames", code=errors.EMPTY)
+    finally:
+        container.close()
+    container = _open(p)  # reopened: cheaper and surer than seeking back to the start
+    try:
+        stream = container.streams.video[0]
+        last_t = yield from _decode(container, stream, p, packets, every, scenes)
+    finally:
+        container.close()
+    _check_complete(p, container, stream, packets, last_t)
+
+
+def _check_complete(p: Path, container: Any, stream: Any, packets: _Packets,
+                    last_t: float | None) -> None:
+    if last_t is None:
+        if packets.broken or _mp4_truncated(p):
+            raise MediaError(f"{p}: truncated video (no frame could be decoded)",
+                             code=errors.TRUNCATED)
+        raise MediaError(f"{p}: no frame could be decoded", code=errors.CORRUPT)
+    declared = None
+    if stream.duration:
+        declared = float(stream.duration * stream.time_base)
+    elif container.duration:
+        declared = container.duration / 1_000_000
+    short = declared is not None and packets.last_t < declared - 1.0
+    if packets.broken or short or _mp4_truncated(p):
+        of = f" of {declared:.1f} s" if declared else ""
+        raise MediaError(f"{p}: truncated video (frames decoded up to {last_t:.1f} s{of})",
+                         code=errors.TRUNCATED)
+
+
+def _decode(container: Any, stream: Any, p: Path, packets: _Packets, every: float,
+            scenes: bool) -> Iterator[Frame]:
+    """The decode pass; returns the time of the last decoded frame (None if none)."""
+    import av
+
+    tol = packets.frame_dur / 2
+    plan = _plan(packets.keyframes, packets.last_t + packets.frame_dur, every, tol)
+    rate = float(stream.average_rate or stream.guessed_rate or 1 / packets.frame_dur)
+    conv = _stream_time(stream)
+    ctx = stream.codec_context
+    ctx.thread_type = "AUTO"
+    detector = _SceneDetector() if scenes else None
+    targets = deque(sorted(plan.targets))
+    keys = set(plan.keyframes)
+    last_t: float | None = None
+    mode, limit = "NONKEY", -1.0
+    for pkt in container.demux(stream):
+        t = conv(pkt.pts)
+        if t is not None and t in keys:
+            limit = plan.fill_until.get(t, -1.0)
+        # Past the limit, stay on reference frames until the decoder (which lags the
+        # packets by its reordering delay) has delivered the GOP's last target.
+        pending = bool(targets) and targets[0] <= limit
+        want = "NONREF" if pending or (t is not None and t <= limit) else "NONKEY"
+        if want != mode:
+            ctx.skip_frame = mode = want
+        try:
+            vframes = pkt.decode()
+        except av.error.FFmpegError:
+            continue  # a damaged packet: the next keyframe resynchronises the decoder
+        for vf in vframes:
+            ft = conv(vf.pts)
+            if ft is None or (last_t is not None and ft <= last_t):
+                continue
+            last_t = ft
+            cut = detector.update(vf) if detector else last_t == 0
+            hit = False
+            while targets and targets[0] <= ft + tol:
+                targets.popleft()
+                hit = True
+            if hit or cut or any(abs(ft - k) <= tol for k in plan.emit_keys):
+                yield Frame(round(ft, 3), round(ft * rate), _rotated(vf), cut)
+    return last_t
+
+
+# ------------------------------------------------------------------ keyframes to disk
+@dataclass
+class SavedFrame:
+    """A keyframe written to disk, with its hashes."""
+
+    t: float
+    index: int
+    scene_change: bool
+    file: str  # file name inside the output directory
+    width: int
+    height: int
+    hashes: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "index": self.index, "scene_change": self.scene_change,
+                "file": self.file, "width": self.width, "height": self.height,
+                "hashes": self.hashes}
+
+
+@dataclass
+class Keyframes:
+    """Result of `extract_keyframes` for one video (the `osintkit frames` contract)."""
+
+    path: Path
+    ok: bool
+    out_dir: Path | None = None
+    frames: list[SavedFrame] = field(default_factory=list)
+    contact_sheet: str | None = None
+    error: ErrorInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "ok": self.ok,
+                "out_dir": str(self.out_dir) if self.out_dir else None,
+                "frames": [f.to_dict() for f in self.frames],
+                "contact_sheet": self.contact_sheet,
+                "error": self.error.to_dict() if self.error else None}
+
+
+def frame_name(t: float) -> str:
+    """File name for a keyframe at `t` seconds: sortable, e.g. `t0000123.400.jpg`."""
+    return f"t{t:011.3f}.jpg"
+
+
+def extract_keyframes(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None,
+                      every: float = 2.0, scenes: bool = True,
+                      hasher: Callable[[Image.Image], dict[str, Any]] | None = None,
+                      sheet: bool = True, quality: int = 90) -> Keyframes:
+    """Sample a video's keyframes, write them as JPEG (+ contact sheet), hash them.
+
+    Never raises for a bad file: `ok=False` with `error`, keeping the frames already
+    written (a truncated video still gives the frames before the damage).
+    `hasher` (e.g. `osintkit.hashing.hash_image`) is passed in so this stage does not
+    import a later one.
+    """
+    p = Path(path)
+    out = Path(out_dir) if out_dir is not None else None
+    res = Keyframes(p, ok=True, out_dir=out)
+    thumbs: list[tuple[float, bool, Image.Image]] = []
+    try:
+        for fr in sample_frames(p, every=every, scenes=scenes):
+            name = frame_name(fr.t)
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                fr.image.save(out / name, "JPEG", quality=quality)
+            hashes = hasher(fr.image) if hasher else {}
+            res.frames.append(SavedFrame(fr.t, fr.index, fr.scene_change, name,
+                                         fr.image.width, fr.image.height, hashes))
+            if sheet:
+                thumbs.append((fr.t, fr.scene_change, _thumb(fr.image)))
+    except MediaError as exc:
+        res.ok, res.error = False, exc.info()
+    if sheet and out is not None and thumbs:
+        contact_sheet(thumbs).save(out / "contact-sheet.jpg", "JPEG", quality=85)
+        res.contact_sheet = "contact-sheet.jpg"
+    return res
+
+
+SHEET_THUMB = 240
+SHEET_COLS = 5
+
+
+def _thumb(img: Image.Image) -> Image.Image:
+    t = img.copy()
+    t.thumbnail((SHEET_THUMB, SHEET_THUMB))
+    return t
+
+
+def format_time(t: float) -> str:
+    """`m:ss.s` (or `h:mm:ss.s`) for captions."""
+    h, rem = divmod(t, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
+
+
+def contact_sheet(thumbs: list[tuple[float, bool, Image.Image]],
+                  cols: int = SHEET_COLS) -> Image.Image:
+    """A grid of thumbnails captioned with their time; scene changes get a red caption."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    cell_w = SHEET_THUMB
+    cell_h = max(im.height for _, _, im in thumbs)
+    cap = 18
+    cols = min(cols, len(thumbs))
+    rows = math.ceil(len(thumbs) / cols)
+    pad = 4
+    sheet = Image.new("RGB", (cols * (cell_w + pad) + pad, rows * (cell_h + cap + pad) + pad),
+                      (24, 24, 24))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=13)
+    for i, (t, cut, im) in enumerate(thumbs):
+        r, c = divmod(i, cols)
+        x = pad + c * (cell_w + pad)
+        y = pad + r * (cell_h + cap + pad)
+        sheet.paste(im, (x + (cell_w - im.width) // 2, y + (cell_h - im.height) // 2))
+        label = format_time(t) + ("  scene" if cut else "")
+        draw.text((x + 2, y + cell_h + 2), label, fill=(255, 90, 90) if cut else (230, 230, 230),
+                  font=font)
+    return sheet
