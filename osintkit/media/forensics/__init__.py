@@ -1,0 +1,222 @@
+"""Media stage, image forensics: first signs of editing, as indicators, never proof.
+
+For one image: error level analysis (ELA), JPEG quality and table family from the
+quantization tables, a double-compression score from DCT histograms, the EXIF
+thumbnail against the main image, and a noise-residual map. Each indicator says whether
+it `fired` against a threshold calibrated on real camera photos (see
+`scripts/calibrate_forensics.py` and the README table: untouched photos fire ≤ 5%).
+With `out_dir`, one PNG per indicator is written next to the numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from osintkit import errors
+from osintkit.errors import ErrorInfo, MediaError, error_info
+from osintkit.media.forensics import dct, ela, quant, thumb
+from osintkit.media.probe import iter_inputs, sniff
+
+# Thresholds chosen by scripts/calibrate_forensics.py so that untouched camera JPEGs fire
+# at most 5% of the time (tests/test_forensics.py asserts it on the real corpus).
+THRESHOLDS: dict[str, float] = {
+    "ela": 0.02,  # share of hot 16×16 blocks
+    "double_compression": 3.0,  # median χ² per histogram bin
+    "exif_thumbnail": 12,  # pHash bits of 64 between thumbnail and main image
+}
+
+MAX_PICTURE = 2048  # longest side of the PNGs written with out_dir
+
+INDICATORS = ("ela", "jpeg_quality", "double_compression", "exif_thumbnail", "noise")
+
+
+@dataclass
+class ForensicsResult:
+    """Indicators for one image (`ok` False with `error` when it cannot be read)."""
+
+    path: Path
+    ok: bool
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: ErrorInfo | None = None
+
+    @property
+    def fired(self) -> list[str]:
+        """Names of the indicators that fired."""
+        return [k for k, v in self.indicators.items() if v.get("fired")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON contract of `osintkit forensics --json`."""
+        return {"path": str(self.path), "ok": self.ok, "format": self.format,
+                "width": self.width, "height": self.height, "fired": self.fired,
+                "indicators": self.indicators,
+                "error": self.error.to_dict() if self.error else None}
+
+
+def open_image(path: Path) -> tuple[Image.Image, str]:
+    """Open and fully decode a still image; MediaError with a clear code otherwise."""
+    probe = sniff(path)
+    if probe.kind != "image":
+        raise MediaError(f"{path}: {probe.format} video; forensics reads still images only",
+                         code=errors.UNSUPPORTED)
+    if probe.format in ("HEIF", "AVIF"):
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MediaError(f"{path}: too many pixels (decompression bomb?)",
+                         code=errors.TOO_LARGE) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        text = " ".join(str(exc).split())
+        code = errors.TRUNCATED if "truncated" in text.lower() else errors.CORRUPT
+        raise MediaError(f"{path}: cannot decode {probe.format}: {text}", code=code) from None
+    return img, probe.format
+
+
+def _luma(path: Path, img: Image.Image) -> np.ndarray | None:
+    """The decoded JPEG luma exactly as stored (no colour conversion), or None."""
+    if img.mode == "L":
+        return np.asarray(img, dtype=np.uint8)
+    if img.mode != "RGB":  # CMYK/YCCK: skip rather than guess
+        return None
+    with Image.open(path) as again:
+        again.draft("YCbCr", again.size)
+        again.load()
+        if again.mode != "YCbCr":
+            return None
+        return np.asarray(again.getchannel(0), dtype=np.uint8)
+
+
+class _Writer:
+    """Writes one PNG per indicator into out_dir (or nothing when out_dir is None)."""
+
+    def __init__(self, out_dir: Path | None, stem: str) -> None:
+        self.out_dir, self.stem = out_dir, stem
+
+    def __call__(self, name: str, make: Callable[[], Image.Image]) -> str | None:
+        if self.out_dir is None:
+            return None
+        target = self.out_dir / f"{self.stem}.{name}.png"
+        picture = make()
+        if max(picture.size) > MAX_PICTURE:  # a report needs no 12-Mpx PNGs
+            picture.thumbnail((MAX_PICTURE, MAX_PICTURE), Image.Resampling.BOX)
+        picture.save(target, "PNG", compress_level=3)
+        return str(target)
+
+
+def _guard(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one indicator; a failure is recorded in it, never fails the whole file."""
+    try:
+        return fn()
+    except Exception as exc:  # hostile files reach odd corners of the decoders
+        return {"applicable": False, "fired": None, "error": error_info(exc).message}
+
+
+def _ela(img: Image.Image, write: _Writer) -> dict[str, Any]:
+    summary, err = ela.ela(img)
+    fired = summary["score"] > THRESHOLDS["ela"]
+    return {"applicable": True, **summary, "threshold": THRESHOLDS["ela"], "fired": fired,
+            "image": write("ela", lambda: ela.ela_picture(err))}
+
+
+def _noise(img: Image.Image, write: _Writer) -> dict[str, Any]:
+    summary, residual = ela.noise_residual(img)
+    return {"applicable": True, **summary, "fired": None,
+            "image": write("noise", lambda: ela.noise_picture(residual))}
+
+
+def _quality(img: Image.Image, write: _Writer) -> dict[str, Any]:
+    tables = getattr(img, "quantization", None)
+    if not tables:
+        return {"applicable": False, "reason": "not a JPEG", "fired": None}
+    info = quant.analyse_tables(tables, getattr(img, "applist", []))
+    return {**info, "fired": info["editor"],
+            "image": write("quantization", lambda: quant.tables_picture(tables))}
+
+
+def _double(path: Path, img: Image.Image, write: _Writer) -> dict[str, Any]:
+    tables = getattr(img, "quantization", None)
+    if not tables:
+        return {"applicable": False, "reason": "not a JPEG", "score": None, "fired": None}
+    luma = _luma(path, img)
+    if luma is None:
+        return {"applicable": False, "reason": f"{img.mode} JPEG", "score": None, "fired": None}
+    table = np.asarray(tables[min(tables)])
+    info = dct.double_compression(luma, table)
+    if not info["applicable"]:
+        return {**info, "fired": None}
+    return {**info, "threshold": THRESHOLDS["double_compression"],
+            "fired": info["score"] > THRESHOLDS["double_compression"],
+            "image": write("dct", lambda: dct.histogram_picture(luma, table))}
+
+
+def _thumbnail(path: Path, img: Image.Image, write: _Writer) -> dict[str, Any]:
+    info, thumbnail = thumb.compare_thumbnail(img, thumb.thumbnail_bytes(path))
+    if info.get("distance") is None:
+        return {**info, "fired": None}
+    return {**info, "threshold": THRESHOLDS["exif_thumbnail"],
+            "fired": info["distance"] > THRESHOLDS["exif_thumbnail"],
+            "image": write("thumbnail", lambda: thumb.pair_picture(img, thumbnail))}
+
+
+def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
+                  *, stem: str | None = None) -> ForensicsResult:
+    """All indicators for one image; never raises for a bad file (ok=False + error).
+
+    With `out_dir`, writes `<stem>.<indicator>.png` there (stem defaults to the file's).
+    """
+    p = Path(path)
+    try:
+        img, fmt = open_image(p)
+    except MediaError as exc:
+        return ForensicsResult(p, False, error=exc.info())
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    write = _Writer(out, stem or p.stem)
+    with img:
+        indicators = {
+            "ela": _guard(lambda: _ela(img, write)),
+            "jpeg_quality": _guard(lambda: _quality(img, write)),
+            "double_compression": _guard(lambda: _double(p, img, write)),
+            "exif_thumbnail": _guard(lambda: _thumbnail(p, img, write)),
+            "noise": _guard(lambda: _noise(img, write)),
+        }
+        return ForensicsResult(p, True, fmt, img.width, img.height, indicators)
+
+
+def analyse_paths(paths: Iterable[str | os.PathLike[str]],
+                  out_dir: str | os.PathLike[str] | None = None,
+                  on_skip: Callable[[Path, str], None] | None = None
+                  ) -> Iterator[ForensicsResult]:
+    """Analyse files and directories (recursively); one bad file never stops the rest.
+
+    Picture names are `<file stem>.<indicator>.png`; a stem seen twice gets a short hash
+    of its path appended so two `photo.jpg` from different folders never overwrite.
+    """
+    seen: set[str] = set()
+    for item in iter_inputs(paths, on_skip):
+        if item.error is not None:
+            yield ForensicsResult(item.path, False, error=item.error)
+            continue
+        stem = item.path.stem
+        if stem in seen:
+            stem = f"{stem}-{hashlib.sha256(str(item.path).encode()).hexdigest()[:8]}"
+        seen.add(stem)
+        yield analyse_image(item.path, out_dir, stem=stem)

@@ -1,0 +1,112 @@
+"""Error level analysis and the noise-residual map.
+
+ELA re-saves the image as JPEG at a known quality and looks at what changed: regions
+with a different compression history (a pasted patch, a retouched area) often change
+more or less than the rest. Textured regions change more anyway, so the summary divides
+each block's error by its own texture before comparing it with the image's median.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+ELA_QUALITY = 90
+BLOCK = 16
+HOT_FACTOR = 3.0  # a block is "hot" when its texture-normalised error exceeds 3× the median
+
+
+def _blocks(a: np.ndarray, size: int) -> np.ndarray:
+    """Mean of each size×size block of a 2-D array (edges cropped)."""
+    import cv2
+
+    h, w = a.shape[0] // size, a.shape[1] // size
+    crop = np.ascontiguousarray(a[:h * size, :w * size], dtype=np.float32)
+    return cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)  # exact block means
+
+
+def _texture(gray: np.ndarray) -> np.ndarray:
+    """Local texture: absolute horizontal + vertical grey-level step per pixel."""
+    import cv2
+
+    g = np.zeros(gray.shape, dtype=np.float32)
+    g[:, 1:] += cv2.absdiff(gray[:, 1:], gray[:, :-1])
+    g[1:, :] += cv2.absdiff(gray[1:, :], gray[:-1, :])
+    return g
+
+
+def _resave(rgb: Image.Image, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    rgb.save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as again:
+        return np.asarray(again.convert("RGB"))
+
+
+def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]:
+    """ELA summary and the per-pixel error (max over channels, uint8).
+
+    score: share of 16×16 blocks whose texture-normalised error is > HOT_FACTOR × the
+    median block; hot_box: bounding box (x0, y0, x1, y1) of the hot blocks, or None.
+    """
+    import cv2
+
+    rgb = img.convert("RGB")
+    orig = np.asarray(rgb)
+    diff = cv2.absdiff(orig, _resave(rgb, quality))
+    err = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
+    summary: dict = {"quality": quality, "mean_error": round(float(err.mean()), 3)}
+    if min(err.shape) < 2 * BLOCK:
+        return {**summary, "score": 0.0, "hot_blocks": 0, "blocks": 0, "hot_box": None}, err
+    block_err = _blocks(err, BLOCK)
+    block_tex = _blocks(_texture(cv2.cvtColor(orig, cv2.COLOR_RGB2GRAY)), BLOCK)
+    ratio = block_err / (block_tex + 2.0)  # +2: flat areas would otherwise divide by ~0
+    median = float(np.median(ratio))
+    hot = ratio > HOT_FACTOR * max(median, 1e-3)
+    hot &= block_err > 1.0  # ignore blocks whose error is below one grey level
+    summary.update(score=round(float(hot.mean()), 4), hot_blocks=int(hot.sum()),
+                   blocks=int(hot.size), hot_box=_box(hot))
+    return summary, err
+
+
+def _box(hot: np.ndarray) -> list[int] | None:
+    ys, xs = np.nonzero(hot)
+    if not len(ys):
+        return None
+    return [int(xs.min()) * BLOCK, int(ys.min()) * BLOCK,
+            (int(xs.max()) + 1) * BLOCK, (int(ys.max()) + 1) * BLOCK]
+
+
+def ela_picture(err: np.ndarray) -> Image.Image:
+    """The amplified error as an image: scaled so the 99.5th percentile is white."""
+    top = max(float(np.percentile(err[::4, ::4], 99.5)), 1.0)
+    return Image.fromarray(np.clip(err * (255.0 / top), 0, 255).astype(np.uint8), "L")
+
+
+def noise_residual(img: Image.Image) -> tuple[dict, np.ndarray]:
+    """High-pass residual (grey minus its 3×3 median) and a summary of its spread.
+
+    spread: 95th / 5th percentile of the per-block residual level (32×32 blocks);
+    a pasted region with other noise shows as a patch of other brightness in the map.
+    """
+    import cv2
+
+    gray = np.asarray(img.convert("L"), dtype=np.uint8)
+    residual = gray.astype(np.float32) - cv2.medianBlur(gray, 3).astype(np.float32)
+    summary: dict = {"level": round(float(np.abs(residual).mean()), 3)}
+    if min(gray.shape) >= 64:
+        levels = _blocks(np.abs(residual), 32)
+        lo, hi = np.percentile(levels, [5, 95])
+        summary["spread"] = round(float(hi / max(lo, 0.05)), 3)
+    else:
+        summary["spread"] = None
+    return summary, residual
+
+
+def noise_picture(residual: np.ndarray) -> Image.Image:
+    """The residual as an image (mid-grey = 0), amplified to the 99.5th percentile."""
+    top = max(float(np.percentile(np.abs(residual), 99.5)), 1.0)
+    out = 128.0 + residual * (127.0 / top)
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "L")
