@@ -157,6 +157,74 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 # --- verify (verify.py) ---
 
 # --- batch (batch.py) ---
+@cli.command("batch")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default="batch-out",
+              show_default=True, help="One report folder per claim, summary.json.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Claims run at once, each in its own process. [default: all cores]")
+@click.option("--claim-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
+              show_default=True, metavar="SECONDS",
+              help="Stop a claim after this long; it is recorded as a timeout.")
+@click.option("--resume", is_flag=True,
+              help="Skip claims whose report exists and whose inputs are unchanged.")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write JUnit XML: one test case per claim.")
+@click.option("--fail-on", type=click.Choice(
+    ["corroborated", "no-contradiction-found", "suspicious", "contradicted"]),
+    default="contradicted", show_default=True,
+    help="Exit 1 (and a JUnit failure) for verdicts at or above this level.")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786.")
+@click.option("--allow-private", is_flag=True,
+              help="Allow claim URLs on private/loopback addresses.")
+@db_option
+@json_option
+@click.pass_context
+def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | None,
+              claim_timeout: float, resume: bool, junit_path: Path | None, fail_on: str,
+              dask_address: str | None, allow_private: bool, db_url: str | None,
+              as_json: bool) -> None:
+    """Verify many claims from a manifest (YAML list, JSON Lines or CSV).
+
+    CSV columns: id,url,claimed_at,lat,lon,radius_km,media. Bad rows are reported by
+    line number and the others still run. Exit 0 when every verdict is below
+    --fail-on, 1 when one is at or above it or a claim failed, 2 for an unusable manifest.
+
+    \b
+    Example:
+      osintkit batch claims.csv -o out --junit out/junit.xml -j 4
+      osintkit batch claims.yaml --resume --dask tcp://scheduler:8786
+    """
+    from osintkit.batch import BatchOptions, read_manifest, render_table, run_batch, write_junit
+
+    parsed = read_manifest(manifest)
+    options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,
+                           resume=resume, fail_on=fail_on, db_url=db_url, dask=dask_address,
+                           verify={"allow_private": allow_private})
+    with _batch_progress(len(parsed.rows)) as bar:
+        def on_result(res: Any) -> None:
+            bar.update(1)
+            if as_json:
+                print_json(res.to_dict())
+            if res.error:
+                bar.write(f"Error: {res.error.message}", file=sys.stderr)
+        result = run_batch(parsed, options, on_result)
+    if junit_path:
+        write_junit(junit_path, result.results, fail_on)
+    if not as_json:
+        click.echo(render_table(result.summary))
+        note(ctx, f"reports in {out_dir}/, summary in {out_dir / 'summary.json'}")
+    exit_for(result.failures)
+
+
+def _batch_progress(total: int) -> Any:
+    """A progress bar on stderr, only when stderr is a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="claim", file=sys.stderr, disable=not sys.stderr.isatty(),
+                leave=False, dynamic_ncols=True)
+
 
 
 def main() -> None:

@@ -1,0 +1,279 @@
+"""Last stage of the flow, many claims at once: run `verify` over a manifest.
+
+    manifest ──► rows (bad rows reported by line; the good ones run) ──► resume keys
+      ──► each claim in its own killable process (local threads, or a Dask cluster)
+      ──► one report folder per claim + batch.json, summary.json, JUnit XML
+
+Steps: 1 `manifest.read_manifest`, 2 resume keys (here), 3 `isolate.run_isolated` (local)
+or `cluster.run_dask`, 4 `results` (summary, JUnit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from osintkit import __version__
+from osintkit.batch.isolate import kill_running, run_isolated
+from osintkit.batch.manifest import Manifest, Row, folder_name, read_manifest
+from osintkit.batch.results import (
+    LEVELS,
+    ClaimResult,
+    junit_xml,
+    level_at_least,
+    make_summary,
+    render_table,
+    top_findings,
+    write_junit,
+)
+from osintkit.errors import ErrorInfo
+
+__all__ = ["LEVELS", "BatchOptions", "BatchResult", "ClaimResult", "Manifest", "junit_xml",
+           "level_at_least", "read_manifest", "render_table", "run_batch", "top_findings",
+           "write_junit"]
+
+DEFAULT_CLAIM_TIMEOUT = 600.0
+BATCH_FILE = "batch.json"  # per claim folder: the resume key and the outcome
+REPORT_FILES = ("report.json", "report.html", "report.md")
+
+
+@dataclass
+class BatchOptions:
+    """How to run a batch. `verify` holds VerifyOptions fields, passed to every claim."""
+
+    out_dir: Path
+    jobs: int | None = None  # None: all cores
+    claim_timeout: float | None = DEFAULT_CLAIM_TIMEOUT
+    resume: bool = False
+    fail_on: str = "contradicted"
+    db_url: str | None = None
+    dask: str | None = None  # tcp://HOST:PORT of an existing scheduler
+    verify: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    """All claim results of a batch (bad rows included), in manifest order."""
+
+    manifest: Manifest
+    options: BatchOptions
+    results: list[ClaimResult]
+    summary: dict[str, Any]
+
+    @property
+    def failures(self) -> int:
+        return sum(r.fails(self.options.fail_on) for r in self.results)
+
+
+# ---------------------------------------------------------------- resume keys
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, streamed; 'missing' when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return "missing"
+    return digest.hexdigest()
+
+
+def archive_version(db_url: str | None) -> dict[str, Any]:
+    """What identifies the archive's content for --resume.
+
+    The archive's own change counter (`meta.generation`, bumped by every write) and
+    `archive_id`, for SQLite and PostgreSQL alike. Without them (an old or unreadable
+    archive), an SQLite file's size and mtime; the WAL is left out on purpose: SQLite
+    removes it when the last reader closes, which would make every claim look changed.
+    """
+    from osintkit.archive.store import connect, redact
+
+    stamp: dict[str, Any] = {"url": redact(db_url) if db_url else None}
+    path = sqlite_path(db_url)
+    if path is not None and not path.exists():
+        return stamp  # do not create an archive just to ask its version
+    meta: dict[str, str] = {}
+    with contextlib.suppress(Exception):  # unreachable or broken: each claim will say so
+        store = connect(db_url, create=False)
+        try:
+            meta = store.meta()
+        finally:
+            store.close()
+    if meta.get("generation") is not None:
+        stamp.update(archive_id=meta.get("archive_id"), generation=meta["generation"])
+    elif path is not None:
+        st = path.stat()
+        stamp.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return stamp
+
+
+def sqlite_path(db_url: str | None) -> Path | None:
+    """The SQLite file behind `db_url` (None: the default archive); None for PostgreSQL."""
+    from osintkit.archive.store import parse_url
+
+    target = parse_url(db_url)
+    return target.path.resolve() if target.path is not None else None
+
+
+def resume_key(manifest: Manifest, row: Row, archive: dict[str, Any],
+               verify: dict[str, Any]) -> str:
+    """Hash of what a claim's report depends on: record, media bytes, archive, options."""
+    media = [[str(p), file_sha256(Path(p))] for p in row.claim.media]
+    payload = {"record": row.record, "base": str(manifest.path.parent.resolve()),
+               "media": media, "archive": archive, "verify": verify, "osintkit": __version__}
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _previous(folder: Path, key: str) -> ClaimResult | None:
+    """The stored result of an unchanged claim whose report exists, else None."""
+    try:
+        stored = json.loads((folder / BATCH_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if stored.get("key") != key or not (folder / "report.json").is_file():
+        return None
+    result = ClaimResult.from_dict(stored["result"])
+    if not result.ok:
+        return None
+    result.resumed = True
+    return result
+
+
+# ---------------------------------------------------------------- the batch
+OnResult = Callable[[ClaimResult], None]
+
+
+def run_batch(manifest: Manifest, options: BatchOptions,
+              on_result: OnResult | None = None) -> BatchResult:
+    """Verify every good row of `manifest` into `options.out_dir`; never stops on one claim.
+
+    Each finished claim is written at once (its folder, batch.json, summary.json), so an
+    interrupted batch keeps what it computed. `on_result` sees every result as it comes.
+    """
+    out = options.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    state = _State(manifest, options, on_result or (lambda _r: None))
+    for row in manifest.bad:
+        state.add(ClaimResult(row.id, row.line, "invalid", error=row.error))
+    archive = archive_version(options.db_url)
+    tasks = []
+    for row in manifest.good:
+        folder = out / folder_name(row.id)
+        key = resume_key(manifest, row, archive, options.verify)
+        previous = _previous(folder, key) if options.resume else None
+        if previous is not None:
+            state.add(previous)
+            continue
+        _clear(folder)
+        tasks.append({"id": row.id, "line": row.line, "key": key, "record": row.record,
+                      "manifest": str(manifest.path.resolve()), "out_dir": str(folder.resolve()),
+                      "db_url": options.db_url, "verify": options.verify})
+    if options.dask:
+        from osintkit.batch.cluster import run_dask
+        run_dask(options.dask, tasks, options, state.finish)
+    else:
+        _run_local(tasks, options, state.finish)
+    return state.close()
+
+
+class _State:
+    """Results so far; writes each claim's batch.json and the summary as results arrive."""
+
+    def __init__(self, manifest: Manifest, options: BatchOptions, on_result: OnResult):
+        self.manifest, self.options, self.on_result = manifest, options, on_result
+        self.results: list[ClaimResult] = []
+        self.started = _now()
+        self.lock = threading.Lock()
+
+    def add(self, result: ClaimResult) -> None:
+        with self.lock:
+            self.results.append(result)
+        self.on_result(result)
+
+    def finish(self, task: dict[str, Any], outcome: dict[str, Any]) -> None:
+        folder = self.options.out_dir / folder_name(task["id"])
+        _write_files(folder, outcome.pop("files", None) or {})
+        err = outcome.get("error")
+        report = folder / "report.json"
+        result = ClaimResult(
+            task["id"], task["line"], outcome["status"], outcome.get("verdict"),
+            outcome.get("reasons") or [], outcome.get("findings") or [],
+            ErrorInfo(err["code"], err["message"]) if err else None,
+            outcome.get("duration_s", 0.0),
+            report.relative_to(self.options.out_dir).as_posix() if report.is_file() else None)
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / BATCH_FILE, json.dumps(
+            {"key": task["key"], "result": result.to_dict()}, indent=1, default=str))
+        self.add(result)
+        self.write_summary(complete=False)
+
+    def write_summary(self, complete: bool) -> dict[str, Any]:
+        with self.lock:
+            results = sorted(self.results, key=lambda r: r.line)
+        summary = make_summary(self.manifest.path, self.options.out_dir, self.options.fail_on,
+                               results, self.started,
+                               _now() if complete else None)
+        _atomic_write(self.options.out_dir / "summary.json",
+                      json.dumps(summary, indent=1, ensure_ascii=False, default=str))
+        return summary
+
+    def close(self) -> BatchResult:
+        summary = self.write_summary(complete=True)
+        results = sorted(self.results, key=lambda r: r.line)
+        return BatchResult(self.manifest, self.options, results, summary)
+
+
+def _run_local(tasks: list[dict[str, Any]], options: BatchOptions,
+               done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    jobs = options.jobs or os.cpu_count() or 1
+    # Threads only wait on the child processes: the work happens in the children.
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="claim") as pool:
+        futures = {pool.submit(run_isolated, t, options.claim_timeout): t for t in tasks}
+        try:
+            for fut in as_completed(futures):
+                done(futures[fut], fut.result())
+        except BaseException:  # Ctrl-C: results so far are written; stop the children
+            for fut in futures:
+                fut.cancel()
+            kill_running()
+            raise
+
+
+def _clear(folder: Path) -> None:
+    """Remove a previous run's reports so a failed rerun never shows stale ones."""
+    for name in (*REPORT_FILES, BATCH_FILE):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write a claim folder shipped back by a remote worker (paths stay inside it)."""
+    root = folder.resolve()
+    for rel, data in files.items():
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+

@@ -1,0 +1,253 @@
+"""Batch stage, step 1: read a manifest of claims (YAML list, JSON Lines or CSV).
+
+Every entry becomes a `Row`: a Claim built by `claim.claim_from_dict`, or the one-line
+reason (with the line number) why it could not be. Only an unusable file raises.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from osintkit.claim import claim_from_dict
+from osintkit.errors import ErrorInfo, InputError
+
+CSV_COLUMNS = ("id", "url", "claimed_at", "lat", "lon", "radius_km", "media")
+CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes")
+INVALID_ROW = "invalid_row"
+
+
+@dataclass
+class Row:
+    """One manifest entry: a claim record that parsed, or the reason it did not."""
+
+    line: int
+    id: str
+    record: dict[str, Any] | None = None
+    claim: Any = None  # osintkit.claim.Claim
+    error: ErrorInfo | None = None
+
+
+@dataclass
+class Manifest:
+    """A parsed manifest: its rows in file order."""
+
+    path: Path
+    format: str  # "yaml" | "jsonl" | "csv"
+    rows: list[Row]
+
+    @property
+    def good(self) -> list[Row]:
+        return [r for r in self.rows if r.error is None]
+
+    @property
+    def bad(self) -> list[Row]:
+        return [r for r in self.rows if r.error is not None]
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML keeping timestamps as text, like claim files (claim.py parses zones)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in res if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, res in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Parse a YAML list, JSON Lines or CSV manifest. Bad rows are kept with their error.
+
+    Raises InputError (exit 2) only when the file as a whole is unusable.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    fmt = _manifest_format(path, text)
+    entries = {"yaml": _yaml_entries, "jsonl": _jsonl_entries, "csv": _csv_entries}[fmt]
+    rows = [_row(path, line, rec) for line, rec in entries(path, text)]
+    _mark_duplicates(path, rows)
+    if not rows:
+        raise InputError(f"{path}: manifest holds no claims", code="empty")
+    return Manifest(path, fmt, rows)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: manifest not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read manifest: {exc.strerror or exc}",
+                         code="unreadable") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: manifest is not UTF-8 text (byte {exc.start})",
+                         code="invalid_manifest") from None
+
+
+def _manifest_format(path: Path, text: str) -> str:
+    suffix = path.suffix.lower()
+    head = text.lstrip()[:1]
+    if suffix in (".yaml", ".yml") or (suffix == ".json" and head == "["):
+        return "yaml"  # a JSON array is YAML too, and YAML gives us line numbers
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if head == "{":
+        return "jsonl"
+    if head in ("-", "["):
+        return "yaml"
+    if text.split("\n", 1)[0].split(",")[0].strip() == "id":
+        return "csv"
+    raise InputError(f"{path}: unknown manifest format (use .yaml, .jsonl or .csv)",
+                     code="unsupported")
+
+
+Entry = tuple[int, Any]  # (line number, parsed record or an Exception)
+
+
+def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if isinstance(root, yaml.MappingNode):  # also accept {claims: [...]}
+            root = next((v for k, v in root.value if k.value == "claims"), root)
+        if not isinstance(root, yaml.SequenceNode):
+            raise InputError(f"{path}: a YAML manifest is a list of claims",
+                             code="invalid_manifest")
+        for node in root.value:
+            line = node.start_mark.line + 1
+            try:
+                yield line, loader.construct_document(node)
+            except yaml.YAMLError as exc:
+                yield line, ValueError(one_line(exc))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise InputError(f"{path}:{where} not valid YAML: {one_line(exc)}",
+                         code="invalid_manifest") from None
+    finally:
+        loader.dispose()
+
+
+def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
+    for line, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        try:
+            yield line, json.loads(raw)
+        except ValueError as exc:
+            yield line, ValueError(f"not valid JSON: {exc}")
+
+
+def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader, [])]
+    unknown = [h for h in header if h not in CSV_COLUMNS + CSV_EXTRA]
+    if not header or unknown or "id" not in header:
+        raise InputError(f"{path}: line 1: CSV header must name columns from "
+                         f"{','.join(CSV_COLUMNS)} (unknown: {','.join(unknown) or '-'})",
+                         code="invalid_manifest")
+    for cells in reader:
+        if not cells or cells[0].lstrip().startswith("#"):
+            continue
+        if len(cells) != len(header):
+            yield reader.line_num, ValueError(
+                f"expected {len(header)} fields, found {len(cells)}")
+            continue
+        try:
+            yield reader.line_num, csv_record(dict(zip(header, cells, strict=True)))
+        except ValueError as exc:
+            yield reader.line_num, exc
+
+
+def csv_record(cells: dict[str, str]) -> dict[str, Any]:
+    """A CSV row (`id,url,claimed_at,lat,lon,radius_km,media`) → a claim record.
+
+    `url` and `media` may hold several values separated by `;` or `|`.
+    """
+    values = {k: v.strip() for k, v in cells.items() if v and v.strip()}
+    rec: dict[str, Any] = {k: values[k] for k in ("id", "claimed_at", "title", "claimant",
+                                                   "timezone", "posted_at", "notes")
+                           if k in values}
+    if "url" in values:
+        rec["urls"] = _split(values["url"])
+    if "media" in values:
+        rec["media"] = _split(values["media"])
+    place = {k: _number(k, values[k]) for k in ("lat", "lon", "radius_km") if k in values}
+    if "place" in values:
+        place["name"] = values["place"]
+    if place:
+        if "lat" not in place or "lon" not in place:
+            raise ValueError("place: lat and lon go together")
+        rec["place"] = place
+    return rec
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[;|]", text) if p.strip()]
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}: not a number: {text!r}") from None
+
+
+def _row(path: Path, line: int, rec: Any) -> Row:
+    default_id = f"line-{line}"
+    if isinstance(rec, Exception):
+        return Row(line, default_id, error=_row_error(path, line, rec))
+    if not isinstance(rec, dict):
+        err = ValueError("a claim is a mapping (id, claimed_at, place, urls, media, ...)")
+        return Row(line, default_id, error=_row_error(path, line, err))
+    claim_id = str(rec.get("id") or default_id)
+    try:
+        claim = claim_from_dict(rec, base_dir=path.parent, default_id=claim_id, source=path)
+        if not claim.urls and not claim.media:
+            raise ValueError("nothing to verify: give urls or media")
+    except Exception as exc:  # any bad value is this row's error; the others still run
+        return Row(line, claim_id, rec, error=_row_error(path, line, exc))
+    return Row(line, claim_id, rec, claim)
+
+
+def _row_error(path: Path, line: int, exc: Exception) -> ErrorInfo:
+    return ErrorInfo(INVALID_ROW, f"{path}: line {line}: {one_line(exc)}")
+
+
+def _mark_duplicates(path: Path, rows: list[Row]) -> None:
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.error:
+            continue
+        folder = folder_name(row.id).lower()  # case-insensitive file systems
+        if folder in seen:
+            row.error = ErrorInfo(INVALID_ROW, f"{path}: line {row.line}: duplicate id "
+                                  f"{row.id!r} (first at line {seen[folder]})")
+        else:
+            seen[folder] = row.line
+
+
+def folder_name(claim_id: str) -> str:
+    """A safe folder name for a claim id (ids come from untrusted manifests)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", claim_id).strip("._")[:120]
+    return name or "claim"
+
+
+def one_line(exc: BaseException | str) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
