@@ -1,0 +1,240 @@
+"""Renderers for the Report: JSON, Markdown, self-contained HTML, JUnit XML.
+
+Every string that came from outside (EXIF fields, page text, file names, URLs) is
+escaped: HTML through Jinja2 autoescape (and `safe_url` for links), Markdown through
+`md_escape`, JUnit through the XML writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from osintkit.checks.place import osm_url
+from osintkit.checks.verdict import at_or_above
+from osintkit.report.model import Report
+
+FORMATS = ("json", "md", "html", "junit")
+FILE_NAMES = {"json": "report.json", "md": "report.md", "html": "report.html",
+              "junit": "report.junit.xml"}
+THUMB_PX = 360
+
+
+# ---------------------------------------------------------------- JSON
+def render_json(report: Report) -> str:
+    """report.json: the contract described by schema.json."""
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False,
+                      default=str) + "\n"
+
+
+# ---------------------------------------------------------------- Markdown
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def md_escape(value: Any) -> str:
+    """Untrusted text → inert Markdown: one line, HTML entities, punctuation escaped."""
+    text = " ".join(str("" if value is None else value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def render_markdown(report: Report) -> str:
+    """report.md: verdict, claim, findings, media and timeline as Markdown."""
+    d = report.to_dict()
+    claim, verdict = d["claim"], d["verdict"]
+    lines = [f"# Verification report: {md_escape(claim['title'] or claim['id'])}", "",
+             f"**Verdict: {verdict['level']}**", ""]
+    lines += [f"- {md_escape(r)}" for r in verdict["reasons"]]
+    win = claim["claimed_at"]
+    place = claim["place"]
+    lines += ["", "## Claim", "", "| field | value |", "|---|---|",
+              f"| id | {md_escape(claim['id'])} |",
+              f"| claimant | {md_escape(claim['claimant'])} |",
+              f"| claimed at | {md_escape(win['raw'] if win else '')} |",
+              f"| place | {_md_place(place)} |",
+              f"| urls | {' '.join(md_escape(u) for u in claim['urls'])} |"]
+    lines += ["", "## Findings", ""]
+    if d["findings"]:
+        lines += ["| severity | code | media | message |", "|---|---|---|---|"]
+        lines += [f"| {f['severity']} | `{f['code']}` | {md_escape(f['media'] or '')} | "
+                  f"{md_escape(f['message'])} |" for f in d["findings"]]
+    else:
+        lines.append("No findings.")
+    lines += ["", "## Media", "", "| id | name | kind | captured | sha256 |",
+              "|---|---|---|---|---|"]
+    for m in d["media"]:
+        captured = (m["summary"] or {}).get("captured_at")
+        state = m["sha256"] or f"error: {md_escape((m['error'] or {}).get('message'))}"
+        lines.append(f"| {m['id']} | {md_escape(m['name'])} | {m['kind'] or ''} | "
+                     f"{md_escape(captured or '')} | {state} |")
+    lines += ["", "## Timeline", ""]
+    lines += [f"- {md_escape(e['when'])}: {md_escape(e['label'])}" for e in d["timeline"]]
+    lines += ["", f"_osintkit {md_escape(d['tool']['version'])}, schema "
+              f"{d['schema_version']}, generated {d['generated_at']}_", ""]
+    return "\n".join(lines)
+
+
+def _md_place(place: dict[str, Any] | None) -> str:
+    if not place:
+        return ""
+    return (f"{md_escape(place['name'] or '')} {place['lat']}, {place['lon']} "
+            f"(radius {place['radius_km']} km)")
+
+
+# ---------------------------------------------------------------- HTML
+def safe_url(url: Any) -> str:
+    """Only http(s) URLs become links; anything else (javascript:, data:) becomes '#'."""
+    text = str(url or "").strip()
+    return text if re.match(r"^https?://", text, re.IGNORECASE) else "#"
+
+
+def _image_uri(img: Any) -> str:
+    img = img.convert("RGB")
+    img.thumbnail((THUMB_PX, THUMB_PX))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def thumbnail_uri(path: str | Path | None, kind: str | None = None,
+                  t: float | None = None) -> str | None:
+    """A small inline JPEG (data: URI) of a picture, or of a video frame at ~t seconds."""
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        if kind == "video":
+            from osintkit.media.frames import sample_frames
+
+            frame = None
+            for frame in sample_frames(path, every=1.0, scenes=False):
+                if t is None or frame.t >= t - 0.5:
+                    break
+            return _image_uri(frame.image) if frame is not None else None
+        from PIL import Image, ImageOps
+
+        with Image.open(path) as im:
+            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
+            return _image_uri(ImageOps.exif_transpose(im))
+    except Exception:  # a thumbnail is a nicety: a file we cannot draw is shown without one
+        return None
+
+
+def _match_thumb(match: dict[str, Any], obj: Any) -> str | None:
+    raw = getattr(obj, "thumbnail", None)
+    if isinstance(raw, bytes | bytearray) and raw:
+        return "data:image/jpeg;base64," + base64.b64encode(bytes(raw)).decode("ascii")
+    path = getattr(obj, "path", None) or match.get("path")
+    return thumbnail_uri(path, match.get("kind"), match.get("item_t"))
+
+
+def _html_context(report: Report) -> dict[str, Any]:
+    d = report.to_dict()
+    by_media: dict[str | None, list[dict[str, Any]]] = {}
+    for f in d["findings"]:
+        by_media.setdefault(f["media"], []).append(f)
+    media = []
+    for item, md in zip(report.media, d["media"], strict=True):
+        md = dict(md)
+        md["thumb"] = thumbnail_uri(item.path, item.kind) if item.ok else None
+        md["findings"] = by_media.get(item.id, [])
+        md["matches"] = [
+            {**m, "thumb": _match_thumb(m, obj),
+             "query_thumb": (thumbnail_uri(item.path, item.kind, m.get("query_t"))
+                             if item.kind == "video" else md["thumb"])}
+            for m, obj in zip(md["matches"], item.matches, strict=True)]
+        md["map_url"] = _map_url(md, d["claim"]["place"])
+        media.append(md)
+    return {"r": d, "media": media, "claim_findings": by_media.get(None, []),
+            "timeline": _timeline_positions(d["timeline"]),
+            "place_url": (osm_url(d["claim"]["place"]["lat"], d["claim"]["place"]["lon"])
+                          if d["claim"]["place"] else None)}
+
+
+def _map_url(media: dict[str, Any], place: dict[str, Any] | None) -> str | None:
+    gps = (media.get("summary") or {}).get("gps")
+    if not gps or gps.get("lat") is None or gps.get("lon") is None:
+        return None
+    if place:
+        return osm_url(gps["lat"], gps["lon"], place["lat"], place["lon"])
+    return osm_url(gps["lat"], gps["lon"])
+
+
+def _timeline_positions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event with `pos` (0-100 %) along the span of all dates, for the HTML bar."""
+    from datetime import UTC, datetime
+
+    def ts(e: dict[str, Any]) -> float:
+        moment = datetime.fromisoformat(e["when"])
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    if not events:
+        return []
+    lo, hi = ts(events[0]), ts(events[-1])
+    span = (hi - lo) or 1.0
+    return [{**e, "pos": round(100 * (ts(e) - lo) / span, 2)} for e in events]
+
+
+def _jinja_env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("osintkit.report", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def render_html(report: Report) -> str:
+    """report.html: self-contained (inline CSS and base64 thumbnails), untrusted text escaped."""
+    return _jinja_env().get_template("report.html.j2").render(**_html_context(report))
+
+
+# ---------------------------------------------------------------- JUnit
+def render_junit(reports: Iterable[Report], fail_on: str = "contradicted") -> str:
+    """JUnit XML: one test case per claim, failed when its verdict is at/above `fail_on`."""
+    reports = list(reports)
+    suite = ET.Element("testsuite", name="osintkit.verify", tests=str(len(reports)))
+    failures = 0
+    for rep in reports:
+        case = ET.SubElement(suite, "testcase", classname="osintkit.verify", name=rep.claim.id)
+        if at_or_above(rep.level, fail_on):
+            failures += 1
+            fail = ET.SubElement(case, "failure", type=rep.level,
+                                 message=f"verdict {rep.level}")
+            fail.text = "\n".join(rep.verdict.reasons)
+        out = ET.SubElement(case, "system-out")
+        out.text = f"verdict: {rep.level}\n" + "\n".join(rep.verdict.reasons)
+    suite.set("failures", str(failures))
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "json": render_json, "md": render_markdown, "html": render_html,
+    "junit": lambda rep: render_junit([rep]),
+}
+
+
+def write_report(report: Report, out_dir: str | Path,
+                 formats: Iterable[str] = ("json", "html", "md")) -> dict[str, Path]:
+    """Write the report in each format into out_dir; returns {format: path}."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    formats = list(dict.fromkeys(formats))
+    for fmt in formats:
+        if fmt not in RENDERERS:
+            raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
+        written[fmt] = out / FILE_NAMES[fmt]
+    report.files = {fmt: str(path) for fmt, path in written.items()}
+    for fmt, path in written.items():
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(RENDERERS[fmt](report), encoding="utf-8")
+        tmp.replace(path)  # never leave a half-written report behind
+    return written
