@@ -1,0 +1,192 @@
+"""Archive stage: near-duplicate matching of query hashes against the packed index.
+
+Rows are images and video frames (item id + time). A query is a list of units (the image,
+or one unit per video frame), each with its PDQ under up to 8 dihedral transforms and its
+pHash. All PDQ variants of all units go to the index in one batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from osintkit.archive.index import HammingIndex, load_cache, pack_hex, save_cache
+from osintkit.hashing import TRANSFORMS  # "none" first: it wins ties
+
+DEFAULT_MAX = {"pdq": 31, "phash": 10}
+
+
+@dataclass
+class QueryUnit:
+    """One image or video frame of a query."""
+
+    t: float | None
+    pdq: dict[str, str] = field(default_factory=dict)  # transform -> hex
+    phash: str | None = None
+
+
+@dataclass
+class Pair:
+    """A query unit matching an index row."""
+
+    unit: int
+    row: int
+    pdq: int | None = None
+    transform: str = "none"
+    phash: int | None = None
+
+
+class RowSet:
+    """The index: one row per archived image or video frame, PDQ and pHash packed."""
+
+    def __init__(self, item: np.ndarray, t: np.ndarray, pdq: np.ndarray, has_pdq: np.ndarray,
+                 phash: np.ndarray, has_phash: np.ndarray) -> None:
+        self.item, self.t = item.astype(np.int64), t.astype(np.float64)
+        self.pdq, self.has_pdq = pdq, has_pdq.astype(bool)
+        self.phash, self.has_phash = phash, has_phash.astype(bool)
+        self.pdq_rows = np.flatnonzero(self.has_pdq)
+        self.phash_rows = np.flatnonzero(self.has_phash)
+        self.pdq_index = HammingIndex(self.pdq[self.pdq_rows])
+        self.phash_index = HammingIndex(self.phash[self.phash_rows])
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, float | None, str | None, str | None]]) -> RowSet:
+        """Rows of (item_id, t or None, pdq hex or None, phash hex or None)."""
+        n = len(rows)
+        item = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+        t = np.fromiter((math.nan if r[1] is None else r[1] for r in rows), np.float64, n)
+        has_pdq = np.fromiter((r[2] is not None for r in rows), dtype=bool, count=n)
+        has_phash = np.fromiter((r[3] is not None for r in rows), dtype=bool, count=n)
+        pdq = pack_hex([r[2] or "0" * 64 for r in rows], 32)
+        phash = pack_hex([r[3] or "0" * 16 for r in rows], 8)
+        return cls(item, t, pdq, has_pdq, phash, has_phash)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"item": self.item, "t": self.t, "pdq": self.pdq, "has_pdq": self.has_pdq,
+                "phash": self.phash, "has_phash": self.has_phash}
+
+    def save(self, path: Path, stamp: str) -> None:
+        """Cache on disk (.npz, no pickle)."""
+        save_cache(path, stamp, self.arrays())
+
+    @classmethod
+    def load(cls, path: Path, stamp: str) -> RowSet | None:
+        """The cached index if it carries `stamp`, else None."""
+        data = load_cache(path, stamp)
+        if data is None or set(data) != {"item", "t", "pdq", "has_pdq", "phash", "has_phash"}:
+            return None
+        return cls(**data)
+
+
+def _hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def _pdq_pairs(rows: RowSet, units: list[QueryUnit], max_pdq: int) -> dict[tuple[int, int], Pair]:
+    hexes, unit_of, tr_of = [], [], []
+    for ui, unit in enumerate(units):
+        for ti, name in enumerate(TRANSFORMS):
+            if unit.pdq.get(name):
+                hexes.append(unit.pdq[name])
+                unit_of.append(ui)
+                tr_of.append(ti)
+    pairs: dict[tuple[int, int], Pair] = {}
+    if not hexes or not len(rows.pdq_rows):
+        return pairs
+    hits = rows.pdq_index.query(pack_hex(hexes, 32), max_pdq)
+    u = np.asarray(unit_of, dtype=np.int64)[hits.query]
+    tr = np.asarray(tr_of, dtype=np.int64)[hits.query]
+    r = rows.pdq_rows[hits.row]
+    for i in np.lexsort((tr, hits.distance, r, u)):  # best (distance, transform) first
+        key = (int(u[i]), int(r[i]))
+        if key not in pairs:
+            pairs[key] = Pair(key[0], key[1], int(hits.distance[i]), TRANSFORMS[int(tr[i])])
+    return pairs
+
+
+def _phash_pairs(rows: RowSet, units: list[QueryUnit], max_phash: int,
+                 pairs: dict[tuple[int, int], Pair]) -> None:
+    have = [(ui, unit.phash) for ui, unit in enumerate(units) if unit.phash]
+    if not have or not len(rows.phash_rows):
+        return
+    hits = rows.phash_index.query(pack_hex([h for _, h in have], 8), max_phash)
+    for q, row, d in zip(hits.query.tolist(), hits.row.tolist(), hits.distance.tolist(),
+                         strict=True):
+        key = (have[q][0], int(rows.phash_rows[row]))
+        pair = pairs.setdefault(key, Pair(*key))
+        pair.phash = int(d)
+
+
+def _fill(rows: RowSet, units: list[QueryUnit], pair: Pair) -> None:
+    """Distances the index did not report (the other hash kind of the same pair)."""
+    unit = units[pair.unit]
+    if pair.phash is None and unit.phash and rows.has_phash[pair.row]:
+        pair.phash = _hamming(unit.phash, rows.phash[pair.row].tobytes().hex())
+    if pair.pdq is None and unit.pdq and rows.has_pdq[pair.row]:
+        target = rows.pdq[pair.row].tobytes().hex()
+        dist, name = min((_hamming(h, target), TRANSFORMS.index(n)) for n, h in unit.pdq.items())
+        pair.pdq, pair.transform = dist, TRANSFORMS[name]
+
+
+def pair_score(pair: Pair) -> tuple[float, int]:
+    """Sort key: PDQ distance, or pHash scaled to PDQ's 256 bits; untransformed first."""
+    d = pair.pdq if pair.pdq is not None else 4 * (pair.phash if pair.phash is not None else 64)
+    return (float(d), TRANSFORMS.index(pair.transform))
+
+
+def match_units(rows: RowSet, units: list[QueryUnit],
+                max_distance: dict[str, int]) -> dict[int, list[Pair]]:
+    """item id -> its matching pairs, best first. Only PDQ matches may be transformed."""
+    max_pdq, max_phash = max_distance["pdq"], max_distance["phash"]
+    pairs = _pdq_pairs(rows, units, max_pdq)
+    _phash_pairs(rows, units, max_phash, pairs)
+    out: dict[int, list[Pair]] = {}
+    for pair in pairs.values():
+        _fill(rows, units, pair)
+        ok_pdq = pair.pdq is not None and pair.pdq <= max_pdq
+        ok_phash = pair.phash is not None and pair.phash <= max_phash
+        if ok_pdq or ok_phash:
+            out.setdefault(int(rows.item[pair.row]), []).append(pair)
+    for lst in out.values():
+        lst.sort(key=lambda p: (pair_score(p), units[p.unit].t or 0.0))
+    return out
+
+
+def units_of(result: Any, variants: dict[str, str] | None = None) -> list[QueryUnit]:
+    """Query units of a HashResult (image: one unit; video: one per frame).
+
+    PDQ variants come from `variants`, else the result's own (`HashResult.variants`,
+    `FrameHashes.variants`), else only the untransformed PDQ is searched.
+    """
+    units = []
+    hashes = getattr(result, "hashes", None) or {}
+    frames = getattr(result, "frames", None) or []
+    if (hashes.get("pdq") or hashes.get("phash")) and not frames:
+        pdq = dict(variants or getattr(result, "variants", None) or {})
+        if hashes.get("pdq"):
+            pdq["none"] = str(hashes["pdq"])
+        units.append(QueryUnit(None, pdq, _str(hashes.get("phash"))))
+    for frame in frames:
+        fh = frame.hashes
+        pdq = dict(getattr(frame, "variants", None) or {})
+        if fh.get("pdq"):
+            pdq["none"] = str(fh["pdq"])
+        units.append(QueryUnit(float(frame.t), pdq, _str(fh.get("phash"))))
+    return units
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def row_t(rows: RowSet, row: int) -> float | None:
+    """The frame time of a row (None for images)."""
+    t = float(rows.t[row])
+    return None if math.isnan(t) else t

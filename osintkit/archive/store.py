@@ -1,0 +1,341 @@
+"""Archive stage: the database. One schema on SQLite (embedded) and PostgreSQL (shared).
+
+`connect(url)` parses `sqlite:///path`, a bare path, or `postgresql://...` and returns a
+`Store`: a connection, the dialect's SQL differences, versioned migrations and
+`write(fn)`, which runs `fn(cursor)` in one transaction and retries it when another
+process holds the lock (SQLite WAL + busy timeout; PostgreSQL serialization failures).
+A process killed mid-transaction leaves the previous committed state: both engines roll
+the open transaction back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from osintkit.errors import ArchiveError
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 2
+_RETRIES = 8
+_PG_LOCK_ID = 0x05170001  # advisory lock serializing migrations across clients
+
+ITEM_COLUMNS = ("id", "key", "sha256", "md5", "name", "origin", "source", "first_seen",
+                "title", "tags", "kind", "added_at", "pdq", "pdq_quality", "phash", "dhash",
+                "extra")
+FRAME_COLUMNS = ("item_id", "t", "pdq", "pdq_quality", "phash", "dhash")
+
+
+def _migration_1(pk: str, real: str) -> list[str]:
+    return [
+        "CREATE TABLE IF NOT EXISTS items ("
+        f" id {pk},"
+        " key TEXT NOT NULL UNIQUE,"  # sha256, or md5:/pdq: for entries from hash lists
+        " sha256 TEXT, md5 TEXT, name TEXT, origin TEXT, source TEXT,"
+        " first_seen TEXT, title TEXT, tags TEXT NOT NULL DEFAULT '[]',"
+        " kind TEXT NOT NULL, added_at TEXT NOT NULL,"
+        " pdq TEXT, pdq_quality INTEGER, phash TEXT, dhash TEXT,"
+        " extra TEXT NOT NULL DEFAULT '{}')",
+        "CREATE TABLE IF NOT EXISTS frames ("
+        " item_id BIGINT NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
+        f" t {real} NOT NULL, pdq TEXT, pdq_quality INTEGER, phash TEXT, dhash TEXT,"
+        " PRIMARY KEY (item_id, t))",
+    ]
+
+
+def _migration_2(pk: str, real: str) -> list[str]:
+    return [
+        "CREATE INDEX IF NOT EXISTS items_sha256 ON items (sha256)",
+        "CREATE INDEX IF NOT EXISTS items_md5 ON items (md5)",
+        "CREATE INDEX IF NOT EXISTS items_first_seen ON items (first_seen)",
+    ]
+
+
+# Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
+MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2]
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def default_url() -> str:
+    """sqlite:/// URL of the archive in the user data directory."""
+    import platformdirs
+
+    return f"sqlite:///{platformdirs.user_data_path('osintkit') / 'archive.sqlite'}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed archive URL."""
+
+    dialect: str  # "sqlite" | "postgresql"
+    url: str  # as given (normalized), for messages and psycopg
+    path: Path | None  # the SQLite file
+
+
+def parse_url(url: str | None) -> Target:
+    """sqlite:///abs/path, sqlite:relative/path, a bare path, or postgresql://..."""
+    url = url or default_url()
+    if url.startswith(("postgresql://", "postgres://")):
+        return Target("postgresql", url, None)
+    if url.startswith("sqlite:"):
+        rest = url[len("sqlite:"):]
+        rest = rest[2:] if rest.startswith("//") else rest
+        if not rest:
+            raise ArchiveError(f"{url}: no file in the SQLite URL (use sqlite:///path)")
+        return Target("sqlite", url, Path(rest).expanduser())
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
+    if scheme:
+        raise ArchiveError(f"{redact(url)}: unknown archive URL scheme {scheme.group(1)!r} "
+                           "(use sqlite:///path or postgresql://...)")
+    return Target("sqlite", f"sqlite:///{Path(url).expanduser().resolve()}", Path(url).expanduser())
+
+
+class Store:
+    """A connection with the dialect's SQL differences papered over (`?` placeholders)."""
+
+    def __init__(self, target: Target, conn: Any) -> None:
+        self.target = target
+        self.dialect = target.dialect
+        self.conn = conn
+        self.pg = target.dialect == "postgresql"
+        self.least = "LEAST" if self.pg else "MIN"
+
+    # -------------------------------------------------------------- sql helpers
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.pg else text
+
+    def cursor(self) -> Any:
+        return self.conn.cursor()
+
+    def execute(self, cur: Any, text: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement on `cur` (placeholders are `?` for both engines)."""
+        try:
+            cur.execute(self.sql(text), tuple(params))
+        except Exception as exc:
+            self._reraise(exc)
+        return cur
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """All rows of a read-only statement (autocommit / its own short transaction)."""
+        def run(cur: Any) -> list[tuple]:
+            return list(self.execute(cur, text, params).fetchall())
+        return self.read(run)
+
+    def iter_query(self, text: str, params: Sequence[Any] = (),
+                   size: int = 5000) -> Iterator[tuple]:
+        """Rows streamed in chunks (for exports of large archives)."""
+        cur = self.cursor()
+        try:
+            self.execute(cur, text, params)
+            while rows := cur.fetchmany(size):
+                yield from rows
+        finally:
+            cur.close()
+            if self.pg:
+                self.conn.rollback()
+
+    def read(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(cursor)` outside any write lock."""
+        cur = self.cursor()
+        try:
+            return fn(cur)
+        finally:
+            cur.close()
+            if self.pg:
+                self.conn.rollback()  # end the implicit read transaction
+
+    # -------------------------------------------------------------- transactions
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        cur = self.cursor()
+        try:
+            if self.pg:
+                pass  # psycopg opens a transaction on the first statement
+            else:
+                cur.execute("BEGIN IMMEDIATE")  # take the write lock now, not on upgrade
+            yield cur
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def write(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(cursor)` in one transaction; retried while another writer holds a lock."""
+        delay = 0.05
+        for attempt in range(_RETRIES):
+            try:
+                with self._transaction() as cur:
+                    return fn(cur)
+            except Exception as exc:
+                if attempt == _RETRIES - 1 or not self._is_retryable(exc):
+                    self._reraise(exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    def _is_retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, ArchiveError):
+            exc = exc.__cause__ or exc
+        if isinstance(exc, sqlite3.OperationalError):
+            return "locked" in str(exc) or "busy" in str(exc)
+        if self.pg:
+            import psycopg
+
+            return isinstance(exc, psycopg.errors.SerializationFailure
+                              | psycopg.errors.DeadlockDetected)
+        return False
+
+    def _reraise(self, exc: BaseException) -> None:
+        if isinstance(exc, ArchiveError):
+            raise exc
+        if isinstance(exc, sqlite3.DatabaseError) or _is_pg_error(exc):
+            reason = " ".join(str(exc).split())
+            raise ArchiveError(f"{redact(self.target.url)}: {reason}") from exc
+        raise exc
+
+    def close(self) -> None:
+        with suppress(Exception):  # closing a broken connection must not mask the real error
+            self.conn.close()
+
+    # -------------------------------------------------------------- schema
+    def migrate(self) -> None:
+        """Create or upgrade the schema to SCHEMA_VERSION, one transaction per step."""
+        pk = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" if self.pg else \
+            "INTEGER PRIMARY KEY AUTOINCREMENT"
+        real = "DOUBLE PRECISION" if self.pg else "REAL"
+        while True:
+            def step(cur: Any) -> bool:
+                if self.pg:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+                self.execute(cur, "CREATE TABLE IF NOT EXISTS meta "
+                                  "(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                version = self._version(cur)
+                if version > SCHEMA_VERSION:
+                    raise ArchiveError(
+                        f"{redact(self.target.url)}: archive schema v{version} is newer than "
+                        f"this osintkit understands (v{SCHEMA_VERSION}); upgrade osintkit")
+                if version == SCHEMA_VERSION:
+                    return False
+                for stmt in MIGRATIONS[version](pk, real):
+                    self.execute(cur, stmt)
+                if version == 0:
+                    for key, value in (("archive_id", uuid.uuid4().hex), ("generation", "0")):
+                        self.execute(cur, "INSERT INTO meta (key, value) VALUES (?, ?)",
+                                     (key, value))
+                self._set_meta(cur, "schema_version", str(version + 1))
+                return True
+            if not self.write(step):
+                return
+
+    def _version(self, cur: Any) -> int:
+        row = self.execute(cur, "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_meta(self, cur: Any, key: str, value: str) -> None:
+        self.execute(cur, "DELETE FROM meta WHERE key = ?", (key,))
+        self.execute(cur, "INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def meta(self) -> dict[str, str]:
+        """The meta table (schema_version, archive_id, generation)."""
+        return dict(self.query("SELECT key, value FROM meta"))
+
+    def bump(self, cur: Any) -> None:
+        """Count a change (inside a write transaction): cached indexes see they are stale."""
+        self.execute(cur, "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                          "WHERE key = 'generation'")
+
+
+def _is_pg_error(exc: BaseException) -> bool:
+    mod = type(exc).__module__ or ""
+    return mod.startswith("psycopg")
+
+
+def connect(url: str | None, create: bool = True) -> Store:
+    """Open (and create/migrate) the archive at `url`; ArchiveError with one line if not."""
+    target = parse_url(url)
+    store = _connect_pg(target) if target.dialect == "postgresql" else \
+        _connect_sqlite(target, create)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _connect_sqlite(target: Target, create: bool) -> Store:
+    path = target.path
+    assert path is not None
+    if not path.exists():
+        if not create:
+            raise ArchiveError(f"{path}: no archive there yet (add something first, "
+                               "or give --db)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(f"{path}: cannot create the archive ({exc.strerror})") from None
+    elif path.is_dir():
+        raise ArchiveError(f"{path}: is a directory, not an SQLite archive")
+    try:
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: durable at checkpoints
+    except sqlite3.DatabaseError as exc:
+        reason = " ".join(str(exc).split())
+        raise ArchiveError(f"{path}: not a usable SQLite archive ({reason})") from None
+    if not mode or str(mode[0]).lower() != "wal":
+        pass  # e.g. a read-only medium: still usable for reads
+    store = Store(target, _SqliteConn(conn))
+    return store
+
+
+class _SqliteConn:
+    """sqlite3 in autocommit mode with explicit BEGIN, so `commit()` means our COMMIT."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.raw = conn
+
+    def cursor(self) -> sqlite3.Cursor:
+        return self.raw.cursor()
+
+    def commit(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _connect_pg(target: Target) -> Store:
+    import psycopg
+
+    try:
+        conn = psycopg.connect(target.url, connect_timeout=int(
+            os.environ.get("OSINTKIT_DB_TIMEOUT", "10")))
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ArchiveError(f"{redact(target.url)}: cannot connect to the PostgreSQL "
+                           f"archive ({reason})") from None
+    return Store(target, conn)
