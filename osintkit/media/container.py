@@ -1,0 +1,116 @@
+"""Media stage, metadata: video container facts through PyAV (FFmpeg's demuxers).
+
+Width, height, fps, frame count, duration, codecs, and the container tags phones write:
+creation_time, encoder, make/model, rotation (display matrix, read back from the first
+decoded frame, or the old `rotate` tag) and location (`©xyz`, ISO 6709).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from osintkit import errors
+from osintkit.errors import MediaError
+
+# ISO 6709 as phones write it: "+48.8577+002.2950+035.000/" (altitude optional).
+_ISO6709 = re.compile(r"^\s*([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?")
+_LOCATION_KEYS = ("com.apple.quicktime.location.ISO6709", "location", "location-eng",
+                  "com.android.capture.location")
+_MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
+_MODEL_KEYS = ("com.apple.quicktime.model", "model", "com.android.model")
+_SOFTWARE_KEYS = ("com.apple.quicktime.software", "software", "com.android.version")
+
+
+def parse_iso6709(text: str) -> dict[str, float | None] | None:
+    """{"lat", "lon", "alt"} from an ISO 6709 decimal string; None when it is not one."""
+    m = _ISO6709.match(text or "")
+    if not m:
+        return None
+    lat, lon = float(m.group(1)), float(m.group(2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    alt = float(m.group(3)) if m.group(3) else None
+    return {"lat": lat, "lon": lon, "alt": alt}
+
+
+def _first(tags: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for k in keys:
+        v = (tags.get(k) or "").strip()
+        if v:
+            return v
+    return None
+
+
+def _rotation(container: Any, stream: Any) -> int | None:
+    tag = stream.metadata.get("rotate")
+    if tag and tag.lstrip("-").isdigit():
+        return int(tag) % 360
+    try:
+        for frame in container.decode(stream):
+            # PyAV reports counter-clockwise degrees; phones and ExifTool speak clockwise.
+            return round(-float(frame.rotation)) % 360
+    except Exception:  # a broken first frame: no rotation, the rest still counts
+        return None
+    return None
+
+
+def _fps(stream: Any) -> float | None:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return round(float(rate), 3) if rate else None
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    if container.duration:
+        return round(container.duration / 1_000_000, 3)
+    if stream.duration and stream.time_base:
+        return round(float(stream.duration * stream.time_base), 3)
+    return None
+
+
+def _video_stream_info(container: Any, v: Any) -> dict[str, Any]:
+    fps = _fps(v)
+    frames = v.frames or None
+    duration = _duration(container, v)
+    if not frames and fps and duration:
+        frames = round(fps * duration)  # an estimate: containers like MKV keep no count
+    return {
+        "width": v.codec_context.width or None, "height": v.codec_context.height or None,
+        "fps": fps, "frames": frames, "duration": duration,
+        "codec": v.codec_context.name, "pix_fmt": v.codec_context.pix_fmt,
+        "rotation": _rotation(container, v),
+    }
+
+
+def read_container(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Container metadata of a video; raises MediaError when FFmpeg cannot read it."""
+    import av
+
+    try:
+        container = av.open(os.fspath(path), metadata_errors="replace")
+    except av.error.InvalidDataError as exc:
+        raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})",
+                         code=errors.CORRUPT) from None
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(f"{path}: cannot open video ({exc})", code=errors.CORRUPT) from None
+    with container:
+        tags = {k: str(v) for k, v in container.metadata.items()}
+        videos = list(container.streams.video)
+        if not videos:
+            raise MediaError(f"{path}: no video stream", code=errors.NOT_MEDIA)
+        v = videos[0]
+        stream_tags = {k: str(val) for k, val in v.metadata.items()}
+        info = _video_stream_info(container, v)
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        loc_text = _first(tags, _LOCATION_KEYS) or _first(stream_tags, _LOCATION_KEYS)
+        info.update({
+            "container": container.format.name, "audio_codec": audio,
+            "creation_time": tags.get("creation_time") or stream_tags.get("creation_time"),
+            "encoder": tags.get("encoder") or stream_tags.get("encoder"),
+            "make": _first(tags, _MAKE_KEYS), "model": _first(tags, _MODEL_KEYS),
+            "software": _first(tags, _SOFTWARE_KEYS),
+            "location": parse_iso6709(loc_text) if loc_text else None,
+            "location_raw": loc_text, "tags": tags, "stream_tags": stream_tags,
+        })
+    return info

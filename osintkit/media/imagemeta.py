@@ -1,0 +1,205 @@
+"""Media stage, metadata: images through Pillow (+ pillow-heif), feeding EXIF/XMP/IPTC readers.
+
+Pillow gives format, size, mode, the raw EXIF/XMP/ICC blocks and IPTC; the pixels are then
+decoded once (reduced-DCT for JPEG) so a truncated or broken file is reported as such.
+Decompression bombs are refused before any decoding, as `too_large`.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osintkit import errors
+from osintkit.errors import ErrorInfo, MediaError
+from osintkit.media.exif import ExifData, read_exif_block
+from osintkit.media.fields import build_summary
+from osintkit.media.iptc import read_ciff, read_iptc
+from osintkit.media.xmp import XMPError, parse_xmp
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+    from osintkit.media.metadata import Metadata
+
+MAX_TIFF_READ = 256 * 1024 * 1024
+_HEIF_READY = False
+
+
+def _register_heif() -> None:
+    global _HEIF_READY
+    if not _HEIF_READY:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _HEIF_READY = True
+
+
+def _open(p: Path) -> PILImage.Image:
+    """Image.open with bombs refused (Pillow only warns below twice its pixel limit)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(p)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError(f"{p}: too many pixels, refused as a possible decompression bomb "
+                         f"({exc})", code=errors.TOO_LARGE) from None
+    except UnidentifiedImageError:
+        raise MediaError(f"{p}: the image decoder cannot read this file",
+                         code=errors.CORRUPT) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaError(f"{p}: corrupt image header ({exc})", code=errors.CORRUPT) from None
+
+
+def _verify_pixels(im: PILImage.Image, p: Path) -> None:
+    """Decode the pixels once; a truncated or damaged stream becomes a MediaError."""
+    from PIL import Image
+
+    if im.format == "JPEG":  # the reduced-DCT decode still reads the whole stream
+        im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError(f"{p}: too many pixels ({exc})", code=errors.TOO_LARGE) from None
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error, MemoryError) as exc:
+        text = " ".join(str(exc).split())
+        code = errors.TRUNCATED if "truncated" in text.lower() else errors.CORRUPT
+        what = "truncated" if code == errors.TRUNCATED else "damaged"
+        raise MediaError(f"{p}: image data {what} ({text})", code=code) from None
+
+
+def _heif_primary(p: Path) -> tuple[bytes | None, bool]:
+    """The untouched EXIF block of a HEIF (Pillow's plugin rewrites Orientation to 1), and
+    whether libheif rotated the image by 90/270 degrees (irot) when decoding it."""
+    import pillow_heif
+
+    heif = pillow_heif.open_heif(p)
+    primary = heif[heif.primary_index]
+    # pillow-heif's own plugin reads `transformations` the same way; no public accessor.
+    transforms = getattr(getattr(primary, "_c_image", None), "transformations", ()) or ()
+    turned = any(t[0] == "irot" and t[1] in (90, 270) for t in transforms)
+    return primary.info.get("exif"), turned
+
+
+def _exif_source(im: PILImage.Image, p: Path, fmt: str) -> bytes | None:
+    if fmt == "TIFF":
+        with p.open("rb") as fh:
+            return fh.read(MAX_TIFF_READ)
+    return im.info.get("exif")
+
+
+def _xmp_source(im: PILImage.Image, exif: ExifData) -> bytes | None:
+    raw = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+    if raw is None and hasattr(im, "tag_v2"):
+        raw = im.tag_v2.get(700)  # TIFF XMLPacket
+    if raw is None:
+        notes = exif.get("Image ApplicationNotes")
+        raw = bytes(notes) if isinstance(notes, list) else None
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if isinstance(raw, tuple):
+        raw = bytes(raw)
+    return raw if isinstance(raw, bytes) and raw.strip(b"\x00 \r\n\t") else None
+
+
+def _icc_description(icc: bytes | None) -> str | None:
+    if not icc:
+        return None
+    try:
+        from PIL import ImageCms
+
+        desc = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.profile_description
+    except Exception:  # a damaged ICC profile only loses its description
+        return None
+    return " ".join(str(desc).split()) or None
+
+
+def _text_chunks(im: PILImage.Image) -> dict[str, str]:
+    out = {}
+    for key, val in (getattr(im, "text", None) or {}).items():
+        if key == "XML:com.adobe.xmp" or key.startswith("Raw profile"):
+            continue
+        out[str(key)] = str(val)[:4000]
+    return out
+
+
+def _image_info(im: PILImage.Image) -> dict[str, Any]:
+    comment = im.info.get("comment")
+    if isinstance(comment, bytes):
+        comment = comment.decode("utf-8", "replace")
+    dpi = im.info.get("dpi")
+    return {
+        "mode": im.mode,
+        "decoder_format": im.format,
+        "frames": getattr(im, "n_frames", 1),
+        "icc_profile": _icc_description(im.info.get("icc_profile")),
+        "dpi": [float(x) for x in dpi] if isinstance(dpi, tuple) else None,
+        "comment": (comment or "").strip("\x00 ") or None,
+        "text": _text_chunks(im) if im.format == "PNG" else {},
+    }
+
+
+def _thumbnail_info(exif: ExifData) -> dict[str, Any] | None:
+    has_ifd1 = any(k.startswith("Thumbnail ") for k in exif.tags)
+    if not has_ifd1 and exif.thumbnail is None:
+        return None
+    out: dict[str, Any] = {"present": exif.thumbnail is not None, "width": None,
+                           "height": None, "size": len(exif.thumbnail or b"") or None}
+    if exif.thumbnail:
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(exif.thumbnail)) as th:
+                out["width"], out["height"] = th.size
+        except Exception:  # bytes that start like a JPEG but are not one
+            out["present"] = False
+    return out
+
+
+def _ciff(im: PILImage.Image) -> dict[str, Any]:
+    for marker, payload in getattr(im, "applist", []):
+        if marker == "APP0" and payload[6:14] == b"HEAPJPGM":
+            return read_ciff(payload)
+    return {}
+
+
+def read_image_into(md: Metadata, p: Path) -> None:
+    """Fill `md` from an image file; raises MediaError for unreadable/broken images."""
+    if md.format in ("HEIF", "AVIF"):
+        _register_heif()
+    im = _open(p)
+    with im:
+        fmt = md.format or im.format
+        md.width, md.height = im.size
+        if fmt == "HEIF":
+            block, turned = _heif_primary(p)
+            if turned:  # report the stored size, as for every other format
+                md.width, md.height = im.height, im.width
+        else:
+            block = _exif_source(im, p, fmt)
+        exif = read_exif_block(block or b"")
+        md.exif = exif.to_dict()
+        md.thumbnail = _thumbnail_info(exif)
+        md.warnings.extend(exif.problems)
+        xmp: dict[str, Any] = {}
+        raw_xmp = _xmp_source(im, exif)
+        if raw_xmp:
+            try:
+                xmp = parse_xmp(raw_xmp)
+            except XMPError as exc:
+                md.warnings.append(str(exc))
+        md.xmp = xmp
+        md.iptc = read_iptc(im)
+        md.summary = build_summary(exif, xmp, md.iptc, _ciff(im), md.warnings)
+        if exif.structural and md.error is None:
+            md.error = ErrorInfo(errors.CORRUPT_METADATA,
+                                 f"{p}: corrupt EXIF ({exif.structural[0]})")
+        _verify_pixels(im, p)
+        md.image = _image_info(im)

@@ -1,0 +1,141 @@
+"""Media stage, metadata: the XMP packet, parsed safely into a flat dict.
+
+XMP is untrusted XML. The stdlib's expat refuses external entities but still expands
+internal ones (billion laughs), so any DOCTYPE or entity declaration is refused outright:
+XMP never needs one. Properties come out as {"prefix:Name": value}, prefixes canonical
+(xmp, exif, tiff, photoshop, dc, xmpMM, ...) whatever the file called them; arrays become
+lists, language alternatives their default text, structures dicts.
+"""
+
+from __future__ import annotations
+
+import xml.parsers.expat
+from typing import Any
+from xml.etree.ElementTree import Element, TreeBuilder
+
+MAX_XMP = 8 * 1024 * 1024
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+PREFIXES = {
+    "http://ns.adobe.com/xap/1.0/": "xmp",
+    "http://ns.adobe.com/exif/1.0/": "exif",
+    "http://cipa.jp/exif/1.0/": "exifEX",
+    "http://ns.adobe.com/tiff/1.0/": "tiff",
+    "http://ns.adobe.com/photoshop/1.0/": "photoshop",
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://ns.adobe.com/xap/1.0/mm/": "xmpMM",
+    "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#": "stEvt",
+    "http://ns.adobe.com/xap/1.0/sType/ResourceRef#": "stRef",
+    "http://ns.adobe.com/exif/1.0/aux/": "aux",
+    "http://ns.adobe.com/camera-raw-settings/1.0/": "crs",
+    "http://ns.adobe.com/xap/1.0/rights/": "xmpRights",
+    "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/": "Iptc4xmpCore",
+    "http://iptc.org/std/Iptc4xmpExt/2008-02-29/": "Iptc4xmpExt",
+    "http://ns.google.com/photos/1.0/camera/": "GCamera",
+    "http://ns.adobe.com/photoshop/1.0/panorama-profile": "GPano",
+}
+
+
+class XMPError(ValueError):
+    """The XMP packet is not well-formed or is hostile (DOCTYPE, entities, too big)."""
+
+
+def _refuse(*_args: Any) -> None:
+    raise XMPError("XMP with a DOCTYPE or entity declaration refused")
+
+
+def parse_xml(data: bytes) -> Element:
+    """Parse XML with expat, refusing DOCTYPE/entities; qualified names as '{uri}local'."""
+    builder = TreeBuilder()
+    parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.UnparsedEntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+
+    def qn(name: str) -> str:
+        return "{" + name if "}" in name else name
+
+    parser.StartElementHandler = lambda tag, attrs: builder.start(
+        qn(tag), {qn(k): v for k, v in attrs.items()})
+    parser.EndElementHandler = lambda tag: builder.end(qn(tag))
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise XMPError(f"XMP is not well-formed XML ({exc})") from None
+    return builder.close()
+
+
+def _packet(raw: bytes) -> bytes:
+    """The x:xmpmeta (or bare rdf:RDF) element out of a packet with wrappers and padding."""
+    for start, end in ((b"<x:xmpmeta", b"</x:xmpmeta>"), (b"<rdf:RDF", b"</rdf:RDF>")):
+        i, j = raw.find(start), raw.rfind(end)
+        if i >= 0 and j > i:
+            return raw[i:j + len(end)]
+    return raw.strip(b"\x00 \r\n\t")
+
+
+def _name(tag: str) -> str:
+    uri, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    prefix = PREFIXES.get(uri) or uri.rstrip("/#").rsplit("/", 1)[-1] or "ns"
+    return f"{prefix}:{local}"
+
+
+def _is_rdf(tag: str, local: str) -> bool:
+    return tag == "{" + RDF + "}" + local
+
+
+def _struct(el: Element) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in el.attrib.items():
+        if not k.startswith("{" + RDF) and not k.startswith("{" + XML_NS):
+            out[_name(k)] = v
+    for child in el:
+        if _is_rdf(child.tag, "Description"):
+            out.update(_struct(child))
+        else:
+            out[_name(child.tag)] = _value(child)
+    return out
+
+
+def _value(el: Element) -> Any:
+    """The value of one property element: text, list, language default or structure."""
+    for child in el:
+        if _is_rdf(child.tag, "Seq") or _is_rdf(child.tag, "Bag"):
+            return [_value(li) for li in child if _is_rdf(li.tag, "li")]
+        if _is_rdf(child.tag, "Alt"):
+            items = [li for li in child if _is_rdf(li.tag, "li")]
+            chosen = next((li for li in items if li.get("{" + XML_NS + "}lang") == "x-default"),
+                          items[0] if items else None)
+            return None if chosen is None else _value(chosen)
+    has_attrs = any(not k.startswith("{" + RDF) and not k.startswith("{" + XML_NS)
+                    for k in el.attrib)
+    if len(el) or has_attrs:
+        return _struct(el)
+    if "{" + RDF + "}resource" in el.attrib:
+        return el.attrib["{" + RDF + "}resource"]
+    return (el.text or "").strip()
+
+
+def parse_xmp(raw: bytes) -> dict[str, Any]:
+    """All properties of an XMP packet as {"prefix:Name": value}; raises XMPError."""
+    if len(raw) > MAX_XMP:
+        raise XMPError(f"XMP packet too large ({len(raw)} bytes)")
+    root = parse_xml(_packet(raw))
+    out: dict[str, Any] = {}
+    for desc in root.iter("{" + RDF + "}Description"):
+        out.update(_struct(desc))
+    return out
+
+
+def software_agents(xmp: dict[str, Any]) -> list[str]:
+    """Distinct software agents in xmpMM:History, oldest first."""
+    history = xmp.get("xmpMM:History")
+    agents: list[str] = []
+    for event in history if isinstance(history, list) else []:
+        agent = event.get("stEvt:softwareAgent") if isinstance(event, dict) else None
+        if isinstance(agent, str) and agent.strip() and agent.strip() not in agents:
+            agents.append(agent.strip())
+    return agents
