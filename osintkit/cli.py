@@ -145,6 +145,144 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 # --- meta (media/metadata.py) ---
 
 # --- hash, compare (hashing.py) ---
+def _hash_kinds(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from osintkit.hashing import parse_kinds
+
+    try:
+        return parse_kinds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def hashes_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`--hashes pdq,phash,...`: which perceptual hashes."""
+    return click.option("--hashes", "kinds", default="pdq,phash,dhash", show_default=True,
+                        metavar="LIST", callback=_hash_kinds,
+                        help="Comma-separated: pdq, phash, dhash, whash, colorhash, crop.")(f)
+
+
+def every_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`--every SECONDS`: video frame sampling."""
+    return click.option("--every", type=click.FloatRange(min=0.1), default=2.0,
+                        show_default=True, metavar="SECONDS",
+                        help="Videos: at least one frame every SECONDS (+ scene changes).")(f)
+
+
+@dataclass
+class _WithVariants:
+    """A HashResult whose JSON also carries the PDQ dihedral variants."""
+
+    res: Any
+    ok: bool
+    error: Any
+    path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.res.to_dict(with_variants=True)
+
+
+def _hash_line(hashes: dict[str, Any]) -> str:
+    parts = []
+    for k, v in hashes.items():
+        if k == "pdq_quality":
+            continue
+        q = f" (quality {hashes['pdq_quality']})" if k == "pdq" and "pdq_quality" in hashes else ""
+        parts.append(f"{k} {v}{q}")
+    return "  ".join(parts)
+
+
+def _render_hash(res: Any) -> str:
+    lines = [str(res.path), f"  sha256 {res.sha256}", f"  md5    {res.md5}"]
+    if res.kind == "video":
+        lines += [f"  t={f.t:8.2f}s  {_hash_line(f.hashes)}" for f in res.frames]
+    else:
+        quality = res.hashes.get("pdq_quality")
+        lines += [f"  {k:<9} {v}" + (f" (quality {quality})" if k == "pdq" else "")
+                  for k, v in res.hashes.items() if k != "pdq_quality"]
+    return "\n".join(lines)
+
+
+@cli.command("hash")
+@paths_argument
+@hashes_option
+@every_option
+@click.option("--variants", is_flag=True,
+              help="JSON: add pdq_variants (PDQ of the 8 rotations/mirrors, for search).")
+@jobs_option
+@json_option
+@click.pass_context
+def hash_cmd(ctx: click.Context, paths: tuple[Path, ...], kinds: tuple[str, ...], every: float,
+             variants: bool, jobs: int, as_json: bool) -> None:
+    """Exact (sha256, md5) and perceptual hashes (PDQ, pHash, dHash...) of images and videos.
+
+    Videos: hashes of sampled frames (one every --every seconds and at scene changes).
+    Hex is zero-padded (PDQ: 64 hex digits). Exit 1 when some input failed.
+
+    \b
+    Example:
+      osintkit hash photo.jpg clip.mp4
+      osintkit hash media/ -j 2 --hashes pdq,phash --json | jq -r .hashes.pdq
+    """
+    from tqdm import tqdm
+
+    from osintkit.hashing import collect_inputs, hash_paths
+
+    inputs = collect_inputs(paths, lambda p, why: note(ctx, f"{p}: skipped ({why})"))
+    bar = tqdm(total=len(inputs), unit="file", file=sys.stderr, leave=False,
+               disable=not sys.stderr.isatty() or len(inputs) < 2, dynamic_ncols=True)
+
+    def results() -> Iterable[Any]:
+        for res in hash_paths(inputs, kinds, jobs=jobs, every=every):
+            bar.update(1)
+            yield _WithVariants(res, res.ok, res.error, res.path) if variants else res
+
+    with bar:
+        failures = emit_results(ctx, results(), as_json,
+                                lambda r: _render_hash(getattr(r, "res", r)))
+    exit_for(failures)
+
+
+def _render_compare(res: Any) -> str:
+    where = {"a": f" @ {res.a_t:.2f} s" if res.a_t is not None else "",
+             "b": f" @ {res.b_t:.2f} s" if res.b_t is not None else ""}
+    lines = [f"{res.verdict}  (transform: {res.transform or '-'})",
+             "  " + "  ".join(f"{k} {v}" for k, v in res.distance.items()),
+             f"  A: {res.a}{where['a']}", f"  B: {res.b}{where['b']}"]
+    lines += [f"  segment: A {s.a_start:.1f}-{s.a_end:.1f} s = B {s.b_start:.1f}-{s.b_end:.1f} s"
+              f" ({s.frames} frames, pdq <= {s.distance}, {s.transform})" for s in res.segments]
+    lines += [f"  note: {n}" for n in res.notes]
+    if res.visual:
+        lines.append(f"  picture: {res.visual}")
+    return "\n".join(lines)
+
+
+@cli.command("compare")
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@hashes_option
+@every_option
+@click.option("--visual", type=click.Path(path_type=Path, dir_okay=False), metavar="OUT.png",
+              help="Write A (matched transform applied) and B side by side.")
+@json_option
+@click.pass_context
+def compare_cmd(ctx: click.Context, a: Path, b: Path, kinds: tuple[str, ...], every: float,
+                visual: Path | None, as_json: bool) -> None:
+    """Compare two images or videos: distances per hash, transform, verdict.
+
+    Verdict: identical (same sha256), near-duplicate (PDQ <= 31 of 256 under the best
+    rotation/mirror), similar (<= 70), different. Image vs video: the best frame and
+    its time; video vs video: matching segments. Exit 1 when a file cannot be read.
+
+    \b
+    Example:
+      osintkit compare claim.jpg archive/original.jpg --visual match.png
+      osintkit compare clip.mp4 original.mp4 --json | jq .segments
+    """
+    from osintkit.compare import compare_files
+
+    res = compare_files(a, b, kinds, every=every, visual=visual)
+    exit_for(emit_results(ctx, [res], as_json, _render_compare))
+
 
 # --- archive (archive/) ---
 

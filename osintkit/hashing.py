@@ -1,0 +1,408 @@
+"""Media stage, fingerprints: exact digests (sha256, md5) and perceptual hashes (PDQ, pHash...).
+
+Sits after `media/probe.py` (what is this file?) and `media/frames.py` (video frames);
+the archive and `compare.py` consume `HashResult`s. Hash kinds are data: one frozen
+`Hasher` per kind in `HASHERS`. Hex is always zero-padded to bits/4 characters.
+
+Fast path: perceptual hashes need a small picture, so JPEGs are decoded with Pillow's
+reduced-DCT draft mode (1/2, 1/4 or 1/8 scale) and other formats are box-reduced by the
+same power of two, so a PNG screenshot and a JPEG of the same picture hash alike. EXIF
+orientation is applied before hashing, so a rotated-by-tag photo hashes like its upright
+copy. Drift of draft-mode hashes against full decodes is measured in the README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from osintkit import errors
+from osintkit.errors import ErrorInfo, MediaError, error_info
+from osintkit.media.probe import iter_inputs, sniff
+
+# Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
+# 14 of 256 bits of the full decode on the corpus photos (README); 128 drifted to 36.
+DRAFT_SIZE = 256
+CHUNK = 1 << 20
+PDQ_MIN_QUALITY = 50  # Meta's guidance: PDQ hashes of quality < 50 are unreliable
+VIDEO_EVERY = 2.0
+
+# Same order as pdqhash.compute_dihedral's output. pdqhash calls its 5th/6th outputs
+# flipX/flipY: flipX mirrors across the X axis (top-bottom, our "flip"), flipY across the
+# Y axis (left-right, our "mirror") -- verified against PIL in tests/test_hashing.py.
+TRANSFORMS = ("none", "rot90", "rot180", "rot270", "flip", "mirror", "transpose", "transverse")
+_T = Image.Transpose
+# PIL operation that produces each transform; rot90 is counter-clockwise (as in PDQ and PIL).
+TRANSFORM_OPS: dict[str, Image.Transpose | None] = {
+    "none": None, "rot90": _T.ROTATE_90, "rot180": _T.ROTATE_180, "rot270": _T.ROTATE_270,
+    "flip": _T.FLIP_TOP_BOTTOM, "mirror": _T.FLIP_LEFT_RIGHT, "transpose": _T.TRANSPOSE,
+    "transverse": _T.TRANSVERSE,
+}
+INVERSE = {"rot90": "rot270", "rot270": "rot90"}  # every other transform is its own inverse
+
+
+# ---------------------------------------------------------------- hash kinds
+@dataclass(frozen=True)
+class Hasher:
+    """One perceptual hash kind: how to compute it, its size and its match threshold."""
+
+    name: str
+    bits: int  # per hash (per segment for "crop")
+    compute: Callable[[Image.Image], str]  # RGB image -> lowercase hex
+    threshold: int  # default "near-duplicate" Hamming distance (inclusive)
+    description: str
+    example: str  # a valid hex value (the contract test checks it)
+    multi: bool = False  # comma-separated list of segment hashes ("crop")
+
+    @property
+    def hex_len(self) -> int:
+        return (self.bits + 3) // 4
+
+    def validate(self, value: str) -> str:
+        """Return `value` as canonical lowercase hex; ValueError unless well-formed."""
+        text = str(value).strip().lower()
+        parts = text.split(",") if self.multi else [text]
+        for part in parts:
+            if not re.fullmatch(rf"[0-9a-f]{{{self.hex_len}}}", part) or int(part, 16) >> self.bits:
+                raise ValueError(f"not a {self.name} hash ({self.hex_len} hex digits): {value!r}")
+        return text
+
+    def distance(self, a: str, b: str) -> int:
+        """Hamming distance (for "crop": the best distance between any two segments)."""
+        a, b = self.validate(a), self.validate(b)
+        if self.multi:
+            return min(hamming(x, y) for x in a.split(",") for y in b.split(","))
+        return hamming(a, b)
+
+
+def _bits_to_hex(bits: Any, n: int) -> str:
+    import numpy as np
+
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()[: (n + 3) // 4]
+
+
+def _pdq_all(img: Image.Image) -> tuple[dict[str, str], int]:
+    """PDQ of `img` under the 8 dihedral transforms, and PDQ quality (0-100)."""
+    import numpy as np
+    import pdqhash
+
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(np.asarray(img)))
+    hexes = {name: _bits_to_hex(v, 256) for name, v in zip(TRANSFORMS, vectors, strict=True)}
+    return hexes, quality
+
+
+def _pdq(img: Image.Image) -> str:
+    return _pdq_all(img)[0]["none"]
+
+
+def _imagehash(fn_name: str, **kw: Any) -> Callable[[Image.Image], str]:
+    def compute(img: Image.Image) -> str:
+        import imagehash
+
+        return str(getattr(imagehash, fn_name)(img, **kw))
+
+    compute.__name__ = f"_{fn_name}"
+    return compute
+
+
+def _crop(img: Image.Image) -> str:
+    import imagehash
+
+    # Segments hashed with dHash, imagehash's default; at most 8 segments keep lines short.
+    return str(imagehash.crop_resistant_hash(img, limit_segments=8))
+
+
+HASHERS: dict[str, Hasher] = {h.name: h for h in (
+    Hasher("pdq", 256, _pdq, 31, "Meta PDQ, 256 bits (industry hash-sharing format)",
+           "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"),
+    Hasher("phash", 64, _imagehash("phash"), 10, "DCT perceptual hash (imagehash)",
+           "d1c4b29c6e8f3a05"),
+    Hasher("dhash", 64, _imagehash("dhash"), 12, "difference hash (imagehash)",
+           "0e1e3e7c78f0e0c0"),
+    Hasher("whash", 64, _imagehash("whash"), 10, "Haar wavelet hash (imagehash)",
+           "ffd8c0c0e0f0f8ff"),
+    Hasher("colorhash", 42, _imagehash("colorhash"), 4,
+           "colour distribution hash, 42 bits (imagehash)", "07000000000"),
+    Hasher("crop", 64, _crop, 16, "crop-resistant: dHash per image segment, comma-separated",
+           "8f8f8b0b0b0f1f3f,0e1e3e7c78f0e0c0", multi=True),
+)}
+DEFAULT_HASHES = ("pdq", "phash", "dhash")
+
+
+def parse_kinds(text: str | Iterable[str]) -> tuple[str, ...]:
+    """`"pdq,phash"` -> ("pdq", "phash"); ValueError naming unknown kinds."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    kinds = tuple(dict.fromkeys(k.strip().lower() for k in items if k.strip()))
+    unknown = [k for k in kinds if k not in HASHERS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown hash kind(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {', '.join(HASHERS)}")
+    return kinds
+
+
+def hamming(a_hex: str, b_hex: str) -> int:
+    """Number of differing bits between two hex hashes of the same length."""
+    if len(a_hex) != len(b_hex):
+        raise ValueError(f"hashes of different lengths: {len(a_hex)} vs {len(b_hex)} hex digits")
+    return (int(a_hex, 16) ^ int(b_hex, 16)).bit_count()
+
+
+def best_dihedral(query_variants: dict[str, str], target_hex: str) -> tuple[int, str]:
+    """Smallest PDQ distance over the query's dihedral variants: (distance, transform).
+
+    The transform T means: the target looks like the query with T applied.
+    """
+    return min((hamming(h, target_hex), name) for name, h in query_variants.items()
+               if name in TRANSFORM_OPS)
+
+
+def apply_transform(img: Image.Image, transform: str) -> Image.Image:
+    """`img` with a named dihedral transform applied."""
+    op = TRANSFORM_OPS[transform]
+    return img if op is None else img.transpose(op)
+
+
+# ---------------------------------------------------------------- files and pixels
+def file_digests(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """(sha256, md5) of a file, read in 1 MiB chunks (constant memory)."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb") as fh:
+        while n := fh.readinto(buf):
+            sha.update(view[:n])
+            md5.update(view[:n])
+    return sha.hexdigest(), md5.hexdigest()
+
+
+def _register_heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _decode_error(path: Path, exc: BaseException) -> MediaError:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return MediaError(f"{path}: too large to decode safely ({text})", code=errors.TOO_LARGE)
+    if "truncated" in text.lower() or isinstance(exc, EOFError):
+        return MediaError(f"{path}: truncated image ({text})", code=errors.TRUNCATED)
+    if isinstance(exc, MemoryError):
+        return MediaError(f"{path}: too large to decode (out of memory)", code=errors.TOO_LARGE)
+    return MediaError(f"{path}: cannot decode image ({text})", code=errors.CORRUPT)
+
+
+def _reduce_factor(size: tuple[int, int], target: int) -> int:
+    """Largest power-of-two factor <= 8 that keeps the shorter side >= target (as draft)."""
+    factor = 1
+    while factor < 8 and min(size) // (factor * 2) >= target:
+        factor *= 2
+    return factor
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """`img` as RGB; transparent parts become white."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("P", "PA") or "A" in img.getbands() or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(back, rgba).convert("RGB")  # transparent -> white
+    if img.mode.startswith(("I", "F")):  # 16/32-bit greyscale: Pillow has no direct RGB path
+        return img.convert("L").convert("RGB")
+    return img.convert("RGB")
+
+
+def _open_and_decode(path: Path, size: int | None) -> Image.Image:
+    with open(path, "rb") as fh:
+        img = Image.open(fh)
+        if size and img.format == "JPEG":
+            img.draft("RGB", (size, size))  # reduced-DCT decode: 1/2, 1/4 or 1/8 scale
+        img.load()
+    ImageOps.exif_transpose(img, in_place=True)
+    if size and (factor := _reduce_factor(img.size, size)) > 1:
+        img = img.reduce(factor)  # box filter, like the DCT scaling of draft mode
+    return to_rgb(img)
+
+
+def load_image(path: str | os.PathLike[str], size: int | None = DRAFT_SIZE) -> Image.Image:
+    """Decode an image for hashing: small (shorter side >= `size`; None = full size),
+    EXIF orientation applied, RGB. Raises MediaError with a stable code."""
+    p = Path(path)
+    probe = sniff(p)
+    if probe.kind != "image":
+        raise MediaError(f"{p}: is a {probe.kind}, not an image", code=errors.UNSUPPORTED)
+    if probe.format in ("HEIF", "AVIF"):
+        _register_heif()
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; we refuse both.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _open_and_decode(p, size)
+    except Image.UnidentifiedImageError:
+        raise MediaError(f"{p}: cannot decode {probe.format} data", code=errors.CORRUPT) from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, TypeError,
+            Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _decode_error(p, exc) from None
+
+
+def shrink(img: Image.Image, size: int = DRAFT_SIZE) -> Image.Image:
+    """Box-reduce a decoded picture by the power of two draft mode would have used."""
+    factor = _reduce_factor(img.size, size)
+    return img.reduce(factor) if factor > 1 else img
+
+
+def hash_with_variants(img: Image.Image, kinds: Iterable[str]) -> tuple[dict[str, str | int],
+                                                                  dict[str, str]]:
+    """Hashes of an RGB image and its PDQ dihedral variants (empty without "pdq")."""
+    out: dict[str, str | int] = {}
+    variants: dict[str, str] = {}
+    for kind in kinds:
+        if kind == "pdq":  # one PDQ pass gives the 8 dihedral variants at no extra cost
+            variants, quality = _pdq_all(img)
+            out["pdq"], out["pdq_quality"] = variants["none"], int(quality)
+        else:
+            out[kind] = HASHERS[kind].compute(img)
+    return out, variants
+
+
+def hash_image(img: Image.Image, kinds: Iterable[str] = DEFAULT_HASHES) -> dict[str, str | int]:
+    """Perceptual hashes of an RGB image as hex (+ "pdq_quality" with "pdq")."""
+    return hash_with_variants(to_rgb(img), kinds)[0]
+
+
+def pdq_variants(img: Image.Image) -> dict[str, str]:
+    """PDQ hex of `img` under each of the 8 dihedral transforms, keyed by TRANSFORMS name."""
+    return _pdq_all(to_rgb(img))[0]
+
+
+# ---------------------------------------------------------------- results
+@dataclass
+class FrameHashes:
+    """Hashes of one sampled video frame at `t` seconds."""
+
+    t: float
+    hashes: dict[str, str | int]
+    index: int | None = None
+    scene_change: bool = False
+    variants: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": round(self.t, 3), "index": self.index, "scene_change": self.scene_change,
+                "hashes": self.hashes}
+
+
+@dataclass
+class HashResult:
+    """Digests and perceptual hashes of one file (`frames` for videos)."""
+
+    path: Path
+    ok: bool
+    kind: str | None = None
+    sha256: str | None = None
+    md5: str | None = None
+    hashes: dict[str, str | int] = field(default_factory=dict)
+    frames: list[FrameHashes] = field(default_factory=list)
+    error: ErrorInfo | None = None
+    format: str | None = None
+    width: int | None = None  # of the hashed picture, after orientation
+    height: int | None = None
+    variants: dict[str, str] = field(default_factory=dict, repr=False)  # PDQ dihedral
+
+    def to_dict(self, with_variants: bool = False) -> dict[str, Any]:
+        """The `osintkit hash --json` object."""
+        out: dict[str, Any] = {
+            "path": str(self.path), "ok": self.ok, "kind": self.kind, "format": self.format,
+            "sha256": self.sha256, "md5": self.md5, "hashes": self.hashes,
+            "frames": [f.to_dict() for f in self.frames] if self.kind == "video" else None,
+            "error": self.error.to_dict() if self.error else None,
+        }
+        if with_variants:
+            out["pdq_variants"] = self.variants or None
+            if self.kind == "video":
+                for f, d in zip(self.frames, out["frames"], strict=True):
+                    d["pdq_variants"] = f.variants or None
+        return out
+
+
+def _hash_video(path: Path, kinds: tuple[str, ...], every: float,
+                out: list[FrameHashes]) -> None:
+    """Append the hashes of sampled frames to `out` (kept if the video breaks midway)."""
+    from osintkit.media.frames import sample_frames
+
+    for frame in sample_frames(path, every=every):
+        img = shrink(to_rgb(frame.image))  # as a JPEG of the frame would be draft-decoded
+        hashes, variants = hash_with_variants(img, kinds)
+        out.append(FrameHashes(float(frame.t), hashes, frame.index, bool(frame.scene_change),
+                               variants))
+
+
+def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHES,
+              every: float = VIDEO_EVERY) -> HashResult:
+    """Digests and perceptual hashes of one image or video; never raises for a bad file."""
+    p = Path(path)
+    kinds = tuple(kinds)
+    res = HashResult(p, ok=False)
+    try:
+        probe = sniff(p)
+        res.kind, res.format = probe.kind, probe.format
+        res.sha256, res.md5 = file_digests(p)
+        if probe.kind == "video":
+            _hash_video(p, kinds, every, res.frames)  # a truncated video keeps its frames
+        else:
+            img = load_image(p)
+            res.width, res.height = img.size
+            res.hashes, res.variants = hash_with_variants(img, kinds)
+        res.ok = True
+    except MediaError as exc:
+        res.error = exc.info()
+    except OSError as exc:  # read error between sniff and digest
+        res.error = ErrorInfo(errors.UNREADABLE, f"{p}: cannot read ({exc.strerror or exc})")
+    except Exception as exc:  # one bad file never stops a batch
+        info = error_info(exc)
+        res.error = ErrorInfo(info.code, f"{p}: {info.message}")
+    return res
+
+
+def _hash_one(args: tuple[Path, tuple[str, ...], float]) -> HashResult:
+    return hash_file(*args)
+
+
+def collect_inputs(paths: Iterable[str | os.PathLike[str]],
+                   on_skip: Callable[[Path, str], None] | None = None) -> list[Any]:
+    """Expand files and directories into `probe.Input`s (see `iter_inputs`)."""
+    return list(iter_inputs(paths, on_skip))
+
+
+def hash_paths(inputs: Iterable[Any], kinds: Iterable[str] = DEFAULT_HASHES, jobs: int = 1,
+               every: float = VIDEO_EVERY) -> Iterator[HashResult]:
+    """Hash many inputs (from `collect_inputs`) in order, with `jobs` processes."""
+    kinds = tuple(kinds)
+    todo: list[tuple[Path, tuple[str, ...], float]] = []
+    slots: list[HashResult | None] = []
+    for item in inputs:
+        if item.error:
+            slots.append(HashResult(item.path, ok=False, error=item.error))
+        else:
+            slots.append(None)
+            todo.append((item.path, kinds, every))
+    if jobs > 1 and len(todo) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            yield from _merge(slots, pool.map(_hash_one, todo, chunksize=1))
+    else:
+        yield from _merge(slots, map(_hash_one, todo))
+
+
+def _merge(slots: list[HashResult | None], computed: Iterator[HashResult]) -> Iterator[HashResult]:
+    for slot in slots:
+        yield slot if slot is not None else next(computed)
