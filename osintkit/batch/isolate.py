@@ -33,7 +33,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Verify one claim in this process → outcome dict. Never raises."""
     start = time.monotonic()
     try:
-        from osintkit.verify import VerifyOptions, verify_claim
+        from osintkit.verify import VerifyOptions, unusable_reason, verify_claim
 
         manifest = Path(task["manifest"])
         claim = claim_from_dict(task["record"], base_dir=manifest.parent,
@@ -46,6 +46,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             "reasons": list(data["verdict"].get("reasons") or []),
             "findings": [{k: f.get(k) for k in ("code", "severity", "message")}
                          for f in data.get("findings") or []]}
+        unusable = unusable_reason(report)
+        if unusable is not None:  # `verify` would exit 2: the claim could not be checked
+            outcome.update(status="error", error={
+                "code": unusable.code, "message": f"claim {task['id']}: {unusable.message}"})
     except Exception as exc:  # this claim's failure is its result
         info = error_info(exc)
         outcome = {"status": "error",
