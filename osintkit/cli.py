@@ -143,6 +143,29 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 # Each stage's commands live in their own section below, in flow order.
 
 # --- meta (media/metadata.py) ---
+@cli.command("meta")
+@paths_argument
+@json_option
+@click.option("--all", "show_all", is_flag=True, help="Also print every raw tag (EXIF by "
+              "IFD, XMP, IPTC, PNG text, container tags).")
+@click.pass_context
+def meta_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, show_all: bool) -> None:
+    """Read metadata: EXIF, XMP, IPTC, ICC, video container tags (FILE|DIR...).
+
+    Summary first: capture time (and its source), camera, lens, software, orientation,
+    GPS, editing history. Directories are read recursively; non-media files are skipped.
+
+    \b
+    Example:
+      osintkit meta photo.jpg
+      osintkit meta --all IMG_0042.HEIC
+      osintkit meta evidence/ --json | jq -c '[.path, .summary.captured_at, .summary.gps]'
+    """
+    from osintkit.media.metadata import iter_metadata, render_text
+
+    results = iter_metadata(paths, on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
+    exit_for(emit_results(ctx, results, as_json, lambda md: render_text(md, show_all)))
+
 
 # --- hash, compare (hashing.py) ---
 def _hash_kinds(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:

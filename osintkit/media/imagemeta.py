@@ -38,10 +38,11 @@ def _register_heif() -> None:
         _HEIF_READY = True
 
 
-def _open(p: Path) -> PILImage.Image:
+def open_image(p: Path) -> PILImage.Image:
     """Image.open with bombs refused (Pillow only warns below twice its pixel limit)."""
     from PIL import Image, UnidentifiedImageError
 
+    _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -75,7 +76,7 @@ def _verify_pixels(im: PILImage.Image, p: Path) -> None:
         raise MediaError(f"{p}: image data {what} ({text})", code=code) from None
 
 
-def _heif_primary(p: Path) -> tuple[bytes | None, bool]:
+def heif_primary(p: Path) -> tuple[bytes | None, bool]:
     """The untouched EXIF block of a HEIF (Pillow's plugin rewrites Orientation to 1), and
     whether libheif rotated the image by 90/270 degrees (irot) when decoding it."""
     import pillow_heif
@@ -88,7 +89,8 @@ def _heif_primary(p: Path) -> tuple[bytes | None, bool]:
     return primary.info.get("exif"), turned
 
 
-def _exif_source(im: PILImage.Image, p: Path, fmt: str) -> bytes | None:
+def exif_source(im: PILImage.Image, p: Path, fmt: str) -> bytes | None:
+    """The EXIF block Pillow found (a TIFF file is its own block)."""
     if fmt == "TIFF":
         with p.open("rb") as fh:
             return fh.read(MAX_TIFF_READ)
@@ -172,18 +174,16 @@ def _ciff(im: PILImage.Image) -> dict[str, Any]:
 
 def read_image_into(md: Metadata, p: Path) -> None:
     """Fill `md` from an image file; raises MediaError for unreadable/broken images."""
-    if md.format in ("HEIF", "AVIF"):
-        _register_heif()
-    im = _open(p)
+    im = open_image(p)
     with im:
         fmt = md.format or im.format
         md.width, md.height = im.size
         if fmt == "HEIF":
-            block, turned = _heif_primary(p)
+            block, turned = heif_primary(p)
             if turned:  # report the stored size, as for every other format
                 md.width, md.height = im.height, im.width
         else:
-            block = _exif_source(im, p, fmt)
+            block = exif_source(im, p, fmt)
         exif = read_exif_block(block or b"")
         md.exif = exif.to_dict()
         md.thumbnail = _thumbnail_info(exif)

@@ -9,9 +9,9 @@ with a fallback chain close to ExifTool's (EXIF, then XMP, then IPTC).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,8 +22,6 @@ from osintkit.errors import ErrorInfo, MediaError
 from osintkit.media.exif import read_exif_block
 from osintkit.media.fields import GPS, Summary, video_summary
 from osintkit.media.probe import iter_inputs, sniff
-
-MAX_TIFF_READ = 256 * 1024 * 1024  # a TIFF's EXIF is the whole file; cap what we read
 
 
 @dataclass
@@ -132,22 +130,15 @@ def iter_metadata(paths: Iterable[str | os.PathLike[str]],
 
 # ------------------------------------------------------------------ EXIF thumbnail
 def exif_block(path: str | os.PathLike[str]) -> bytes | None:
-    """The raw EXIF block of an image (TIFF structure), or None."""
+    """The raw EXIF block of an image (TIFF structure), or None; MediaError when unreadable."""
+    from osintkit.media.imagemeta import exif_source, heif_primary, open_image
+
     p = Path(path)
     fmt = sniff(p).format
-    if fmt == "TIFF":
-        with p.open("rb") as fh:
-            return fh.read(MAX_TIFF_READ)
     if fmt == "HEIF":
-        import pillow_heif
-
-        return pillow_heif.open_heif(p).info.get("exif")
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(p) as im:
-            return im.info.get("exif")
+        return heif_primary(p)[0]
+    with open_image(p) as im:
+        return exif_source(im, p, fmt)
 
 
 def exif_thumbnail(path: str | os.PathLike[str]) -> bytes | None:
@@ -159,5 +150,90 @@ def exif_thumbnail(path: str | os.PathLike[str]) -> bytes | None:
     return read_exif_block(block).thumbnail if block else None
 
 
+
+# ------------------------------------------------------------------ human output
+_ORIENTATION = {1: "normal", 2: "mirrored", 3: "rotated 180", 4: "flipped",
+                5: "mirrored + rotated 90 CCW", 6: "rotate 90 CW to display",
+                7: "mirrored + rotated 90 CW", 8: "rotate 90 CCW to display"}
+
+
+def safe_text(value: Any, limit: int = 200) -> str:
+    """One printable line: control characters (terminal escapes!) shown as \\xNN, clipped."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=str)
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                  else f"\\u{ord(ch):04x}" for ch in text)
+    return out if len(out) <= limit else out[:limit - 1] + "…"
+
+
+def _key_rows(md: Metadata) -> list[tuple[str, Any]]:
+    s = md.summary
+    size = f"{md.width} x {md.height}" if md.width else None
+    camera = " / ".join(x for x in (s.make, s.model) if x) or None
+    gps = None
+    if s.gps:
+        gps = f"{s.gps.lat:.7f}, {s.gps.lon:.7f}"
+        gps += f"  alt {s.gps.alt:g} m" if s.gps.alt is not None else ""
+    thumb = None
+    if md.thumbnail and md.thumbnail.get("present"):
+        t = md.thumbnail
+        thumb = f"{t['width']} x {t['height']} JPEG, {t['size']} bytes"
+    captured = f"{s.captured_at}  ({s.captured_at_source})" if s.captured_at else None
+    orient = f"{s.orientation} ({_ORIENTATION[s.orientation]})" if s.orientation else None
+    return [
+        ("file", "  ".join(str(x) for x in (md.kind, md.format, md.mime, f"{md.size} bytes",
+                                            size) if x)),
+        ("sha256", md.sha256), ("captured", captured), ("modified", s.modified_at),
+        ("camera", camera), ("lens", s.lens), ("software", s.software), ("artist", s.artist),
+        ("orientation", orient), ("gps", gps), ("thumbnail", thumb),
+        ("history", " -> ".join(s.software_history) or None),
+    ]
+
+
+def _video_rows(video: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    if not video:
+        return []
+    v = video
+    desc = f"{v.get('codec')}  {v.get('fps')} fps  {v.get('frames')} frames  " \
+           f"{v.get('duration')} s"
+    return [("video", desc), ("rotation", v.get("rotation") or None),
+            ("encoder", v.get("encoder")), ("location", v.get("location_raw"))]
+
+
+def _block_rows(md: Metadata) -> list[tuple[str, Any]]:
+    n_exif = sum(len(g) for g in md.exif.values())
+    blocks = [f"EXIF {n_exif} tags" if n_exif else "", f"XMP {len(md.xmp)}" if md.xmp else "",
+              f"IPTC {len(md.iptc)}" if md.iptc else ""]
+    icc = (md.image or {}).get("icc_profile")
+    return [("metadata", ", ".join(b for b in blocks if b) or "none"),
+            ("icc profile", icc), ("warnings", "; ".join(md.warnings) or None)]
+
+
+def _raw_rows(md: Metadata) -> list[str]:
+    lines = []
+    sections = [(g, tags) for g, tags in md.exif.items()]
+    sections += [("XMP", md.xmp), ("IPTC", md.iptc)]
+    if md.image and md.image.get("text"):
+        sections.append(("PNG text", md.image["text"]))
+    if md.video:
+        sections += [("container", md.video.get("tags") or {}),
+                     ("stream", md.video.get("stream_tags") or {})]
+    for name, tags in sections:
+        if tags:
+            lines.append(f"  [{name}]")
+            lines += [f"    {safe_text(k, 40):<32} {safe_text(v)}" for k, v in tags.items()]
+    return lines
+
+
+def render_text(md: Metadata, show_all: bool = False) -> str:
+    """A readable table for one file: key fields first; every raw tag with `show_all`."""
+    rows = _key_rows(md) + _video_rows(md.video) + _block_rows(md)
+    lines = [safe_text(md.path, 1000)]
+    lines += [f"  {k:<12} {safe_text(v)}" for k, v in rows if v not in (None, "")]
+    if show_all:
+        lines += _raw_rows(md)
+    return "\n".join(lines)
+
+
 __all__ = ["GPS", "Metadata", "Summary", "exif_block", "exif_thumbnail", "iter_metadata",
-           "read_metadata"]
+           "read_metadata", "render_text", "safe_text"]
