@@ -120,8 +120,13 @@ class Archive:
         if not result.ok:
             return AddResult(Path(result.path), False, "failed", error=result.error)
         meta = {"source": source, "first_seen": parse_date(first_seen), "title": title,
-                "tags": list(tags), "name": name, "origin": origin}
+                "tags": list(tags), "name": name or Path(result.path).name,
+                "origin": origin or str(result.path)}
         return self._write_batch([(result, meta)])[0]
+
+    def write_records(self, records: list[tuple[Any, dict[str, Any]]]) -> list[AddResult]:
+        """Upsert (HashResult-like, meta) pairs in ONE transaction: all or nothing."""
+        return self._write_batch(records, strict=True) if records else []
 
     def _known(self, sha256: str) -> bool:
         return bool(self.db.query("SELECT 1 FROM items WHERE key = ?", (sha256,)))
@@ -144,14 +149,18 @@ class Archive:
             for res in written:
                 self._done(results, res, progress)
 
-    def _write_batch(self, batch: list[tuple[Any, dict[str, Any]]]) -> list[AddResult]:
+    def _write_batch(self, batch: list[tuple[Any, dict[str, Any]]],
+                     strict: bool = False) -> list[AddResult]:
         self._batches += 1
         number = self._batches
 
         def run(cur: Any) -> list[AddResult]:
-            out = [self._upsert(cur, res, meta) for res, meta in
-                   sorted(batch, key=lambda b: b[0].sha256 or "")]  # same lock order everywhere
+            out = [self._upsert(cur, res, meta) for res, meta in  # same lock order everywhere
+                   sorted(batch, key=lambda b: getattr(b[0], "key", None) or b[0].sha256 or "")]
             _maybe_pause(number)
+            bad = [r for r in out if not r.ok and r.error]
+            if strict and bad:
+                raise ArchiveError(bad[0].error.message)  # roll the whole batch back
             if any(r.status != "unchanged" for r in out):
                 self.db.bump(cur)
             return out
@@ -160,7 +169,7 @@ class Archive:
 
     def _upsert(self, cur: Any, res: Any, meta: dict[str, Any]) -> AddResult:
         path = Path(res.path)
-        key = res.sha256
+        key = getattr(res, "key", None) or res.sha256
         for _ in range(3):
             row = self._lock_row(cur, key)
             if row is not None:
@@ -196,9 +205,12 @@ class Archive:
 
     def _insert(self, cur: Any, res: Any, meta: dict[str, Any], path: Path) -> int | None:
         h = clean_hashes(dict(res.hashes))
-        values = (res.sha256, res.sha256, res.md5, meta.get("name") or path.name,
-                  meta.get("origin") or str(path), meta["source"], meta["first_seen"],
-                  meta["title"], json.dumps(meta["tags"]), res.kind or "image", _now(),
+        key = getattr(res, "key", None) or res.sha256
+        name = meta.get("name", path.name)  # hash-list imports have no file name
+        origin = meta.get("origin", str(path))
+        values = (key, res.sha256, res.md5, name, origin, meta["source"], meta["first_seen"],
+                  meta["title"], json.dumps(meta["tags"]), res.kind or "image",
+                  meta.get("added_at") or _now(),
                   h.get("pdq"), h.get("pdq_quality"), h.get("phash"), h.get("dhash"))
         row = self.db.execute(
             cur, "INSERT INTO items (key, sha256, md5, name, origin, source, first_seen, title,"
@@ -337,10 +349,11 @@ class Archive:
         if not rows:
             return None
         item = Item.from_row(rows[0])
-        item.frames = self._frames_of([item.id]).get(item.id, [])
+        item.frames = self.frames_of([item.id]).get(item.id, [])
         return item
 
-    def _frames_of(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    def frames_of(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """item id -> [{"t", "hashes"}] for the given (video) items."""
         out: dict[int, list[dict[str, Any]]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
@@ -361,7 +374,7 @@ class Archive:
         items = [Item.from_row(r) for r in self.db.query(
             f"SELECT {_COLS} FROM items {where} ORDER BY first_seen, id{tail}", params)]
         if with_frames:
-            frames = self._frames_of([i.id for i in items if i.kind == "video"])
+            frames = self.frames_of([i.id for i in items if i.kind == "video"])
             for item in items:
                 item.frames = frames.get(item.id, [])
         return items

@@ -1,0 +1,206 @@
+"""Archive stage: export and import — our full records (JSONL) and partners' hash lists (CSV).
+
+Imports are all-or-nothing: every row is validated first and bad rows are reported by
+line number (`ImportReport.errors`); only a clean file is written, in one transaction.
+CSV hash lists use the common sharing shape: a header with `pdq` and/or `md5` (64/32 hex
+characters) plus optional `sha256, phash, dhash, first_seen, source, title, name, tags`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from osintkit.archive.core import Archive
+from osintkit.archive.models import Item, check_hex, clean_hashes, parse_date
+from osintkit.errors import ArchiveError
+
+CSV_COLUMNS = ("pdq", "md5", "sha256", "phash", "dhash", "first_seen", "source", "title",
+               "name", "tags", "kind")
+_ALIASES = {"pdq_hash": "pdq", "md5_hash": "md5", "sha256_hash": "sha256", "phash_hash": "phash"}
+_MAX_REPORTED = 20
+
+
+@dataclass
+class _Frame:
+    t: float
+    hashes: dict[str, Any]
+
+
+@dataclass
+class _Record:
+    """A validated record to write (quacks like a HashResult for Archive.write_records)."""
+
+    path: Path
+    key: str
+    sha256: str | None
+    md5: str | None
+    kind: str
+    hashes: dict[str, Any]
+    frames: list[_Frame] = field(default_factory=list)
+    ok: bool = True
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts by status, or the bad rows (and then nothing written)."""
+
+    path: str
+    ok: bool
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)  # "line N: reason"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "ok": self.ok, "rows": self.rows, "added": self.added,
+                "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
+
+
+# ---------------------------------------------------------------- export
+def iter_items(archive: Archive, page: int = 1000) -> Iterator[Item]:
+    """Every record with its frames, by id, in pages (constant memory)."""
+    last = 0
+    cols = ", ".join(("id", "key", "sha256", "md5", "name", "origin", "source", "first_seen",
+                      "title", "tags", "kind", "added_at", "pdq", "pdq_quality", "phash",
+                      "dhash", "extra"))
+    while True:
+        rows = archive.db.query(f"SELECT {cols} FROM items WHERE id > ? ORDER BY id "
+                                f"LIMIT {int(page)}", (last,))
+        if not rows:
+            return
+        items = [Item.from_row(r) for r in rows]
+        frames = archive.frames_of([i.id for i in items if i.kind == "video"])
+        for item in items:
+            item.frames = frames.get(item.id, [])
+            yield item
+        last = items[-1].id
+
+
+def export_jsonl(archive: Archive, out: TextIO) -> int:
+    """Write every full record as one JSON object per line; returns the count."""
+    n = 0
+    for item in iter_items(archive):
+        out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def export_csv(archive: Archive, out: TextIO) -> int:
+    """Write a hash list (CSV_COLUMNS) of every record; videos carry digests only."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    n = 0
+    for item in iter_items(archive):
+        h = item.hashes
+        writer.writerow([h.get("pdq", ""), item.md5 or "", item.sha256 or "", h.get("phash", ""),
+                         h.get("dhash", ""), item.first_seen or "", item.source or "",
+                         item.title or "", item.name or "", ";".join(item.tags), item.kind])
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------- import
+def _key(sha256: str | None, md5: str | None, pdq: str | None) -> str:
+    if sha256:
+        return sha256
+    if md5:
+        return f"md5:{md5}"
+    if pdq:
+        return f"pdq:{pdq}"
+    raise ValueError("no sha256, md5 or pdq: nothing to match on")
+
+
+def _opt_hex(kind: str, value: Any) -> str | None:
+    return check_hex(kind, value) if value not in (None, "") else None
+
+
+def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    first = rec.get("first_seen") or defaults.get("first_seen")
+    tags = rec.get("tags")
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(";") if t.strip()]
+    return {"source": rec.get("source") or defaults.get("source"),
+            "first_seen": parse_date(first) if first else None,
+            "title": rec.get("title") or defaults.get("title"),
+            "tags": list(tags or defaults.get("tags") or []),
+            "name": rec.get("name"), "origin": rec.get("origin"),
+            "added_at": rec.get("added_at")}
+
+
+def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
+    rec = json.loads(line)
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    sha256, md5 = _opt_hex("sha256", rec.get("sha256")), _opt_hex("md5", rec.get("md5"))
+    hashes = clean_hashes(rec.get("hashes") or {})
+    frames = [_Frame(float(f["t"]), clean_hashes(f.get("hashes") or {}))
+              for f in rec.get("frames") or []]
+    kind = str(rec.get("kind") or "hash")
+    if kind not in ("image", "video", "hash"):
+        raise ValueError(f"unknown kind {kind!r}")
+    key = _key(sha256, md5, hashes.get("pdq"))
+    return (_Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames),
+            _meta(rec, defaults))
+
+
+def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
+    row = {_ALIASES.get(k, k): (v or "").strip() for k, v in row.items() if k}
+    sha256, md5 = _opt_hex("sha256", row.get("sha256")), _opt_hex("md5", row.get("md5"))
+    hashes = clean_hashes({k: row.get(k) for k in ("pdq", "phash", "dhash")})
+    key = _key(sha256, md5, hashes.get("pdq"))
+    return (_Record(Path(f"line {number}"), key, sha256, md5, "hash", hashes),
+            _meta(row, defaults))
+
+
+def _parse(path: Path, fmt: str, defaults: dict[str, Any]) -> tuple[list, list[str], int]:
+    records, errs, rows = [], [], 0
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        if fmt == "csv":
+            reader = csv.DictReader(fh)
+            fields = {_ALIASES.get(f, f) for f in reader.fieldnames or []}
+            if not fields & {"pdq", "md5", "sha256"}:
+                raise ArchiveError(f"{path}: CSV header needs a pdq, md5 or sha256 column "
+                                   f"(got {', '.join(reader.fieldnames or []) or 'nothing'})")
+            numbered: Iterator[tuple[int, Any]] = ((reader.line_num, r) for r in reader)
+        else:
+            numbered = ((n, line) for n, line in enumerate(fh, 1) if line.strip())
+        for number, raw in numbered:
+            rows += 1
+            try:
+                parse = _from_csv if fmt == "csv" else _from_json
+                records.append(parse(raw, number, defaults))
+            except (ValueError, KeyError, TypeError, ArchiveError) as exc:
+                text = exc.message if isinstance(exc, ArchiveError) else str(exc)
+                errs.append(f"line {number}: {' '.join(text.split())}")
+    return records, errs, rows
+
+
+def import_file(archive: Archive, path: str | Path, fmt: str | None = None,
+                source: str | None = None, first_seen: Any = None,
+                tags: tuple[str, ...] = ()) -> ImportReport:
+    """Import a JSONL export or a CSV hash list; all rows or none (bad rows by line)."""
+    path = Path(path)
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    defaults = {"source": source, "first_seen": first_seen, "tags": list(tags)}
+    try:
+        records, errs, rows = _parse(path, fmt, defaults)
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot read ({exc.strerror})", code="not_found") from None
+    except csv.Error as exc:
+        raise ArchiveError(f"{path}: not a CSV file ({exc})") from None
+    report = ImportReport(str(path), ok=not errs, rows=rows)
+    if errs:
+        more = len(errs) - _MAX_REPORTED
+        report.errors = errs[:_MAX_REPORTED] + ([f"... and {more} more"] if more > 0 else [])
+        return report
+    for res in archive.write_records(records):
+        setattr(report, res.status, getattr(report, res.status) + 1)
+    return report
