@@ -29,9 +29,9 @@ from osintkit.media.probe import iter_inputs, sniff
 # Thresholds chosen by scripts/calibrate_forensics.py so that untouched camera JPEGs fire
 # at most 5% of the time (tests/test_forensics.py asserts it on the real corpus).
 THRESHOLDS: dict[str, float] = {
-    "ela": 0.02,  # share of hot 16×16 blocks
-    "double_compression": 3.0,  # median χ² per histogram bin
-    "exif_thumbnail": 12,  # pHash bits of 64 between thumbnail and main image
+    "ela": 0.07,  # share of hot 16×16 blocks
+    "double_compression": 0.6,  # median histogram rise statistic (≈ 0.5 is pure noise)
+    "exif_thumbnail": 10,  # pHash bits of 64 between thumbnail and main image
 }
 
 MAX_PICTURE = 2048  # longest side of the PNGs written with out_dir
@@ -220,3 +220,43 @@ def analyse_paths(paths: Iterable[str | os.PathLike[str]],
             stem = f"{stem}-{hashlib.sha256(str(item.path).encode()).hexdigest()[:8]}"
         seen.add(stem)
         yield analyse_image(item.path, out_dir, stem=stem)
+
+
+def _line(name: str, ind: dict[str, Any]) -> str:
+    if ind.get("error"):
+        return f"failed: {ind['error']}"
+    if not ind.get("applicable", True) or (name == "exif_thumbnail" and not ind.get("present")):
+        return f"n/a ({ind.get('reason') or 'no EXIF thumbnail'})"
+    if name == "ela":
+        return (f"{100 * ind['score']:.1f}% hot blocks (threshold "
+                f"{100 * ind['threshold']:.0f}%), box {ind.get('hot_box')}")
+    if name == "jpeg_quality":
+        editors = "; ".join(ind.get("editor_markers") or []) or "no editor markers"
+        return (f"luma ≈ {ind['luma_quality']}, chroma ≈ {ind['chroma_quality']}, tables "
+                f"{ind['family']} ({ind['signature']}), {editors}")
+    if name == "double_compression":
+        return f"score {ind['score']:.2f} (threshold {ind['threshold']})"
+    if name == "exif_thumbnail":
+        if ind.get("distance") is None:
+            return f"unreadable thumbnail ({ind.get('reason')})"
+        return (f"distance {ind['distance']}/64 bits (threshold {ind['threshold']}), "
+                f"best as {ind['transform']}")
+    return f"level {ind['level']}, block spread {ind.get('spread')}"
+
+
+_LABELS = {"ela": "ELA", "jpeg_quality": "JPEG quality", "double_compression":
+           "double JPEG", "exif_thumbnail": "EXIF thumbnail", "noise": "noise residual"}
+
+
+def render_text(res: ForensicsResult) -> str:
+    """Human-readable block for one result: one line per indicator, pictures written."""
+    lines = [f"{res.path}  ({res.format} {res.width}×{res.height})"]
+    for name in INDICATORS:
+        ind = res.indicators.get(name, {})
+        mark = "FIRED" if ind.get("fired") else "     "
+        lines.append(f"  {mark} {_LABELS[name]:<15} {_line(name, ind)}")
+        if ind.get("image"):
+            lines.append(f"        {'':<15} picture: {ind['image']}")
+    fired = ", ".join(res.fired) or "none"
+    lines.append(f"  fired: {fired} (indicators, not proof)")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Checks from image forensics (media/forensics): first signs of editing, never proof.
+
+Thresholds are those of `osintkit.media.forensics.THRESHOLDS`, calibrated so untouched
+camera photos fire at most 5% of the time (README: "Forensic indicators"). Severities
+stay at or below medium: every indicator also fires on some innocent files.
+When the context carries an output directory (`ctx.out_dir`), the indicator pictures are
+written to `<out_dir>/forensics/` and their paths put in `evidence["images"]`.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from osintkit.checks import CheckContext, Finding, check
+
+PICTURES_DIR = "forensics"
+
+
+@functools.lru_cache(maxsize=16)
+def _analyse(path: str, mtime_ns: int, size: int, out_dir: str | None, stem: str) -> Any:
+    """One analysis per file and run, shared by the four checks below."""
+    from osintkit.media.forensics import analyse_image
+
+    return analyse_image(path, out_dir, stem=stem)
+
+
+def indicators(ctx: CheckContext) -> dict[str, dict[str, Any]] | None:
+    """The forensic indicators of `ctx.item` (a readable still image), or None."""
+    item = ctx.item
+    if item is None or item.kind not in (None, "image") or item.path is None:
+        return None
+    path = Path(item.path)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    base = getattr(ctx, "out_dir", None)
+    out_dir = str(Path(base) / PICTURES_DIR) if base else None
+    res = _analyse(str(path), st.st_mtime_ns, st.st_size, out_dir, item.id or path.stem)
+    return res.indicators if res.ok else None
+
+
+def _evidence(ind: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    out = {k: ind.get(k) for k in keys if k in ind}
+    if ind.get("image"):
+        out["images"] = {"picture": ind["image"]}
+    out["indicator_not_proof"] = True
+    return out
+
+
+@check("ELA_HOTSPOT", severity="low")
+def ela_hotspot(ctx: CheckContext) -> Finding | None:
+    """Error level analysis shows blocks that re-compress unlike the rest of the image."""
+    ind = (indicators(ctx) or {}).get("ela") or {}
+    if not ind.get("fired"):
+        return None
+    return ctx.finding(
+        f"Error level analysis: {100 * ind['score']:.1f}% of 16×16 blocks re-compress far "
+        f"worse than the image's median (threshold {100 * ind['threshold']:.0f}%), around "
+        f"{ind.get('hot_box')}. A region pasted or retouched may look like this, but so do "
+        "some untouched photos: look at the picture.",
+        _evidence(ind, ("score", "threshold", "hot_blocks", "blocks", "hot_box", "quality")))
+
+
+@check("DOUBLE_JPEG_COMPRESSION", severity="info")
+def double_jpeg(ctx: CheckContext) -> Finding | None:
+    """DCT histograms show the periodic artefacts of a second JPEG compression."""
+    ind = (indicators(ctx) or {}).get("double_compression") or {}
+    if not ind.get("fired"):
+        return None
+    return ctx.finding(
+        f"The JPEG was probably compressed twice (DCT histogram score {ind['score']:.2f} > "
+        f"{ind['threshold']}): it was saved again after capture, by an editor or a platform. "
+        "Normal for media passed on by messaging apps; not a sign of editing by itself.",
+        _evidence(ind, ("score", "threshold", "frequencies")))
+
+
+@check("EXIF_THUMBNAIL_MISMATCH", severity="medium")
+def exif_thumbnail_mismatch(ctx: CheckContext) -> Finding | None:
+    """The EXIF thumbnail shows a different picture than the main image."""
+    ind = (indicators(ctx) or {}).get("exif_thumbnail") or {}
+    if not ind.get("fired"):
+        return None
+    return ctx.finding(
+        f"The embedded EXIF thumbnail differs from the image ({ind['distance']} of 64 pHash "
+        f"bits, threshold {ind['threshold']}): the picture was changed (cropped, edited) "
+        "after the camera wrote the thumbnail, and the old thumbnail was kept. It may show "
+        "the original: compare the two in the picture.",
+        _evidence(ind, ("distance", "threshold", "transform", "width", "height")))
+
+
+@check("EDITOR_QUANTIZATION_TABLES", severity="low")
+def editor_tables(ctx: CheckContext) -> Finding | None:
+    """The JPEG was last written by an editor (Adobe's markers and tables)."""
+    ind = (indicators(ctx) or {}).get("jpeg_quality") or {}
+    if not ind.get("fired"):
+        return None
+    names = "; ".join(ind.get("editor_markers") or [])
+    return ctx.finding(
+        f"The JPEG was last saved by an image editor: {names} (quality ≈ "
+        f"{ind.get('luma_quality')}, tables {ind.get('family')}, signature "
+        f"{ind.get('signature')}). Editing is not faking: check what was changed.",
+        _evidence(ind, ("luma_quality", "chroma_quality", "family", "signature",
+                        "editor_markers")))
