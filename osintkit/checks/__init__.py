@@ -68,6 +68,7 @@ class MediaItem:
     matches: list[Any] = field(default_factory=list)
     fetched: Any = None
     error: ErrorInfo | None = None
+    archived: dict[Any, Any] = field(default_factory=dict)  # item_id -> archive Item
 
     @property
     def ok(self) -> bool:

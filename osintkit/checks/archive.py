@@ -92,22 +92,17 @@ def mirrored_or_rotated(ctx: CheckContext) -> list[Finding]:
     return out
 
 
-def _segments(group: list[Any]) -> list[dict[str, Any]]:
-    """Time ranges of a video match: the archive's own segments, else frame times."""
-    segs = []
-    for m in group:
-        for s in getattr(m, "segments", None) or []:
-            segs.append(s.to_dict() if hasattr(s, "to_dict") else dict(s))
-    if segs:
-        return segs
-    q = [m.query_t for m in group if getattr(m, "query_t", None) is not None]
-    i = [m.item_t for m in group if getattr(m, "item_t", None) is not None]
-    seg: dict[str, Any] = {}
-    if q:
-        seg.update(query_start=min(q), query_end=max(q))
-    if i:
-        seg.update(item_start=min(i), item_end=max(i))
-    return [seg] if seg else []
+def _segments(ctx: CheckContext, group: list[Any]) -> list[dict[str, Any]]:
+    """Time ranges of a video match: query start-end <-> archive start-end (segments.py)."""
+    from osintkit.segments import segments_from_matches
+
+    pairs = [fm for m in group for fm in (getattr(m, "frame_matches", None) or [])
+             if getattr(fm, "query_t", None) is not None]
+    if not pairs:
+        pairs = [m for m in group if getattr(m, "query_t", None) is not None]
+    frames = getattr(ctx.item.hashes, "frames", None) or [] if ctx.item else []
+    times = [f.t for f in frames] or None
+    return [s.to_dict() for s in segments_from_matches(pairs, times)]
 
 
 def _fmt_range(seg: dict[str, Any]) -> str:
@@ -127,7 +122,7 @@ def video_segment(ctx: CheckContext) -> list[Finding]:
     for group in _by_item(item):
         best = group[0]
         predates = _predates(ctx, best)
-        segs = _segments(group)
+        segs = _segments(ctx, group)
         when = (f"first seen {best.first_seen}, before the claimed date {_claimed(ctx)}"
                 if predates else f"first seen {best.first_seen}")
         out.append(ctx.finding(

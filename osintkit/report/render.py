@@ -125,12 +125,12 @@ def thumbnail_uri(path: str | Path | None, kind: str | None = None,
         return None
 
 
-def _match_thumb(match: dict[str, Any], obj: Any) -> str | None:
-    raw = getattr(obj, "thumbnail", None)
-    if isinstance(raw, bytes | bytearray) and raw:
-        return "data:image/jpeg;base64," + base64.b64encode(bytes(raw)).decode("ascii")
-    path = getattr(obj, "path", None) or match.get("path")
-    return thumbnail_uri(path, match.get("kind"), match.get("item_t"))
+def _match_thumb(match: dict[str, Any], archived: Any) -> str | None:
+    """The archived picture when the archive knows a local file for it (`origin`)."""
+    origin = getattr(archived, "origin", None)
+    if not origin or re.match(r"^[a-z]+://", str(origin)):
+        return None
+    return thumbnail_uri(origin, match.get("kind"), match.get("item_t"))
 
 
 def _html_context(report: Report) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def _html_context(report: Report) -> dict[str, Any]:
         md["thumb"] = thumbnail_uri(item.path, item.kind) if item.ok else None
         md["findings"] = by_media.get(item.id, [])
         md["matches"] = [
-            {**m, "thumb": _match_thumb(m, obj),
+            {**m, "thumb": _match_thumb(m, item.archived.get(obj.item_id)),
              "query_thumb": (thumbnail_uri(item.path, item.kind, m.get("query_t"))
                              if item.kind == "video" else md["thumb"])}
             for m, obj in zip(md["matches"], item.matches, strict=True)]
@@ -185,7 +185,7 @@ def _jinja_env() -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("osintkit.report", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined,
+        autoescape=True, undefined=jinja2.ChainableUndefined,
         trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_url"] = safe_url
     return env

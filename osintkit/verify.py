@@ -1,0 +1,241 @@
+"""The pipeline for one claim: the only place that strings the stages together.
+
+    claim ──► fetch ──► media (metadata, hashes) ──► archive ──► checks ──► report
+
+`verify_claim` reads as the six numbered steps of its docstring; `verify_target` turns
+what a user typed (a URL, a file, a directory or a claim file) into a Claim first.
+One bad media item never stops the others: its failure is recorded in the report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from osintkit.checks import CheckContext, MediaItem, run_checks
+from osintkit.checks.verdict import decide
+from osintkit.claim import Claim, apply_overrides, is_claim_file, load_claim
+from osintkit.errors import NOT_FOUND, ErrorInfo, InputError, error_info
+from osintkit.report.model import Report
+from osintkit.report.render import write_report
+
+EVIDENCE_DIR = "evidence"
+
+
+@dataclass
+class VerifyOptions:
+    """How to verify. Every field has a default; batch passes them as a dict."""
+
+    formats: tuple[str, ...] = ("json", "html", "md")
+    tolerance_hours: float = 24.0  # slack on every date comparison (zones, camera clocks)
+    max_distance: int | None = None  # archive PDQ distance limit (None: the archive's default)
+    video_every: float = 1.0  # seconds between sampled video frames
+    search_archive: bool = True
+    allow_private: bool = False  # fetch: allow private/loopback addresses
+    max_bytes: int = 200_000_000
+    max_items: int = 50
+    timeout: float = 30.0
+    proxy: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["formats"] = list(self.formats)
+        return out
+
+
+@dataclass
+class _Collected:
+    """What step 1 gathered: media to read, the fetched page, failures."""
+
+    media: list[MediaItem] = field(default_factory=list)
+    page: Any = None
+    captures: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None,
+                 options: VerifyOptions | None = None) -> Report:
+    """Verify one claim and write its report into out_dir.
+
+    1. Collect the media: fetch each URL (evidence kept in out_dir/evidence), add local files.
+    2. Read metadata and hashes of every media item (video frames included).
+    3. Search the archive of known material for every item.
+    4. Run the registered checks → findings.
+    5. Decide the verdict from the findings (documented rules).
+    6. Build the report and write it (report.json / .html / .md).
+    """
+    opts = options or VerifyOptions()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # 1. Collect the media.
+    got = _collect(claim, out / EVIDENCE_DIR, opts)
+    # 2. Metadata and hashes.
+    for item in got.media:
+        _read_item(item, opts)
+    # 3. Archive search.
+    archive_info = _search_archive(got.media, db_url, opts)
+    # 4. Checks.
+    ctx = CheckContext(claim=claim, media=got.media, page=got.page,
+                       tolerance=timedelta(hours=opts.tolerance_hours))
+    findings, check_errors = run_checks(ctx)
+    # 5. Verdict.
+    ok = sum(1 for m in got.media if m.ok)
+    verdict = decide(findings, media_ok=ok, media_failed=len(got.media) - ok)
+    if archive_info.get("error"):
+        verdict.reasons.append(f"The archive was not searched: {archive_info['error']}")
+    # 6. Report.
+    report = Report(claim=claim, media=got.media, findings=findings, verdict=verdict,
+                    out_dir=out, page=got.page, captures=got.captures, errors=got.errors,
+                    check_errors=check_errors, archive=archive_info, options=opts.to_dict())
+    write_report(report, out, opts.formats)
+    return report
+
+
+# ---------------------------------------------------------------- step 1
+def _collect(claim: Claim, evidence: Path, opts: VerifyOptions) -> _Collected:
+    got = _Collected()
+    for url in claim.urls:
+        _fetch_into(got, url, evidence, opts)
+    if claim.media:
+        from osintkit.media.probe import iter_inputs
+
+        def skipped(path: Path, reason: str) -> None:
+            got.errors.append({"code": "skipped", "message": f"{path}: {reason}"})
+
+        for inp in iter_inputs(claim.media, skipped):
+            got.media.append(MediaItem(id="", name=inp.path.name, path=inp.path,
+                                       error=inp.error))
+    for n, item in enumerate(got.media, 1):
+        item.id = f"m{n}"
+        if item.error:
+            got.errors.append({**item.error.to_dict(), "media": item.id})
+    return got
+
+
+def _fetch_into(got: _Collected, url: str, evidence: Path, opts: VerifyOptions) -> None:
+    from osintkit.fetch import fetch
+
+    try:
+        cap = fetch(url, evidence, allow_private=opts.allow_private, max_bytes=opts.max_bytes,
+                    max_items=opts.max_items, timeout=opts.timeout, proxy=opts.proxy)
+    except Exception as exc:  # an unreachable URL is this URL's failure, not the claim's
+        got.errors.append({**error_info(exc).to_dict(), "url": url})
+        return
+    got.page = got.page or cap.page
+    got.captures.append({"url": url, "out_dir": str(cap.out_dir), "ok": cap.ok,
+                         "items": len(cap.items),
+                         "error": cap.error.to_dict() if cap.error else None})
+    if cap.error:
+        got.errors.append({**cap.error.to_dict(), "url": url})
+    for fi in cap.items:
+        got.media.append(MediaItem(id="", name=_url_name(fi.final_url or fi.url),
+                                   path=fi.path, source_url=fi.url, kind=fi.kind,
+                                   fetched=fi, error=None if fi.ok else fi.error))
+
+
+def _url_name(url: str) -> str:
+    tail = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+    return tail or urlsplit(url).netloc or url
+
+
+# ---------------------------------------------------------------- step 2
+def _read_item(item: MediaItem, opts: VerifyOptions) -> None:
+    if not item.ok or item.path is None:
+        return
+    from osintkit.hashing import hash_file
+    from osintkit.media.metadata import read_metadata
+
+    item.metadata = read_metadata(item.path)
+    if not item.metadata.ok:
+        item.error = item.metadata.error
+        return
+    item.kind = item.metadata.kind
+    item.hashes = hash_file(item.path, every=opts.video_every)
+    if not item.hashes.ok:
+        item.error = item.hashes.error
+
+
+# ---------------------------------------------------------------- step 3
+def _search_archive(media: list[MediaItem], db_url: str | None,
+                    opts: VerifyOptions) -> dict[str, Any]:
+    from osintkit.archive import open_archive
+    from osintkit.archive.store import redact
+
+    info: dict[str, Any] = {"url": redact(db_url) if db_url else None, "searched": False}
+    todo = [m for m in media if m.ok and m.hashes is not None]
+    if not opts.search_archive or not todo:
+        return info
+    try:
+        with open_archive(db_url) as archive:
+            info["url"] = redact(archive.url)
+            for item in todo:
+                item.matches = archive.search(item.hashes, max_distance=opts.max_distance)
+                item.archived = {m.item_id: archive.get(m.item_id) for m in item.matches}
+            info["searched"] = True
+    except Exception as exc:  # an unusable archive is reported, the other checks still run
+        info["error"] = error_info(exc).message
+    return info
+
+
+# ---------------------------------------------------------------- targets
+_URL_RE = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "claim"
+
+
+def claim_for_targets(targets: list[str]) -> Claim:
+    """URLs, files and directories as one claim; or a single claim file (YAML/JSON)."""
+    if not targets:
+        raise InputError("nothing to verify: give a URL, a file, a directory or a claim file")
+    files = [t for t in targets if not _URL_RE.match(t) and is_claim_file(t)]
+    if files:
+        if len(targets) > 1:
+            raise InputError(f"{files[0]}: a claim file must be the only target",
+                             code="invalid_claim")
+        return load_claim(files[0])
+    urls, media = [], []
+    for t in targets:
+        if _URL_RE.match(t):
+            urls.append(t)
+        elif Path(t).exists() or Path(t).is_symlink():
+            media.append(Path(t))
+        else:
+            raise InputError(f"{t}: no such file, directory or http(s) URL", code=NOT_FOUND)
+    first = urls[0] if urls else Path(media[0]).name
+    name = _url_name(first) if urls else first
+    return Claim(id=_slug(name), urls=urls, media=media)
+
+
+DEFAULT_OUT = Path("osintkit-reports")
+
+
+def verify_target(target: str | list[str], out_dir: str | Path | None = None, *,
+                  db_url: str | None = None, options: VerifyOptions | None = None,
+                  **overrides: Any) -> Report:
+    """Resolve URL|FILE|DIR|CLAIM.yaml into a Claim, apply overrides, verify it.
+
+    `overrides`: claim_date, claim_place, radius_km, place_name, posted_at, tz (see
+    `claim.apply_overrides`). Without out_dir: ./osintkit-reports/<claim id>.
+    Raises InputError (exit 2) for unusable targets.
+    """
+    targets = [target] if isinstance(target, str) else list(target)
+    claim = apply_overrides(claim_for_targets(targets), **overrides)
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT / _slug(claim.id)
+    return verify_claim(claim, out, db_url=db_url, options=options)
+
+
+def unusable_reason(report: Report) -> ErrorInfo | None:
+    """Why a report has nothing to show (no media item could be read), else None."""
+    if report.usable:
+        return None
+    if report.errors:
+        first = report.errors[0]
+        return ErrorInfo(first.get("code", "unusable"),
+                         f"nothing could be verified: {first.get('message')}")
+    return ErrorInfo("empty", "nothing could be verified: the claim has no media")
