@@ -28,8 +28,7 @@ samples: install ## regenerate the benign samples (deterministic)
 	$(PY) scripts/make_samples.py
 
 demo: install ## set up and run the main job on the bundled samples
-	$(PY) scripts/make_samples.py
-	$(VENV)/bin/osintkit meta samples/media
+	$(PY) scripts/demo.py --out $(DEMO_OUT)
 
 test: install ## set up and run the whole test suite (what CI runs)
 	$(PY) -m pytest -q
