@@ -132,7 +132,7 @@ def corpus_photos(corpus: Path, n: int = 12) -> list[Path]:
 
     out = []
     for p in sorted(corpus.rglob("*.jpg")):
-        if "orientation" in p.parts:  # the same picture eight times
+        if "orientation" in p.parts or "corrupt" in p.name:  # duplicates, broken data
             continue
         try:
             with Image.open(p) as im:
@@ -153,10 +153,18 @@ def video_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def cut_shots(photos: list[Path]) -> list[Shot]:
+def shot_photos(corpus_dir: Path) -> list[Path]:
+    """Twelve distinct real photos for shots."""
+    photos = corpus_photos(corpus_dir)
+    assert len(photos) >= 12
+    return photos
+
+
+@pytest.fixture(scope="session")
+def cut_shots(shot_photos: list[Path]) -> list[Shot]:
     """Four shots of different photos: cuts at 2, 5 and 7 seconds (9 s in all)."""
-    return [Shot(photos[0], 2.0), Shot(photos[3], 3.0), Shot(photos[6], 2.0, "still"),
-            Shot(photos[9], 2.0)]
+    p = shot_photos
+    return [Shot(p[0], 2.0), Shot(p[3], 3.0), Shot(p[6], 2.0, "still"), Shot(p[9], 2.0)]
 
 
 @pytest.fixture(scope="session")
@@ -166,14 +174,14 @@ def cut_video(video_dir: Path, cut_shots: list[Shot]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rotated_video(video_dir: Path, photos: list[Path]) -> Path:
+def rotated_video(video_dir: Path, shot_photos: list[Path]) -> Path:
     """A 2 s video whose container says: display rotated 90 degrees clockwise.
 
     The stored pixels are landscape 320x240 with a white bar along the top edge; once
     rotated for display the frame is portrait 240x320 with the bar along the right edge.
     """
     frames = []
-    for arr in render([Shot(photos[1], 2.0)]):
+    for arr in render([Shot(shot_photos[1], 2.0)]):
         arr = arr.copy()
         arr[:24] = 255
         frames.append(arr)
