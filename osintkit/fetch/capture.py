@@ -1,0 +1,322 @@
+"""Fetch stage: `fetch(url, out_dir)` gets a claim's media and keeps the evidence.
+
+Steps: 1. GET the URL (safe client, every exchange into the WARC); 2. direct media is
+recognised by its bytes, a web page is parsed for media (generic HTML or Telegram
+posts; a t.me post landing page is followed to its `?embed=1` widget); 3. each media
+reference is downloaded, checked by magic bytes and stored as `<sha256>.<ext>`;
+4. manifest.json and a custody.log line are written. One failed item never stops the
+others, and items already fetched stay in the manifest whatever fails later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from osintkit import __version__, errors
+from osintkit.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ErrorInfo, FetchError
+from osintkit.fetch.evidence import (
+    EXTENSIONS,
+    SCHEMA_VERSION,
+    WARC,
+    EvidenceDir,
+    WarcRecorder,
+    file_hashes,
+)
+from osintkit.fetch.http import HttpClient, Response, now_utc
+from osintkit.fetch.pages import MediaRef, PageRecord, parse_page, telegram_embed_url
+from osintkit.media.probe import sniff_bytes
+
+PAGE_CAP = 16_000_000  # a page bigger than this (and not media) is not parsed
+Progress = Callable[[int, int, str], None]  # (done, total, url)
+
+
+@dataclass
+class FetchedItem:
+    """One media file of the claim: where it came from, what was served, its hashes."""
+
+    url: str
+    found_on: str | None = None  # the page URL (None for a direct link)
+    final_url: str | None = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    fetched_at: str | None = None
+    sha256: str | None = None
+    md5: str | None = None
+    size: int | None = None
+    mime: str | None = None  # from the bytes, never from the server's word
+    kind: str | None = None  # "image" | "video"
+    format: str | None = None
+    declared_type: str | None = None  # the Content-Type the server sent
+    path: Path | None = None
+    post_id: str | None = None
+    source: str | None = None  # the finder that saw it ("og:image", "telegram:photo"...)
+    redirects: list[str] = field(default_factory=list)
+    poster: str | None = None
+    duration: str | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.path is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest entry (`file` is the name inside the evidence directory)."""
+        return {
+            "url": self.url, "final_url": self.final_url, "found_on": self.found_on,
+            "ok": self.ok, "status": self.status, "headers": self.headers,
+            "fetched_at": self.fetched_at, "sha256": self.sha256, "md5": self.md5,
+            "size": self.size, "mime": self.mime, "kind": self.kind, "format": self.format,
+            "declared_type": self.declared_type,
+            "file": self.path.name if self.path else None, "post_id": self.post_id,
+            "source": self.source, "redirects": self.redirects, "poster": self.poster,
+            "duration": self.duration,
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+
+@dataclass
+class Capture:
+    """Everything one `fetch` produced; `manifest()` is what manifest.json holds."""
+
+    url: str
+    out_dir: Path
+    page: PageRecord | None = None
+    items: list[FetchedItem] = field(default_factory=list)
+    error: ErrorInfo | None = None  # why nothing usable came out (page-level failure)
+    started_at: str = field(default_factory=now_utc)
+    finished_at: str | None = None
+    skipped: int = 0  # media references left out by max_items
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when media were found and every one of them was fetched."""
+        return self.error is None and bool(self.items) and all(i.ok for i in self.items)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all media fetched, 1 some failed, 2 nothing usable."""
+        if not any(i.ok for i in self.items):
+            return EXIT_USAGE
+        return EXIT_OK if self.ok else EXIT_FAIL
+
+    @property
+    def failures(self) -> list[ErrorInfo]:
+        """The page error (if any) and every failed item's error."""
+        errs = [self.error] if self.error else []
+        return errs + [i.error for i in self.items if i.error]
+
+    def manifest(self) -> dict[str, Any]:
+        """The content of manifest.json."""
+        return {
+            "schema_version": SCHEMA_VERSION, "tool": f"osintkit {__version__}",
+            "url": self.url, "ok": self.ok, "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "error": self.error.to_dict() if self.error else None,
+            "page": self.page.to_dict() if self.page else None,
+            "items": [i.to_dict() for i in self.items], "skipped": self.skipped,
+            "notes": self.notes, "warc": WARC, "files": self.files,
+            "captures": self.history,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest plus where it lives (the `--json` output of `osintkit fetch`)."""
+        return {**self.manifest(), "out_dir": str(self.out_dir)}
+
+
+# ------------------------------------------------------------------ steps
+def _is_html(resp: Response) -> bool:
+    ctype = resp.headers.get("Content-Type", "").lower()
+    if "html" in ctype:
+        return True
+    return resp.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _decode_html(resp: Response) -> str:
+    ctype = resp.headers.get("Content-Type", "")
+    charset = "utf-8"
+    for part in ctype.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip("\"'")
+    data = resp.path.read_bytes()
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+class _Run:
+    """One capture in progress: the client, the store and the growing Capture."""
+
+    def __init__(self, cap: Capture, store: EvidenceDir, client: HttpClient,
+                 max_items: int, progress: Progress | None) -> None:
+        self.cap, self.store, self.client = cap, store, client
+        self.max_items, self.progress = max_items, progress
+
+    def item_from(self, resp: Response, item: FetchedItem) -> FetchedItem:
+        """Fill `item` from a download; store the file if its bytes are media."""
+        item.final_url, item.status, item.fetched_at = resp.final_url, resp.status, resp.fetched_at
+        item.headers, item.redirects = resp.selected_headers(), resp.redirects
+        item.declared_type = resp.headers.get("Content-Type")
+        item.size, item.sha256, item.md5 = resp.size, resp.sha256, resp.md5
+        probe = sniff_bytes(resp.head)
+        if probe is None:
+            resp.path.unlink()
+            what = f"served as {item.declared_type}" if item.declared_type else "served"
+            reason = "empty body" if resp.size == 0 else "not an image or video we know"
+            item.error = ErrorInfo(errors.EMPTY if resp.size == 0 else errors.NOT_MEDIA,
+                                   f"{item.url}: {what} but the bytes are {reason}"
+                                   if resp.size else f"{item.url}: {reason} (0 bytes)")
+            return item
+        item.kind, item.format, item.mime = probe.kind, probe.format, probe.mime
+        item.path = self.store.store(resp.path, resp.sha256, EXTENSIONS.get(probe.format, "bin"))
+        self.cap.files[item.path.name] = {"sha256": resp.sha256, "md5": resp.md5,
+                                          "size": resp.size}
+        if item.declared_type and probe.mime.split("/")[0] not in item.declared_type:
+            self.cap.notes.append(f"{item.url}: served as {item.declared_type}, "
+                                  f"the bytes are {probe.format}")
+        return item
+
+    def fetch_ref(self, ref: MediaRef, page_url: str) -> FetchedItem:
+        """Download one media reference; failures go into the item."""
+        item = FetchedItem(url=ref.url, found_on=page_url, post_id=ref.post_id,
+                           source=ref.source, poster=ref.poster, duration=ref.duration,
+                           kind=ref.kind)
+        if not ref.fetchable:
+            item.error = ErrorInfo(errors.UNSUPPORTED, f"{ref.url}: {ref.reason}")
+            return item
+        try:
+            resp = self.client.get(ref.url, self.store.root)
+        except FetchError as exc:
+            item.error = exc.info()
+            return item
+        return self.item_from(resp, item)
+
+    def page(self, resp: Response) -> None:
+        """Parse a page (following a t.me landing page to its widget) and fetch its media."""
+        if resp.size > PAGE_CAP:
+            resp.path.unlink()
+            self.cap.error = ErrorInfo(errors.TOO_LARGE, f"{self.cap.url}: page of "
+                                       f"{resp.size} bytes is too big to look for media in")
+            return
+        html = _decode_html(resp)
+        stored = self.store.store(resp.path, resp.sha256, "html")
+        self.cap.files[stored.name] = {"sha256": resp.sha256, "md5": resp.md5, "size": resp.size}
+        embed = telegram_embed_url(html, resp.final_url)
+        if embed:
+            html = self._embed(embed) or html
+        rec, refs = parse_page(html, resp.final_url)
+        rec.url, rec.final_url, rec.status = self.cap.url, resp.final_url, resp.status
+        rec.sha256, rec.path = resp.sha256, stored.name
+        self.cap.page = rec
+        if not refs:
+            self.cap.error = ErrorInfo(errors.NOT_MEDIA,
+                                       f"{self.cap.url}: no media found on the page")
+            return
+        self.cap.skipped = max(0, len(refs) - self.max_items)
+        if self.cap.skipped:
+            self.cap.notes.append(f"{self.cap.skipped} more media references left out "
+                                  f"(--max-items {self.max_items})")
+        self._fetch_all(refs[: self.max_items], resp.final_url)
+
+    def _embed(self, url: str) -> str | None:
+        try:
+            resp = self.client.get(url, self.store.root, max_bytes=PAGE_CAP)
+        except FetchError as exc:
+            self.cap.notes.append(f"Telegram widget not fetched: {exc.message}")
+            return None
+        html = _decode_html(resp)
+        stored = self.store.store(resp.path, resp.sha256, "html")
+        self.cap.files[stored.name] = {"sha256": resp.sha256, "md5": resp.md5, "size": resp.size}
+        self.cap.notes.append(f"Telegram post read from its widget {url}")
+        return html
+
+    def _fetch_all(self, refs: Iterable[MediaRef], page_url: str) -> None:
+        refs = list(refs)
+        for n, ref in enumerate(refs):
+            if self.progress:
+                self.progress(n, len(refs), ref.url)
+            self.cap.items.append(self.fetch_ref(ref, page_url))
+        if self.progress:
+            self.progress(len(refs), len(refs), "")
+
+    def start(self) -> None:
+        """Step 1-3: the claim URL, then whatever it leads to."""
+        try:
+            resp = self.client.get(self.cap.url, self.store.root)
+        except FetchError as exc:
+            self.cap.error = exc.info()
+            return
+        if sniff_bytes(resp.head) is not None:  # direct media, whatever the Content-Type
+            self.cap.page = PageRecord(url=self.cap.url, final_url=resp.final_url,
+                                       kind="direct", status=resp.status)
+            self.cap.items.append(self.item_from(resp, FetchedItem(url=self.cap.url)))
+        elif _is_html(resp):
+            self.page(resp)
+        else:
+            resp.path.unlink()
+            ctype = resp.headers.get("Content-Type") or "no Content-Type"
+            self.cap.error = ErrorInfo(errors.NOT_MEDIA, f"{self.cap.url}: neither media nor a "
+                                       f"web page ({ctype}, {resp.size} bytes)")
+
+
+def _finish(cap: Capture, store: EvidenceDir, options: dict[str, Any]) -> None:
+    """Step 4: manifest.json (with every file's hashes) and a custody.log line."""
+    cap.finished_at = now_utc()
+    if store.warc_path.exists():
+        cap.files[WARC] = file_hashes(store.warc_path)
+    # Every capture stays in the manifest, so a failed re-fetch never hides earlier items.
+    cap.history.append({"url": cap.url, "started_at": cap.started_at,
+                        "finished_at": cap.finished_at, "ok": cap.ok,
+                        "error": cap.error.to_dict() if cap.error else None,
+                        "page": cap.page.to_dict() if cap.page else None,
+                        "items": [i.to_dict() for i in cap.items]})
+    manifest_sha = store.write_manifest(cap.manifest())
+    store.append_custody("fetch", {"url": cap.url, "options": options},
+                         {name: rec["sha256"] for name, rec in sorted(cap.files.items())},
+                         manifest_sha256=manifest_sha)
+
+
+def _previous(store: EvidenceDir, cap: Capture) -> None:
+    """Carry over earlier captures' files and history (re-fetch into the same directory)."""
+    old = store.load_manifest()
+    if old:
+        cap.files.update({k: v for k, v in (old.get("files") or {}).items()
+                          if isinstance(v, dict) and (store.root / k).exists()})
+        cap.history.extend(h for h in old.get("captures") or [] if isinstance(h, dict))
+
+
+def fetch(url: str, out_dir: str | Path, *, allow_private: bool = False,
+          max_bytes: int = 200_000_000, max_items: int = 50, timeout: float = 30.0,
+          proxy: str | None = None, total_timeout: float = 600.0, retries: int = 2,
+          backoff: float = 0.5, allow_networks: Iterable[str] = (),
+          progress: Progress | None = None) -> Capture:
+    """Fetch a claim URL's media into the evidence directory `out_dir`.
+
+    Never raises for network or content problems: they are in `Capture.error` (page level)
+    and in each item's `error`. Raises InputError when `out_dir` cannot be created.
+    """
+    store = EvidenceDir(out_dir)
+    cap = Capture(url=url, out_dir=store.root)
+    _previous(store, cap)
+    options = {"allow_private": allow_private, "max_bytes": max_bytes, "max_items": max_items,
+               "timeout": timeout, "total_timeout": total_timeout, "proxy": proxy,
+               "allow_networks": list(allow_networks)}
+    try:
+        with contextlib.ExitStack() as stack:
+            recorder = stack.enter_context(WarcRecorder(store.warc_path, url))
+            client = stack.enter_context(HttpClient(
+                allow_private=allow_private, allow_networks=allow_networks, proxy=proxy,
+                timeout=timeout, total_timeout=total_timeout, max_bytes=max_bytes,
+                retries=retries, backoff=backoff, recorder=recorder))
+            _Run(cap, store, client, max_items, progress).start()
+    finally:  # whatever happened, what was fetched is written down
+        _finish(cap, store, options)
+    return cap

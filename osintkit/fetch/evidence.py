@@ -1,0 +1,302 @@
+"""Fetch stage, last step: the evidence directory, kept so it stands up later.
+
+Layout of an evidence directory:
+  <sha256>.<ext>     every media file (and the page as <sha256>.html), named by content
+  capture.warc.gz    every request and response (warcio), appended on each re-fetch
+  manifest.json      what was fetched, from where, when; sizes and hashes of every file
+  custody.log        JSON Lines, append-only: who did what when, with which tool version,
+                     the hashes in and out; each line carries the sha256 of the line before
+                     (`prev`), so an edited or removed line breaks the chain.
+`check_evidence(dir)` recomputes every hash and reports changed, missing and added files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import json
+import os
+import socket
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from osintkit import __version__, errors
+from osintkit.errors import ErrorInfo, InputError
+from osintkit.fetch.http import Exchange, now_utc
+
+MANIFEST = "manifest.json"
+WARC = "capture.warc.gz"
+CUSTODY = "custody.log"
+SCHEMA_VERSION = 1
+TOOL = f"osintkit {__version__}"
+_BOOK_KEEPING = frozenset({MANIFEST, CUSTODY})
+
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif",
+              "BMP": "bmp", "HEIF": "heic", "AVIF": "avif", "MP4": "mp4", "MOV": "mov",
+              "3GP": "3gp", "MKV": "mkv", "WEBM": "webm", "AVI": "avi", "FLV": "flv"}
+
+
+def file_hashes(path: Path) -> dict[str, Any]:
+    """{"sha256", "md5", "size"} of a file, streamed."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            sha.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+    return {"sha256": sha.hexdigest(), "md5": md5.hexdigest(), "size": size}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, name = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
+# ------------------------------------------------------------------ WARC
+class WarcRecorder:
+    """Writes each Exchange as WARC request/response records (gzip members, appended)."""
+
+    def __init__(self, path: Path, capture_url: str) -> None:
+        from warcio.warcwriter import WARCWriter
+
+        self.path = path
+        self._fh: BinaryIO = path.open("ab")
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+        info = self._writer.create_warcinfo_record(path.name, {
+            "software": TOOL, "format": "WARC File Format 1.1",
+            "description": f"osintkit fetch {capture_url}",
+            "isPartOf": capture_url})
+        self._writer.write_record(info)
+
+    def __call__(self, ex: Exchange) -> None:
+        from warcio.statusandheaders import StatusAndHeaders
+
+        date = {"WARC-Date": ex.started_at.replace(".000000Z", "Z")}
+        parts = urlsplit(ex.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        req_headers = StatusAndHeaders(f"{ex.method} {target} {ex.http_version}",
+                                       [("Host", parts.netloc), *ex.request_headers],
+                                       is_http_request=True)
+        req = self._writer.create_warc_record(ex.url, "request", http_headers=req_headers,
+                                              warc_headers_dict=dict(date))
+        if ex.status is None:
+            self._writer.write_record(req)
+            self._metadata(ex, req, date)
+            return
+        self._response(ex, req, date)
+
+    def _response(self, ex: Exchange, req: Any, date: dict[str, str]) -> None:
+        from warcio.statusandheaders import StatusAndHeaders
+
+        size = ex.body_path.stat().st_size if ex.body_path and ex.body_path.exists() else 0
+        # The payload is stored de-chunked, so the transfer encoding no longer applies.
+        headers = [(k, v) for k, v in ex.response_headers if k.lower() != "transfer-encoding"]
+        if not any(k.lower() == "content-length" for k, _ in headers):
+            headers.append(("Content-Length", str(size)))
+        http = StatusAndHeaders(f"{ex.status} {ex.reason}".rstrip(), headers,
+                                protocol=ex.http_version)
+        extra = dict(date)
+        if ex.error:
+            extra["WARC-Truncated"] = "time" if "time" in ex.error else "length"
+        with contextlib.ExitStack() as stack:
+            payload = stack.enter_context(ex.body_path.open("rb")) if size else None
+            resp = self._writer.create_warc_record(ex.url, "response", payload=payload,
+                                                   length=size if size else None,
+                                                   http_headers=http, warc_headers_dict=extra)
+            self._writer.write_record(resp)
+        req.rec_headers.add_header("WARC-Concurrent-To",
+                                   resp.rec_headers.get_header("WARC-Record-ID"))
+        self._writer.write_record(req)
+        if ex.error:
+            self._metadata(ex, resp, date)
+
+    def _metadata(self, ex: Exchange, about: Any, date: dict[str, str]) -> None:
+        from io import BytesIO
+
+        body = json.dumps({"error": ex.error}).encode()
+        rec = self._writer.create_warc_record(
+            ex.url, "metadata", payload=BytesIO(body), length=len(body),
+            warc_content_type="application/json",
+            warc_headers_dict={**date, "WARC-Concurrent-To":
+                               about.rec_headers.get_header("WARC-Record-ID")})
+        self._writer.write_record(rec)
+
+    def close(self) -> None:
+        """Flush and close the WARC file."""
+        self._fh.close()
+
+    def __enter__(self) -> WarcRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------ the directory
+class EvidenceDir:
+    """A content-addressed evidence directory (created if missing)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{self.root}: cannot create the evidence directory "
+                             f"({exc.strerror or exc})", code=errors.UNREADABLE) from None
+        if not self.root.is_dir():
+            raise InputError(f"{self.root}: not a directory", code=errors.UNREADABLE)
+
+    @property
+    def warc_path(self) -> Path:
+        return self.root / WARC
+
+    def store(self, tmp: Path, sha256: str, ext: str) -> Path:
+        """Move a completed temp file to `<sha256>.<ext>`; an existing copy is kept as is."""
+        dest = self.root / f"{sha256}.{ext}"
+        if dest.exists():
+            tmp.unlink()  # idempotent re-fetch: same content, same name
+        else:
+            os.replace(tmp, dest)
+        return dest
+
+    def load_manifest(self) -> dict[str, Any] | None:
+        """The manifest of an earlier capture, or None."""
+        path = self.root / MANIFEST
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: unreadable manifest ({exc})",
+                             code=errors.CORRUPT) from None
+        return data if isinstance(data, dict) else None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> str:
+        """Write manifest.json atomically; return its sha256."""
+        data = (json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+        _atomic_write(self.root / MANIFEST, data)
+        return hashlib.sha256(data).hexdigest()
+
+    def append_custody(self, action: str, inputs: dict[str, Any],
+                       outputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """Append one line to custody.log, chained to the line before by its sha256."""
+        path = self.root / CUSTODY
+        prev = None
+        if path.exists():
+            lines = path.read_bytes().splitlines()
+            prev = hashlib.sha256(lines[-1]).hexdigest() if lines else None
+        entry = {"time": now_utc(), "action": action, "tool": TOOL, "user": _user(),
+                 "host": socket.gethostname(), "input": inputs, "output": outputs,
+                 **extra, "prev": prev}
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        return entry
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+# ------------------------------------------------------------------ check
+@dataclass
+class EvidenceCheck:
+    """The result of re-verifying an evidence directory."""
+
+    path: Path
+    ok: bool = True
+    checked: int = 0
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    custody: list[str] = field(default_factory=list)  # problems with custody.log
+    error: ErrorInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        d["error"] = self.error.to_dict() if self.error else None
+        return d
+
+
+def _custody_problems(root: Path, manifest_sha: str) -> list[str]:
+    path = root / CUSTODY
+    if not path.exists():
+        return [f"{CUSTODY} is missing"]
+    problems, prev, last_manifest = [], None, None
+    for n, line in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            problems.append(f"{CUSTODY} line {n} is not JSON")
+            prev = hashlib.sha256(line).hexdigest()
+            continue
+        if entry.get("prev") != prev:
+            problems.append(f"{CUSTODY} line {n} does not follow line {n - 1} "
+                            "(a line was edited, removed or inserted)")
+        prev = hashlib.sha256(line).hexdigest()
+        last_manifest = entry.get("manifest_sha256") or last_manifest
+    if last_manifest != manifest_sha:
+        problems.append(f"{MANIFEST} differs from the one recorded in {CUSTODY}")
+    return problems
+
+
+def check_evidence(root: str | os.PathLike[str]) -> EvidenceCheck:
+    """Recompute every hash in an evidence directory; report changed/missing/added files.
+
+    Raises InputError when the directory holds no manifest.json.
+    """
+    root = Path(root)
+    if not (root / MANIFEST).is_file():
+        raise InputError(f"{root}: not an evidence directory (no {MANIFEST})",
+                         code=errors.NOT_FOUND)
+    manifest = EvidenceDir(root).load_manifest() or {}
+    result = EvidenceCheck(root)
+    files: dict[str, dict[str, Any]] = manifest.get("files") or {}
+    for name, rec in sorted(files.items()):
+        path = root / name
+        if not path.is_file():
+            result.missing.append(name)
+            continue
+        result.checked += 1
+        actual = file_hashes(path)
+        stem = name.split(".", 1)[0]
+        named_by_hash = len(stem) == 64 and name != WARC
+        if actual["sha256"] != rec.get("sha256") or (named_by_hash and stem != actual["sha256"]):
+            result.changed.append(name)
+    for path in sorted(root.iterdir()):
+        name = path.name
+        if name in files or name in _BOOK_KEEPING or name.startswith(".part-"):
+            continue
+        result.added.append(name)
+    manifest_sha = hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
+    result.custody = _custody_problems(root, manifest_sha)
+    result.ok = not (result.changed or result.missing or result.added or result.custody)
+    if not result.ok:
+        parts = [f"{len(v)} {k}" for k, v in (("changed", result.changed),
+                                              ("missing", result.missing),
+                                              ("added", result.added)) if v]
+        parts += result.custody
+        result.error = ErrorInfo(errors.CORRUPT, f"{root}: evidence does not match its "
+                                                 f"manifest: {'; '.join(parts)}")
+    with contextlib.suppress(OSError):  # a read-only copy can still be checked
+        EvidenceDir(root).append_custody(
+            "check", {"dir": str(root)}, {"ok": result.ok, "changed": result.changed,
+                                          "missing": result.missing, "added": result.added})
+    return result

@@ -1,0 +1,266 @@
+"""A real HTTP server on 127.0.0.1 for tests (pytest plugin, auto-loaded by conftest.py).
+
+Reusable by any stage that needs to serve pages or files (the VERIFY tests serve a claim
+page with it). The server runs in a thread on port 0 (the OS picks a free port), is
+polled until it accepts connections (no fixed ports, no sleeps), and is shut down at the
+end of the test.
+
+Fixtures
+    http_server   function-scoped `TestServer` (fresh routes for every test)
+    fetch_media   session-scoped dict of small generated media: "jpeg_a", "jpeg_b",
+                  "jpeg_c" (distinct 96x64 JPEGs), "png" (PNG), "mp4" (tiny MPEG-4 video)
+For a server with a wider scope use the context manager: `with serve() as server: ...`.
+
+Routes (configure per test; a route answers GET and HEAD for its exact path, the query
+string is ignored; unknown paths get 404):
+    server.route("/a.jpg", body=b"...", content_type="image/jpeg")   # static bytes
+    server.route("/f", file=Path("x.mp4"))                           # a file's bytes
+    server.route("/p", Reply(200, html_text, "text/html; charset=utf-8"))
+    server.route("/flaky", [Reply(500), Reply(200, b"ok")])  # status sequence: the n-th
+                                                   # request gets the n-th reply, then the last
+    server.route("/busy", Reply(429, headers={"Retry-After": "1"}))
+    server.redirect("/old", "/new", status=302)    # Location as given (relative or absolute)
+    server.route("/slow", Reply(200, body, trickle=0.05, chunk=10))  # 10 bytes every 50 ms
+    server.route("/stall", Reply(200, body, stall=5))   # headers, then nothing for 5 s
+    server.route("/lie", Reply(200, body, content_length=10_000))   # lying Content-Length
+    server.route("/eof", Reply(200, body, content_length=-1))   # no length, ends at close
+    server.route("/dyn", lambda req: Reply(200, req.headers["User-Agent"].encode()))
+Then: `server.url("/a.jpg")` -> "http://127.0.0.1:<port>/a.jpg"; `server.hits("/flaky")`
+-> number of requests; `server.requests` -> every `Request(method, path, headers,
+absolute)` in order (`absolute` is True when the request line held a full URL, as a
+client talking to a forward proxy sends: the server also acts as an HTTP proxy that
+answers from its own routes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+
+@dataclass
+class Reply:
+    """What the server answers: status, body, headers and how it sends the body."""
+
+    status: int = 200
+    body: bytes | str = b""
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    trickle: float | None = None  # seconds between chunks
+    chunk: int = 1  # bytes per trickled chunk
+    stall: float = 0.0  # seconds of silence after the headers
+    content_length: int | None = None  # override (a lying one); -1: none, close at the end
+
+    def data(self) -> bytes:
+        return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    absolute: bool  # request line held a full URL (proxy form)
+
+
+Route = Reply | list[Reply] | Callable[[Request], Reply]
+
+
+class TestServer:
+    """Routes, request log and URLs of a running test server."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._routes: dict[str, Route] = {}
+        self._hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.requests: list[Request] = []
+        self.stopping = threading.Event()
+        self.httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
+        self.httpd.daemon_threads = True
+        self.host, self.port = host, self.httpd.server_address[1]
+
+    # ---- configuration
+    def route(self, path: str, reply: Route | None = None, *, body: bytes | str = b"",
+              content_type: str | None = None, status: int = 200,
+              headers: dict[str, str] | None = None, file: Path | None = None) -> str:
+        """Serve `reply` (or a Reply built from the keywords) at `path`; return its URL."""
+        if reply is None:
+            data = file.read_bytes() if file is not None else body
+            reply = Reply(status, data, content_type, dict(headers or {}))
+        with self._lock:
+            self._routes[path] = reply
+        return self.url(path)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        """Answer `path` with a redirect to `location`; return the URL of `path`."""
+        return self.route(path, Reply(status, b"", "text/plain", {"Location": location}))
+
+    def url(self, path: str = "/") -> str:
+        """Absolute URL of a path on this server."""
+        return f"http://{self.host}:{self.port}{path}"
+
+    def hits(self, path: str) -> int:
+        """How many requests `path` received."""
+        with self._lock:
+            return self._hits.get(path, 0)
+
+    # ---- serving
+    def reply_for(self, req: Request) -> Reply:
+        with self._lock:
+            n = self._hits.get(req.path, 0)
+            self._hits[req.path] = n + 1
+            self.requests.append(req)
+            route = self._routes.get(req.path)
+        if route is None:
+            return Reply(404, b"not found", "text/plain")
+        if isinstance(route, list):
+            return route[min(n, len(route) - 1)]
+        if callable(route):
+            return route(req)
+        return route
+
+    def start(self) -> TestServer:
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        deadline = time.monotonic() + 10
+        while True:  # readiness polling: connect until the server accepts
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("test HTTP server did not start") from None
+                self.stopping.wait(0.01)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _handler_for(server: TestServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            self._serve(head=False)
+
+        def do_HEAD(self) -> None:
+            self._serve(head=True)
+
+        def _serve(self, head: bool) -> None:
+            absolute = self.path.startswith(("http://", "https://"))
+            path = urlsplit(self.path).path or "/"
+            req = Request(self.command, path, dict(self.headers.items()), absolute)
+            try:
+                self._send(server.reply_for(req), head)
+            except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
+                self.close_connection = True  # the client gave up: that is the test's point
+
+        def _send(self, reply: Reply, head: bool) -> None:
+            data = reply.data()
+            self.send_response(reply.status)
+            if reply.content_type:
+                self.send_header("Content-Type", reply.content_type)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            length = reply.content_length if reply.content_length is not None else len(data)
+            if length >= 0:
+                self.send_header("Content-Length", str(length))
+            else:  # no length: the body ends when the connection closes
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.flush()
+            if reply.stall and server.stopping.wait(reply.stall):
+                return
+            if head:
+                return
+            if reply.trickle is None:
+                self.wfile.write(data)
+            else:
+                self._trickle(io.BytesIO(data), reply)
+            if reply.content_length is not None and reply.content_length != len(data):
+                self.close_connection = True
+
+        def _trickle(self, src: io.BytesIO, reply: Reply) -> None:
+            while chunk := src.read(reply.chunk):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                if server.stopping.wait(reply.trickle or 0):
+                    return
+
+    return Handler
+
+
+@contextlib.contextmanager
+def serve(host: str = "127.0.0.1") -> Iterator[TestServer]:
+    """A started TestServer, stopped on exit."""
+    server = TestServer(host).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def http_server() -> Iterator[TestServer]:
+    """A real HTTP server on 127.0.0.1 (port 0) with per-test routes; see the module doc."""
+    with serve() as server:
+        yield server
+
+
+# ------------------------------------------------------------------ media
+def _jpeg(seed: int, size: tuple[int, int] = (96, 64), fmt: str = "JPEG") -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([(xx * (seed + 3)) % 256, (yy * (seed + 5)) % 256,
+                     ((xx + yy) * (seed + 7)) % 256], axis=-1)
+    arr = (base + rng.integers(0, 40, (h, w, 3))).clip(0, 255).astype("uint8")
+    out = io.BytesIO()
+    Image.fromarray(arr).save(out, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def _mp4(path: Path) -> bytes:
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(10):
+            arr = np.full((48, 64, 3), (i * 25, 100, 200 - i * 20), np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")))
+        out.mux(stream.encode(None))
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def fetch_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Small generated media bytes: jpeg_a/jpeg_b/jpeg_c (JPEG), png, mp4 (1 s video)."""
+    tmp = tmp_path_factory.mktemp("fetch_media")
+    return {"jpeg_a": _jpeg(1), "jpeg_b": _jpeg(2), "jpeg_c": _jpeg(3, (160, 120)),
+            "png": _jpeg(4, fmt="PNG"), "mp4": _mp4(tmp / "clip.mp4")}
