@@ -549,8 +549,252 @@ def archive_import(file: Path, fmt: str | None, source: str | None, first_seen: 
     exit_for(int(not report.ok))
 
 # --- fetch, evidence (fetch/) ---
+def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from osintkit.fetch.http import parse_size
+
+    try:
+        return parse_size(value)
+    except (ValueError, IndexError):
+        raise click.BadParameter(f"{value!r} is not a size (e.g. 200M, 1.5G, 500k)") from None
+
+
+def _terminal(text: object) -> str:
+    """Untrusted page text without control characters (no terminal escape tricks)."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text))
+
+
+def _fetch_progress(ctx: click.Context, enabled: bool) -> tuple[Callable[..., None], Any]:
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int, url: str) -> None:
+        if not enabled:
+            return
+        if "bar" not in state:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total, unit="file", desc="fetch", file=sys.stderr,
+                                leave=False, disable=None)
+        bar = state["bar"]
+        bar.n = done
+        bar.set_postfix_str(_terminal(url)[-40:], refresh=True)
+
+    return progress, state
+
+
+def _render_capture(cap: Any) -> None:
+    page = cap.page
+    if page is not None and page.kind != "direct":
+        head = f"page: {_terminal(page.title or page.final_url)}"
+        if page.published_at:
+            head += f" (published {_terminal(page.published_at)})"
+        click.echo(head)
+    for item in cap.items:
+        if item.ok:
+            click.echo(f"  ok  {item.kind:5} {item.format:5} {item.size:>10} bytes  "
+                       f"{item.path.name}  <- {_terminal(item.url)}")
+    fetched = sum(1 for i in cap.items if i.ok)
+    click.echo(f"fetched {fetched} of {len(cap.items)} media into {cap.out_dir} "
+               "(manifest.json, capture.warc.gz, custody.log)")
+
+
+@cli.command("fetch")
+@click.argument("url")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Evidence directory (default: ./evidence-<UTC time>). Re-fetching into "
+                   "the same directory is idempotent.")
+@click.option("--max-bytes", default="200M", show_default=True, callback=_size_option,
+              help="Size cap per download (200M, 1.5G...).")
+@click.option("--max-items", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Media files to fetch from a page at most.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Connect and read timeout, seconds.")
+@click.option("--total-timeout", type=click.FloatRange(min=0.1), default=600.0,
+              show_default=True, help="Time cap for one download, seconds.")
+@click.option("--proxy", metavar="URL",
+              help="http://, socks5:// or socks5h:// proxy (HTTP_PROXY, HTTPS_PROXY, "
+                   "ALL_PROXY and NO_PROXY are honoured too).")
+@click.option("--allow-private", is_flag=True,
+              help="Allow private, loopback and link-local addresses (refused by default).")
+@click.option("--allow-net", "allow_networks", multiple=True, metavar="CIDR",
+              help="Allow this network anyway (repeatable), e.g. 10.20.0.0/16.")
+@json_option
+@click.pass_context
+def fetch_cmd(ctx: click.Context, url: str, out_dir: Path | None, max_bytes: int,
+              max_items: int, timeout: float, total_timeout: float, proxy: str | None,
+              allow_private: bool, allow_networks: tuple[str, ...], as_json: bool) -> None:
+    """Fetch a claim's media from URL and keep the evidence.
+
+    URL is a news page, a Telegram public post (t.me/<channel>/<id>, t.me/s/...,
+    ?embed=1) or a direct image/video link. Each media file is saved as
+    <sha256>.<ext>, with manifest.json, capture.warc.gz (every request and response)
+    and custody.log. --json prints the manifest. Exit 0: all media fetched;
+    1: some failed; 2: nothing usable found.
+
+    \b
+    Example:
+      osintkit fetch https://t.me/s/somechannel/1234 -o evidence/claim-1
+      osintkit fetch https://example.org/news/strike --json | jq '.items[].sha256'
+    """
+    from datetime import UTC, datetime
+
+    from osintkit.fetch import fetch
+
+    if out_dir is None:
+        out_dir = Path(f"evidence-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    progress, state = _fetch_progress(ctx, not (as_json or (ctx.obj and ctx.obj.quiet)))
+    try:
+        cap = fetch(url, out_dir, allow_private=allow_private, max_bytes=max_bytes,
+                    max_items=max_items, timeout=timeout, total_timeout=total_timeout,
+                    proxy=proxy, allow_networks=allow_networks, progress=progress)
+    finally:
+        if "bar" in state:
+            state["bar"].close()
+    if as_json:
+        print_json(cap.to_dict())
+    else:
+        _render_capture(cap)
+    for note_text in cap.notes:
+        note(ctx, _terminal(note_text))
+    for err in cap.failures:
+        click.echo(f"Error: {_terminal(err.message)}", err=True)
+    if cap.exit_code:
+        raise click.exceptions.Exit(cap.exit_code)
+
+
+@cli.group("evidence")
+def evidence_group() -> None:
+    """Evidence directories written by `osintkit fetch`.
+
+    \b
+    Example:
+      osintkit evidence check evidence/claim-1
+    """
+
+
+@evidence_group.command("check")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def evidence_check_cmd(directory: Path, as_json: bool) -> None:
+    """Recompute every hash; report files changed, missing or added since capture.
+
+    Also verifies custody.log (each line chained to the one before) and that
+    manifest.json is the one recorded there. Exit 0: intact; 1: something changed;
+    2: not an evidence directory.
+
+    \b
+    Example:
+      osintkit evidence check evidence/claim-1 --json | jq .changed
+    """
+    from osintkit.fetch import check_evidence
+
+    res = check_evidence(directory)
+    if as_json:
+        print_json(res.to_dict())
+    elif res.ok:
+        click.echo(f"{directory}: intact ({res.checked} files match manifest.json)")
+    for kind in ("changed", "missing", "added"):
+        for name in getattr(res, kind):
+            click.echo(f"Error: {directory}/{name}: {kind} since capture", err=True)
+    for problem in res.custody:
+        click.echo(f"Error: {directory}: {problem}", err=True)
+    exit_for(int(not res.ok))
+
 
 # --- frames (media/frames.py) ---
+def _render_frames(res: Any) -> str:
+    from osintkit.media.frames import format_time
+
+    where = f" -> {res.out_dir}" if res.out_dir else ""
+    lines = [f"{res.path}: {len(res.frames)} keyframes{where}"]
+    for f in res.frames:
+        mark = "scene" if f.scene_change else "     "
+        pdq = f"  pdq {f.hashes['pdq']}" if "pdq" in f.hashes else ""
+        lines.append(f"  {format_time(f.t):>9} {mark}  {f.file}{pdq}")
+    if res.contact_sheet:
+        lines.append(f"  contact sheet: {res.out_dir / res.contact_sheet}")
+    for seg in getattr(res, "segments", None) or []:
+        lines.append(f"  matches {seg.query_start:.1f}-{seg.query_end:.1f} s = "
+                     f"{seg.item_start:.1f}-{seg.item_end:.1f} s of the vPDQ file "
+                     f"({seg.frames} frames, {seg.share:.0%} of the video, pdq <= {seg.distance})")
+    return "\n".join(lines)
+
+
+@dataclass
+class _FramesOut:
+    """Keyframes plus, with --against, the segments found in a vPDQ file."""
+
+    res: Any
+    segments: list[Any] | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.res, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.res.to_dict()
+        if self.segments is not None:
+            d["segments"] = [s.to_dict() for s in self.segments]
+        return d
+
+
+@cli.command("frames")
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write keyframes (JPEG named by time) and contact-sheet.jpg here; "
+                   "one sub-directory per video when several are given.")
+@every_option
+@click.option("--no-scenes", is_flag=True, help="Only the regular samples, no scene changes.")
+@click.option("--keep-bars", is_flag=True, help="Keep black letterbox/pillarbox bars.")
+@hashes_option
+@click.option("--vpdq", "vpdq_out", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also write the frames' PDQ hashes in ThreatExchange's "
+                                   "vPDQ text format (one video only).")
+@click.option("--against", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Find segments of the video in a vPDQ file (e.g. from a partner).")
+@json_option
+@click.pass_context
+def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | None,
+               every: float, no_scenes: bool, keep_bars: bool, kinds: tuple[str, ...],
+               vpdq_out: Path | None, against: Path | None, as_json: bool) -> None:
+    """Keyframes of videos: JPEGs named by time, a contact sheet, hashes per frame.
+
+    Frames: at least one every --every seconds, plus one at each scene change; the
+    container's rotation is applied, black bars are cut off. Feed the JPEGs to reverse
+    image search; share the --vpdq file with ThreatExchange partners. Exit 1 when a
+    video cannot be read (frames before the damage in a truncated file are kept).
+
+    \b
+    Example:
+      osintkit frames launch.mp4 -o launch-frames/
+      osintkit frames launch.mp4 --every 1 --json | jq -c '.frames[] | [.t, .hashes.pdq]'
+      osintkit frames launch.mp4 --vpdq launch.vpdq
+      osintkit frames claim.mp4 --against original.vpdq
+    """
+    from osintkit.hashing import hash_image
+    from osintkit.media.frames import extract_keyframes
+    from osintkit.vpdq import features_from_frames, read_vpdq, write_vpdq
+
+    if (vpdq_out or against) and len(videos) > 1:
+        raise click.UsageError("--vpdq and --against take one video")
+    if "pdq" not in kinds and (vpdq_out or against):
+        kinds = ("pdq", *kinds)
+    reference = read_vpdq(against) if against else None
+
+    def results() -> Iterable[Any]:
+        from osintkit.segments import match_frame_lists
+
+        for video in videos:
+            dest = out_dir / video.stem if out_dir and len(videos) > 1 else out_dir
+            res = extract_keyframes(video, dest, every=every, scenes=not no_scenes,
+                                    trim=not keep_bars,
+                                    hasher=lambda img: hash_image(img, kinds))
+            if vpdq_out and res.frames:
+                write_vpdq(features_from_frames(res.frames), vpdq_out)
+                note(ctx, f"{vpdq_out}: {len(res.frames)} frames in vPDQ format")
+            segs = match_frame_lists(res.frames, reference) if reference is not None else None
+            yield _FramesOut(res, segs)
+
+    exit_for(emit_results(ctx, results(), as_json, _render_frames))
+
 
 # --- forensics (media/forensics.py) ---
 @cli.command("forensics")

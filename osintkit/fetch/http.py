@@ -545,3 +545,14 @@ def _unlink(path: Path | None) -> None:
     if path is not None:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+def parse_size(text: str) -> int:
+    """Bytes from '200M', '1.5G', '500k', '1000' (decimal units); ValueError if malformed."""
+    text = text.strip().upper().removesuffix("B")
+    factor = {"K": 10**3, "M": 10**6, "G": 10**9}.get(text[-1:], 1)
+    number = text[:-1] if factor != 1 else text
+    value = int(float(number) * factor)
+    if value <= 0:
+        raise ValueError(f"size must be positive: {text!r}")
+    return value
