@@ -98,7 +98,11 @@ def read_container(path: str | os.PathLike[str]) -> dict[str, Any]:
         tags = {k: str(v) for k, v in container.metadata.items()}
         videos = list(container.streams.video)
         if not videos:
-            raise MediaError(f"{path}: no video stream", code=errors.NOT_MEDIA)
+            if container.streams.audio:
+                raise MediaError(f"{path}: audio only, no video stream",
+                                 code=errors.UNSUPPORTED)
+            raise MediaError(f"{path}: no readable stream (truncated or damaged container)",
+                             code=errors.CORRUPT)
         v = videos[0]
         stream_tags = {k: str(val) for k, val in v.metadata.items()}
         info = _video_stream_info(container, v)

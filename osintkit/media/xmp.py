@@ -123,6 +123,8 @@ def parse_xmp(raw: bytes) -> dict[str, Any]:
     """All properties of an XMP packet as {"prefix:Name": value}; raises XMPError."""
     if len(raw) > MAX_XMP:
         raise XMPError(f"XMP packet too large ({len(raw)} bytes)")
+    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:  # also outside the part we parse
+        _refuse()
     root = parse_xml(_packet(raw))
     out: dict[str, Any] = {}
     for desc in root.iter("{" + RDF + "}Description"):
