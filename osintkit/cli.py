@@ -709,7 +709,7 @@ def _render_frames(res: Any) -> str:
     for f in res.frames:
         mark = "scene" if f.scene_change else "     "
         pdq = f"  pdq {f.hashes['pdq']}" if "pdq" in f.hashes else ""
-        lines.append(f"  {format_time(f.t):>9} {mark}  {f.file}{pdq}")
+        lines.append(f"  {format_time(f.t):>9} {mark}  {f.file or ''}{pdq}")
     if res.contact_sheet:
         lines.append(f"  contact sheet: {res.out_dir / res.contact_sheet}")
     for seg in getattr(res, "segments", None) or []:

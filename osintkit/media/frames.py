@@ -372,7 +372,7 @@ class SavedFrame:
     t: float
     index: int
     scene_change: bool
-    file: str  # file name inside the output directory
+    file: str | None  # file name inside the output directory (None: nothing written)
     width: int
     height: int
     hashes: dict[str, Any]
@@ -408,7 +408,7 @@ def frame_name(t: float) -> str:
 
 
 def extract_keyframes(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None,
-                      every: float = 2.0, scenes: bool = True,
+                      every: float = 2.0, scenes: bool = True, trim: bool = True,
                       hasher: Callable[[Image.Image], dict[str, Any]] | None = None,
                       sheet: bool = True, quality: int = 90) -> Keyframes:
     """Sample a video's keyframes, write them as JPEG (+ contact sheet), hash them.
@@ -423,13 +423,14 @@ def extract_keyframes(path: str | os.PathLike[str], out_dir: str | os.PathLike[s
     res = Keyframes(p, ok=True, out_dir=out)
     thumbs: list[tuple[float, bool, Image.Image]] = []
     try:
-        for fr in sample_frames(p, every=every, scenes=scenes):
+        for fr in sample_frames(p, every=every, scenes=scenes, trim=trim):
             name = frame_name(fr.t)
             if out is not None:
                 out.mkdir(parents=True, exist_ok=True)
                 fr.image.save(out / name, "JPEG", quality=quality)
             hashes = hasher(fr.image) if hasher else {}
-            res.frames.append(SavedFrame(fr.t, fr.index, fr.scene_change, name,
+            res.frames.append(SavedFrame(fr.t, fr.index, fr.scene_change,
+                                         name if out is not None else None,
                                          fr.image.width, fr.image.height, hashes))
             if sheet:
                 thumbs.append((fr.t, fr.scene_change, _thumb(fr.image)))
