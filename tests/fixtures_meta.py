@@ -117,6 +117,26 @@ def bomb_png(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def bomb_jpeg(tmp_path: Path, real_jpeg: Path) -> Path:
+    """A real photo whose frame header (SOF0) claims 60000 x 60000 pixels."""
+    data = bytearray(real_jpeg.read_bytes())
+    sof = data.rfind(b"\xff\xc0\x00\x11")  # the last SOF0: the main image, not the thumbnail
+    data[sof + 5:sof + 9] = struct.pack(">HH", 60000, 60000)
+    path = tmp_path / "bomb.jpg"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def truncated_heic(tmp_path: Path, corpus_dir: Path) -> Path:
+    """A real iPhone HEIC cut at 60% (libheif would still decode it, grey tiles and all)."""
+    data = (corpus_dir / "heic/mobile/iphone_13_pro_max.HEIC").read_bytes()
+    path = tmp_path / "cut.heic"
+    path.write_bytes(data[: len(data) * 6 // 10])
+    return path
+
+
+@pytest.fixture
 def unreadable_file(tmp_path: Path) -> Path:
     """A path whose read fails with EIO, even for root (chmod 000 does not stop root)."""
     path = tmp_path / "unreadable.jpg"

@@ -40,9 +40,12 @@ def _mine(md) -> dict:
 
 def test_corpus_agrees_with_exiftool(corpus_dir: Path, truth: dict):
     counts = {f: [0, 0] for f in FIELDS}
-    misses = []
+    misses, failed = [], []
     for rel, want in sorted(truth["files"].items()):
-        mine = _mine(read_metadata(corpus_dir / rel))
+        md = read_metadata(corpus_dir / rel)
+        if not md.ok:
+            failed.append(f"{rel}: {md.error.code}")
+        mine = _mine(md)
         for f in FIELDS:
             if want.get(f) is None:  # counted only where ExifTool found the field
                 continue
@@ -53,8 +56,12 @@ def test_corpus_agrees_with_exiftool(corpus_dir: Path, truth: dict):
                 misses.append(f"{rel} {f}: ours {mine[f]!r}, ExifTool {want[f]!r}")
     lines = ["| field | agree | files | % |", "|---|---:|---:|---:|"]
     lines += [f"| {f} | {a} | {n} | {100 * a / n:.1f} |" for f, (a, n) in counts.items()]
-    AGREEMENT["table"] = "\n".join(lines + [f"miss: {m}" for m in misses])
+    lines.append(f"files read without error: {len(truth['files']) - len(failed)}"
+                 f"/{len(truth['files'])}")
+    AGREEMENT["table"] = "\n".join(lines + [f"miss: {m}" for m in misses]
+                                   + [f"failed: {f}" for f in failed])
     print("\n" + AGREEMENT["table"])
+    assert not failed, failed  # ExifTool read every corpus file without an error
     for f, (a, n) in counts.items():
         assert n >= 10, f"too few corpus files with {f}"
         assert a / n >= MIN_AGREEMENT, f"{f}: {a}/{n} agree; misses: {misses}"
@@ -279,7 +286,7 @@ def test_truncated_video_is_an_error_not_a_crash(phone_videos: dict[str, Path], 
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
     md = read_metadata(cut)
-    assert not md.ok and md.error.code == "corrupt"
+    assert not md.ok and md.error.code == "truncated"
     assert str(cut) in md.error.message
 
 
@@ -287,6 +294,7 @@ def test_truncated_video_is_an_error_not_a_crash(phone_videos: dict[str, Path], 
 @pytest.mark.parametrize("fixture,code", [
     ("truncated_jpeg", "truncated"), ("loop_exif_jpeg", "corrupt_metadata"),
     ("out_of_range_exif_jpeg", "corrupt_metadata"), ("bomb_png", "too_large"),
+    ("bomb_jpeg", "too_large"), ("truncated_heic", "truncated"),
     ("unreadable_file", "unreadable")])
 def test_bad_file_gives_error_code_and_one_line(request, fixture: str, code: str):
     path = request.getfixturevalue(fixture)
@@ -296,10 +304,14 @@ def test_bad_file_gives_error_code_and_one_line(request, fixture: str, code: str
     assert str(path) in md.error.message and "\n" not in md.error.message
 
 
-def test_corrupt_exif_keeps_what_could_be_read(loop_exif_jpeg: Path, truncated_jpeg: Path):
+def test_bad_files_keep_the_metadata_that_could_be_read(loop_exif_jpeg: Path,
+                                                         truncated_jpeg: Path, bomb_jpeg: Path):
     assert read_metadata(loop_exif_jpeg).summary.make == "LoopCam"
     md = read_metadata(truncated_jpeg)  # the EXIF is intact, the pixels are not
     assert md.summary.model == "COOLPIX P6000" and md.width == 640
+    md = read_metadata(bomb_jpeg)  # refused before decoding; headers still read
+    assert (md.error.code, md.width, md.summary.model) == ("too_large", 60000, "COOLPIX P6000")
+    assert md.summary.gps is not None
 
 
 def test_zero_byte_text_and_directory_as_file(tmp_path: Path):

@@ -35,6 +35,38 @@ def parse_iso6709(text: str) -> dict[str, float | None] | None:
     return {"lat": lat, "lon": lon, "alt": alt}
 
 
+def isobmff_overrun(path: str | os.PathLike[str]) -> str | None:
+    """For MP4/MOV/HEIF files: the top-level box that runs past the end of the file, if any.
+
+    A cut-off download keeps valid headers, and libheif and FFmpeg happily read what is
+    left, so a walk over the top-level box sizes (a few reads) is what detects truncation.
+    """
+    size = os.path.getsize(path)
+    pos = 0
+    with open(path, "rb") as fh:
+        for _ in range(100_000):
+            if pos + 8 > size:
+                return None if pos == size else "trailing bytes"
+            fh.seek(pos)
+            head = fh.read(16)
+            box_len, kind = int.from_bytes(head[:4], "big"), head[4:8].decode("latin-1")
+            if box_len == 1 and len(head) == 16:
+                box_len = int.from_bytes(head[8:16], "big")
+            elif box_len == 0:  # "extends to the end of the file"
+                return None
+            if box_len < 8:
+                return f"box {kind!r} has an impossible size {box_len}"
+            if pos + box_len > size:
+                return f"box {kind!r} needs {pos + box_len - size} more bytes"
+            pos += box_len
+    return None
+
+
+def _is_isobmff(path: str | os.PathLike[str]) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(12)[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
+
+
 def _first(tags: dict[str, str], keys: tuple[str, ...]) -> str | None:
     for k in keys:
         v = (tags.get(k) or "").strip()
@@ -87,6 +119,11 @@ def read_container(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Container metadata of a video; raises MediaError when FFmpeg cannot read it."""
     import av
 
+    if (os.fspath(path).lower().endswith((".mp4", ".m4v", ".mov", ".qt", ".3gp"))
+            or _is_isobmff(path)):
+        overrun = isobmff_overrun(path)
+        if overrun and overrun != "trailing bytes":
+            raise MediaError(f"{path}: truncated video ({overrun})", code=errors.TRUNCATED)
     try:
         container = av.open(os.fspath(path), metadata_errors="replace")
     except av.error.InvalidDataError as exc:

@@ -76,6 +76,14 @@ def _verify_pixels(im: PILImage.Image, p: Path) -> None:
         raise MediaError(f"{p}: image data {what} ({text})", code=code) from None
 
 
+def _check_boxes(p: Path) -> None:
+    from osintkit.media.container import isobmff_overrun
+
+    overrun = isobmff_overrun(p)
+    if overrun and overrun != "trailing bytes":
+        raise MediaError(f"{p}: image data truncated ({overrun})", code=errors.TRUNCATED)
+
+
 def heif_primary(p: Path) -> tuple[bytes | None, bool]:
     """The untouched EXIF block of a HEIF (Pillow's plugin rewrites Orientation to 1), and
     whether libheif rotated the image by 90/270 degrees (irot) when decoding it."""
@@ -172,34 +180,62 @@ def _ciff(im: PILImage.Image) -> dict[str, Any]:
     return {}
 
 
+def _read_blocks(md: Metadata, p: Path, im: PILImage.Image, fmt: str) -> None:
+    """EXIF, XMP, IPTC, thumbnail and summary of an opened (not decoded) image."""
+    md.width, md.height = im.size
+    if fmt == "HEIF":
+        block, turned = heif_primary(p)
+        if turned:  # report the stored size, as for every other format
+            md.width, md.height = im.height, im.width
+    else:
+        block = exif_source(im, p, fmt)
+    exif = read_exif_block(block or b"")
+    md.exif = exif.to_dict()
+    md.thumbnail = _thumbnail_info(exif)
+    md.warnings.extend(exif.problems)
+    xmp: dict[str, Any] = {}
+    raw_xmp = _xmp_source(im, exif)
+    if raw_xmp:
+        try:
+            xmp = parse_xmp(raw_xmp)
+        except XMPError as exc:
+            md.warnings.append(str(exc))
+    md.xmp = xmp
+    md.iptc = read_iptc(im)
+    md.summary = build_summary(exif, xmp, md.iptc, _ciff(im), md.warnings)
+    if exif.structural and md.error is None:
+        md.error = ErrorInfo(errors.CORRUPT_METADATA, f"{p}: corrupt EXIF ({exif.structural[0]})")
+
+
+def _metadata_without_pixels(md: Metadata, p: Path) -> None:
+    """Best effort for a refused bomb: the format plugin parses headers, nothing is decoded
+    (Image.open is what enforces the pixel limit, so the plugin is called directly)."""
+    from PIL import Image
+
+    Image.init()
+    factory = Image.OPEN.get(md.format or "")
+    if factory is None:
+        return
+    try:
+        with p.open("rb") as fh, factory[0](fh, str(p)) as im:
+            _read_blocks(md, p, im, md.format or "")
+    except Exception:  # the refusal stands either way; metadata is a bonus here
+        return
+
+
 def read_image_into(md: Metadata, p: Path) -> None:
     """Fill `md` from an image file; raises MediaError for unreadable/broken images."""
-    im = open_image(p)
+    try:
+        im = open_image(p)
+    except MediaError as exc:
+        if exc.code == errors.TOO_LARGE:
+            _metadata_without_pixels(md, p)
+        raise
     with im:
         fmt = md.format or im.format
-        md.width, md.height = im.size
-        if fmt == "HEIF":
-            block, turned = heif_primary(p)
-            if turned:  # report the stored size, as for every other format
-                md.width, md.height = im.height, im.width
+        _read_blocks(md, p, im, fmt)
+        if fmt in ("HEIF", "AVIF"):  # libheif decodes a cut-off file without complaint
+            _check_boxes(p)
         else:
-            block = exif_source(im, p, fmt)
-        exif = read_exif_block(block or b"")
-        md.exif = exif.to_dict()
-        md.thumbnail = _thumbnail_info(exif)
-        md.warnings.extend(exif.problems)
-        xmp: dict[str, Any] = {}
-        raw_xmp = _xmp_source(im, exif)
-        if raw_xmp:
-            try:
-                xmp = parse_xmp(raw_xmp)
-            except XMPError as exc:
-                md.warnings.append(str(exc))
-        md.xmp = xmp
-        md.iptc = read_iptc(im)
-        md.summary = build_summary(exif, xmp, md.iptc, _ciff(im), md.warnings)
-        if exif.structural and md.error is None:
-            md.error = ErrorInfo(errors.CORRUPT_METADATA,
-                                 f"{p}: corrupt EXIF ({exif.structural[0]})")
-        _verify_pixels(im, p)
+            _verify_pixels(im, p)
         md.image = _image_info(im)
