@@ -168,6 +168,7 @@ def segments_from_matches(matches: Iterable[Any], query_times: Sequence[float] |
     """
     ms = [_as_match(m) for m in matches]
     times = sorted(set(query_times) if query_times else {m.query_t for m in ms})
+    ms = _snap(ms, times) if query_times else ms
     limit = max_distance if max_distance is not None else 256
     if not ms or not times:
         return []
@@ -194,10 +195,25 @@ def _as_match(m: Any) -> FrameMatch:
         return m
     if isinstance(m, tuple | list):
         return FrameMatch(float(m[0]), None if m[1] is None else float(m[1]), int(m[2]))
-    dist = m.distance.get("pdq", min(m.distance.values())) if isinstance(m.distance, dict) \
-        else m.distance
+    dist = m.distance
+    if isinstance(dist, dict):  # archive matches: {"pdq": 12, "phash": 4}
+        dist = dist.get("pdq", min(dist.values(), default=0))
     return FrameMatch(float(m.query_t or 0.0), None if m.item_t is None else float(m.item_t),
                       int(dist))
+
+
+def _snap(ms: list[FrameMatch], times: list[float]) -> list[FrameMatch]:
+    """Match times onto the query's frame times (JSON and databases round them)."""
+    import bisect
+
+    out = []
+    for m in ms:
+        i = bisect.bisect_left(times, m.query_t)
+        near = min((times[j] for j in (i - 1, i) if 0 <= j < len(times)),
+                   key=lambda t: abs(t - m.query_t))
+        t = near if abs(near - m.query_t) <= 0.02 else m.query_t
+        out.append(m if t == m.query_t else FrameMatch(t, m.item_t, m.distance))
+    return out
 
 
 def _strongest_offset(ms: list[FrameMatch]) -> float:
@@ -268,14 +284,15 @@ def group_matches(matches: Iterable[Any], query_times: Sequence[float] | None = 
     """Segments per archived item from frame-level archive matches.
 
     `matches`: objects with `item_id`, `query_t`, `item_t` and `distance` (an int or a
-    dict with "pdq"), e.g. `archive.Match`; matches without `query_t` (the query was an
-    image) are left out.
+    dict with "pdq"), e.g. `archive.Match` (whose `frame_matches` are used when present);
+    pairs without `query_t` (the query was an image) are left out.
     """
     by_item: dict[Any, list[FrameMatch]] = defaultdict(list)
     for m in matches:
-        if getattr(m, "query_t", None) is None:
-            continue
-        by_item[m.item_id].append(_as_match(m))
+        # A Match carries its best pair; all its frame pairs are in `frame_matches`.
+        for fm in getattr(m, "frame_matches", None) or [m]:
+            if getattr(fm, "query_t", None) is not None:
+                by_item[m.item_id].append(_as_match(fm))
     return {item: segments_from_matches(ms, query_times, query_duration)
             for item, ms in by_item.items()}
 

@@ -49,10 +49,13 @@ def parse_line(line: str, where: str = "") -> VpdqFeature:
     try:
         if len(parts) < 4:
             raise ValueError(f"expected 4 comma-separated fields, got {len(parts)}")
-        pdq = parts[2].lower()
+        # The file format is number,quality,hash,time; the Python bindings' README prints
+        # number,hash,quality,time. The hash is the 64-hex-digit field either way.
+        hash_at = 1 if _PDQ_HEX.match(parts[1].lower()) else 2
+        pdq = parts[hash_at].lower()
         if not _PDQ_HEX.match(pdq):
             raise ValueError("PDQ hash must be 64 hex digits")
-        number, quality, ts = int(parts[0]), int(parts[1]), float(parts[3])
+        number, quality, ts = int(parts[0]), int(parts[3 - hash_at]), float(parts[3])
         if number < 0 or not 0 <= quality <= 100 or not ts >= 0:  # `not >=` also refuses NaN
             raise ValueError("frame number, quality (0-100) or timestamp out of range")
     except ValueError as exc:

@@ -190,18 +190,77 @@ def rotated_video(video_dir: Path, shot_photos: list[Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def bad_videos(video_dir: Path, cut_video: Path) -> dict[str, Path]:
-    """Broken inputs: truncated, zero-length, not a video (text named .mp4), garbage mdat."""
+    """Broken inputs, keyed by the error code each must give.
+
+    truncated: the first third of an MP4 (its index, at the end, is lost); truncated_late:
+    a "fast start" MP4 (index first) cut in half, so the first seconds still decode;
+    empty: zero bytes; no_frames: a container a recorder closed before the first frame;
+    not_media: text named .mp4; corrupt: an MP4 signature and a well-formed box of noise.
+    """
+    import av
+
     data = cut_video.read_bytes()
-    paths = {
-        "truncated": video_dir / "truncated.mp4",
-        "empty": video_dir / "empty.mp4",
-        "not_media": video_dir / "notes.mp4",
-        "corrupt": video_dir / "garbage.mp4",
-    }
+    d = video_dir
+    paths = {k: d / f"{k}.mp4" for k in
+             ("truncated", "truncated_late", "empty", "no_frames", "not_media", "corrupt")}
     paths["truncated"].write_bytes(data[: len(data) // 3])
+    faststart = d / "faststart.mp4"
+    with av.open(str(cut_video)) as src, \
+            av.open(str(faststart), "w", options={"movflags": "faststart"}) as dst:
+        ins = src.streams.video[0]
+        outs = dst.add_stream_from_template(ins)
+        for pkt in src.demux(ins):
+            if pkt.dts is not None:
+                pkt.stream = outs
+                dst.mux(pkt)
+    fs = faststart.read_bytes()
+    paths["truncated_late"].write_bytes(fs[: len(fs) // 2])
     paths["empty"].write_bytes(b"")
+    with av.open(str(paths["no_frames"]), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        out.start_encoding()
     paths["not_media"].write_text("this is not a video\n")
-    # A valid MP4 signature followed by noise: sniffed as video, refused by the demuxer.
-    rng = np.random.default_rng(7)
-    paths["corrupt"].write_bytes(data[:32] + rng.integers(0, 256, 20000, np.uint8).tobytes())
+    noise = np.random.default_rng(7).integers(0, 256, 20000, np.uint8).tobytes()
+    ftyp = b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom"
+    paths["corrupt"].write_bytes(ftyp + (8 + len(noise)).to_bytes(4, "big") + b"mdat" + noise)
     return paths
+
+
+@pytest.fixture(scope="session")
+def archive_shots(shot_photos: list[Path]) -> list[Shot]:
+    """The archived video's shots: cuts at 3, 7, 10 and 14 s (17 s in all)."""
+    p = shot_photos
+    return [Shot(p[0], 3.0), Shot(p[2], 4.0), Shot(p[4], 3.0, "still"), Shot(p[6], 4.0),
+            Shot(p[8], 3.0)]
+
+
+@pytest.fixture(scope="session")
+def segment_videos(video_dir: Path, archive_shots: list[Shot],
+                   shot_photos: list[Path]) -> dict[str, Path]:
+    """The archived video and re-uses of it with known segment boundaries.
+
+    - reupload: 2 s of other footage, archive 3-14 s, 2 s other; letterboxed to 16:9,
+      426x240, a logo, lower quality. Query 2-13 s <-> archive 3-14 s.
+    - crossfade: other footage, archive shots 2 and 3 (3-10 s), other; 0.6 s cross-fades.
+      Query ~2.7-8.5 s <-> archive 3-10 s.
+    - reordered: archive 10-14 s then 3-7 s. Two segments: 0-4 <-> 10-14, 4-8 <-> 3-7.
+    - image: a JPEG of the still shot (archive 7-10 s), at twice the size.
+    """
+    from PIL import Image
+
+    a, other = archive_shots, [Shot(shot_photos[10], 2.0), Shot(shot_photos[11], 2.0)]
+    out = {"archive": write_video(video_dir / "archive.mp4", render(a))}
+    out["reupload"] = write_video(
+        video_dir / "reupload.mp4",
+        transform(render([other[0], *a[1:4], other[1]]), size=(426, 240), logo=True,
+                  letterbox=True), crf=30)
+    out["crossfade"] = write_video(
+        video_dir / "crossfade.mp4",
+        render([Shot(shot_photos[10], 3.0), a[1], a[2], Shot(shot_photos[11], 3.0)],
+               crossfade=0.6))
+    out["reordered"] = write_video(video_dir / "reordered.mp4", render([a[3], a[1]]))
+    still = next(shot_frames(Shot(a[2].photo, 0.1, "still"), (SIZE[0] * 2, SIZE[1] * 2), FPS))
+    out["image"] = video_dir / "still.jpg"
+    Image.fromarray(still).save(out["image"], quality=85)
+    return out

@@ -154,6 +154,8 @@ def _scan_packets(container: Any, stream: Any, trim: bool) -> _Packets:
                 if trim and t >= next_probe:
                     next_probe = t + probe_every
                     probes.extend(_rotated(f) for f in pkt.decode())
+        if trim:  # the decoder holds back frames for reordering: drain it
+            probes.extend(_rotated(f) for f in stream.codec_context.decode(None))
     except av.error.FFmpegError:
         broken = True
     rate = stream.average_rate or stream.guessed_rate
@@ -354,7 +356,7 @@ def _decode(container: Any, stream: Any, packets: _Packets, every: float,
             if ft is None or (last_t is not None and ft <= last_t):
                 continue
             last_t = ft
-            cut = detector.update(vf) if detector else last_t == 0
+            cut = detector.update(vf) if detector else False
             hit = False
             while targets and targets[0] <= ft + tol:
                 targets.popleft()
