@@ -91,9 +91,9 @@ def read_metadata(path: str | os.PathLike[str]) -> Metadata:
     md = Metadata(path=str(path))
     try:
         md.size = _stat_regular(p).st_size
+        md.sha256 = _sha256(p)  # also for files that turn out not to be media: evidence
         probe = sniff(p)
         md.kind, md.format, md.mime = probe.kind, probe.format, probe.mime
-        md.sha256 = _sha256(p)
         if probe.kind == "video":
             _read_video(md, p)
         else:
