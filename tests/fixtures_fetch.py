@@ -90,8 +90,9 @@ class TestServer:
         self._lock = threading.Lock()
         self.requests: list[Request] = []
         self.stopping = threading.Event()
-        self.httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
+        self.httpd = ThreadingHTTPServer((host, 0), _Handler)
         self.httpd.daemon_threads = True
+        self.httpd.test_server = self  # type: ignore[attr-defined]
         self.host, self.port = host, self.httpd.server_address[1]
 
     # ---- configuration
@@ -153,62 +154,66 @@ class TestServer:
         self.httpd.server_close()
 
 
-def _handler_for(server: TestServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(BaseHTTPRequestHandler):
+    """Answers from the routes of `self.server.test_server`."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
+    protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:
-            self._serve(head=False)
+    @property
+    def routes(self) -> TestServer:
+        return self.server.test_server  # type: ignore[attr-defined]
 
-        def do_HEAD(self) -> None:
-            self._serve(head=True)
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
 
-        def _serve(self, head: bool) -> None:
-            absolute = self.path.startswith(("http://", "https://"))
-            path = urlsplit(self.path).path or "/"
-            req = Request(self.command, path, dict(self.headers.items()), absolute)
-            try:
-                self._send(server.reply_for(req), head)
-            except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
-                self.close_connection = True  # the client gave up: that is the test's point
+    def do_GET(self) -> None:
+        self._serve(head=False)
 
-        def _send(self, reply: Reply, head: bool) -> None:
-            data = reply.data()
-            self.send_response(reply.status)
-            if reply.content_type:
-                self.send_header("Content-Type", reply.content_type)
-            for key, value in reply.headers.items():
-                self.send_header(key, value)
-            length = reply.content_length if reply.content_length is not None else len(data)
-            if length >= 0:
-                self.send_header("Content-Length", str(length))
-            else:  # no length: the body ends when the connection closes
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def _serve(self, head: bool) -> None:
+        absolute = self.path.startswith(("http://", "https://"))
+        path = urlsplit(self.path).path or "/"
+        req = Request(self.command, path, dict(self.headers.items()), absolute)
+        try:
+            self._send(self.routes.reply_for(req), head)
+        except OSError:  # broken pipe, reset, timeout: the client gave up, as tests make it
+            self.close_connection = True
+
+    def _headers(self, reply: Reply, data: bytes) -> None:
+        self.send_response(reply.status)
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        length = reply.content_length if reply.content_length is not None else len(data)
+        if length >= 0:
+            self.send_header("Content-Length", str(length))
+        else:  # no length: the body ends when the connection closes
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.flush()
+
+    def _send(self, reply: Reply, head: bool) -> None:
+        data = reply.data()
+        self._headers(reply, data)
+        if (reply.stall and self.routes.stopping.wait(reply.stall)) or head:
+            return
+        if reply.trickle is None:
+            self.wfile.write(data)
+        else:
+            self._trickle(io.BytesIO(data), reply)
+        if reply.content_length is not None and reply.content_length != len(data):
+            self.close_connection = True
+
+    def _trickle(self, src: io.BytesIO, reply: Reply) -> None:
+        while chunk := src.read(reply.chunk):
+            self.wfile.write(chunk)
             self.wfile.flush()
-            if reply.stall and server.stopping.wait(reply.stall):
+            if self.routes.stopping.wait(reply.trickle or 0):
                 return
-            if head:
-                return
-            if reply.trickle is None:
-                self.wfile.write(data)
-            else:
-                self._trickle(io.BytesIO(data), reply)
-            if reply.content_length is not None and reply.content_length != len(data):
-                self.close_connection = True
-
-        def _trickle(self, src: io.BytesIO, reply: Reply) -> None:
-            while chunk := src.read(reply.chunk):
-                self.wfile.write(chunk)
-                self.wfile.flush()
-                if server.stopping.wait(reply.trickle or 0):
-                    return
-
-    return Handler
 
 
 @contextlib.contextmanager

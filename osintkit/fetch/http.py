@@ -72,7 +72,7 @@ def address_problem(ip_text: str) -> str | None:
     except ValueError:
         return "not an IP address"
     for attr in ("is_unspecified", "is_loopback", "is_link_local", "is_multicast",
-                 "is_private", "is_reserved"):
+                 "is_reserved", "is_private"):
         if getattr(ip, attr):
             return attr.removeprefix("is_").replace("_", "-")
     if not ip.is_global:  # shared (100.64/10), documentation, benchmarking ranges...
@@ -273,7 +273,6 @@ class HttpClient:
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*",
                                      "Accept-Encoding": "gzip, deflate, identity"})
-        self.session.max_redirects = 0
         if not allow_private:
             for prefix in ("http://", "https://"):
                 self.session.mount(prefix, SafeAdapter(self.policy))

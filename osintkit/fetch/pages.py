@@ -221,7 +221,7 @@ def _jsonld(tree: LexborHTMLParser) -> list[Any]:
             continue
         try:
             out.append(json.loads(text))
-        except ValueError:  # hostile or sloppy pages: a bad block is skipped
+        except (ValueError, RecursionError):  # hostile or sloppy pages: the block is skipped
             continue
     return out
 
@@ -350,7 +350,7 @@ def _message_text(node: LexborNode | None) -> str | None:
     return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip() or None
 
 
-def _telegram_video(player: LexborNode, base: str, post_id: str) -> MediaRef:
+def _telegram_video(player: LexborNode, msg: LexborNode, base: str, post_id: str) -> MediaRef:
     poster = _style_url(player.css_first(".tgme_widget_message_video_thumb"), base)
     dur = player.css_first(".message_video_duration")
     duration = _clean(dur.text()) if dur is not None else None
@@ -359,7 +359,8 @@ def _telegram_video(player: LexborNode, base: str, post_id: str) -> MediaRef:
     href = _abs(base, player.attributes.get("href"))
     if url and player.css_first(".message_media_not_supported") is None:
         return MediaRef(url, "video", "telegram:video", post_id, poster, duration)
-    label = player.css_first(".message_media_not_supported_label")
+    label = (player.css_first(".message_media_not_supported_label")
+             or msg.css_first(".message_media_not_supported_label"))
     reason = _clean(label.text()) if label is not None else "video not offered on the web"
     return MediaRef(href or poster or base, "video", "telegram:video", post_id, poster, duration,
                     fetchable=False, reason=f"Telegram shows '{reason}': open the post in a "
@@ -371,7 +372,7 @@ def _telegram_media(msg: LexborNode, base: str, post_id: str) -> list[MediaRef]:
     # Document order keeps album items in their displayed order.
     for node in msg.css(".tgme_widget_message_photo_wrap, .tgme_widget_message_video_player"):
         if "tgme_widget_message_video_player" in (node.attributes.get("class") or ""):
-            refs.append(_telegram_video(node, base, post_id))
+            refs.append(_telegram_video(node, msg, base, post_id))
             continue
         url = _style_url(node, base)
         if url:
