@@ -89,7 +89,9 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
         verdict.reasons.append(f"The archive was not searched: {archive_info['error']}")
     # 6. Report.
     report = Report(claim=claim, media=got.media, findings=findings, verdict=verdict,
-                    out_dir=out, page=got.page, captures=got.captures, errors=got.errors,
+                    out_dir=out, page=got.page, captures=got.captures,
+                    errors=got.errors + [{**m.error.to_dict(), "media": m.id}
+                                         for m in got.media if m.error],
                     check_errors=check_errors, archive=archive_info, options=opts.to_dict())
     write_report(report, out, opts.formats)
     return report
@@ -98,8 +100,9 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
 # ---------------------------------------------------------------- step 1
 def _collect(claim: Claim, evidence: Path, opts: VerifyOptions) -> _Collected:
     got = _Collected()
-    for url in claim.urls:
-        _fetch_into(got, url, evidence, opts)
+    for n, url in enumerate(claim.urls, 1):  # one evidence folder per URL
+        _fetch_into(got, url, evidence if n == 1 else evidence.with_name(f"{evidence.name}-{n}"),
+                    opts)
     if claim.media:
         from osintkit.media.probe import iter_inputs
 
@@ -111,8 +114,6 @@ def _collect(claim: Claim, evidence: Path, opts: VerifyOptions) -> _Collected:
                                        error=inp.error))
     for n, item in enumerate(got.media, 1):
         item.id = f"m{n}"
-        if item.error:
-            got.errors.append({**item.error.to_dict(), "media": item.id})
     return got
 
 

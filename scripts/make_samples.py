@@ -238,7 +238,7 @@ def make(out: Path) -> list[Path]:
     write(archive / "known.yaml", ARCHIVE_YAML.encode())
     # Claim media.
     near = (37.2400, 67.3000)  # ~2.7 km from the claimed place
-    far = (41.3111, 69.2797)  # ~ 290 km away
+    far = (41.3111, 69.2797)  # ~486 km away
     save_jpeg(scene(1, "SAMPLE 1"), media / "strike_near.jpg",
               exif=exif(when="2026:04:18 14:32:10", offset="+05:00", gps=near))
     save_jpeg(scene(2, "SAMPLE 2"), media / "strike_far.jpg",

@@ -44,13 +44,13 @@ def _reasons(findings: list[Finding]) -> list[str]:
 def decide(findings: list[Finding], media_ok: int = 1, media_failed: int = 0) -> Verdict:
     """Apply the rules above to the findings of one claim."""
     by_sev = {s: [f for f in findings if f.severity == s] for s in SEVERITY_RANK}
-    if by_sev["high"]:
-        return Verdict("contradicted", _reasons(by_sev["high"]))
-    if by_sev["medium"] or len(by_sev["low"]) >= 2:
-        return Verdict("suspicious", _reasons(by_sev["medium"] + by_sev["low"]))
     notes = []
     if media_failed:
         notes.append(f"{media_failed} media item(s) could not be read and were not checked.")
+    if by_sev["high"]:
+        return Verdict("contradicted", [*_reasons(by_sev["high"]), *notes])
+    if by_sev["medium"] or len(by_sev["low"]) >= 2:
+        return Verdict("suspicious", [*_reasons(by_sev["medium"] + by_sev["low"]), *notes])
     if not by_sev["low"]:
         codes_per_media: dict[str | None, set[str]] = {}
         for f in findings:

@@ -141,8 +141,9 @@ def _event(when: Any, what: str, label: str, media: str | None = None) -> dict[s
     moment = parse_when(when)
     if moment is None:
         return None
-    return {"when": moment.isoformat(), "what": what, "label": label, "media": media,
-            "zone_known": moment.tzinfo is not None}
+    is_day = isinstance(when, str) and len(when.strip()) == 10  # a bare date: keep it so
+    return {"when": when.strip() if is_day else moment.isoformat(), "what": what,
+            "label": label, "media": media, "zone_known": is_day or moment.tzinfo is not None}
 
 
 def _sort_key(ev: dict[str, Any]) -> datetime:
