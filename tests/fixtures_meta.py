@@ -173,11 +173,18 @@ def phone_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     out = {}
     d = tmp_path_factory.mktemp("videos")
-    for fmt in ("mp4", "mov"):
-        path = d / f"phone.{fmt}"
-        with av.open(str(path), "w", format=fmt) as c:
+    apple = {"com.apple.quicktime.creationdate": "2024-04-18T13:20:30+0300",
+             "com.apple.quicktime.location.ISO6709": "+37.2242+067.2783+350.000/",
+             "com.apple.quicktime.make": "Apple", "com.apple.quicktime.model": "iPhone 15",
+             "com.apple.quicktime.software": "17.4"}
+    for name, fmt in (("mp4", "mp4"), ("mov", "mov"), ("apple", "mov")):
+        path = d / f"phone_{name}.{fmt}"
+        opts = {"movflags": "use_metadata_tags"} if name == "apple" else {}
+        with av.open(str(path), "w", format=fmt, options=opts) as c:
             c.metadata["location"] = "+48.8577+002.2950+035.000/"
             c.metadata["creation_time"] = "2024-04-18T10:20:30.000000Z"
+            if name == "apple":
+                c.metadata.update(apple)
             s = c.add_stream("mpeg4", rate=10)
             s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
             s.set_display_rotation(-90)  # PyAV: counter-clockwise; -90 = phone's "rotate 90"
@@ -188,5 +195,5 @@ def phone_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     c.mux(pkt)
             for pkt in s.encode():
                 c.mux(pkt)
-        out[fmt] = path
+        out[name] = path
     return out

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures_meta import AGREEMENT, jpeg_with_exif, make_ifd_entry, tiff_block
+from fixtures_meta import AGREEMENT, jpeg_with_exif, make_ifd_entry, png_chunk, tiff_block
 from PIL import Image, TiffImagePlugin
 
 from osintkit.cli import cli
@@ -208,6 +208,22 @@ def test_png_text_chunks_and_webp_exif(tmp_path: Path):
         "WEBP", "WebCam 1", "2023-01-02T03:04:05")
 
 
+def test_png_exif_and_text_after_the_pixel_data_are_found(tmp_path: Path):
+    buf = io.BytesIO()
+    Image.new("L", (4, 4), 7).save(buf, "PNG")
+    data = buf.getvalue()
+    iend = data.rindex(b"IEND") - 4
+    text = b"LateCam\x00"
+    exif = tiff_block([make_ifd_entry(text, 26)], extra=text)
+    late = png_chunk(b"eXIf", exif) + png_chunk(b"tEXt", b"Source\x00late chunk")
+    path = tmp_path / "late.png"
+    path.write_bytes(data[:iend] + late + data[iend:])
+    md = read_metadata(path)
+    assert md.ok, md.error
+    assert md.summary.make == "LateCam"
+    assert md.image["text"] == {"Source": "late chunk"}
+
+
 def test_xmp_history_gives_software_history(tmp_path: Path):
     xmp = b"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
       xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description
@@ -279,6 +295,16 @@ def test_video_container_metadata(phone_videos: dict[str, Path], fmt: str):
     s = md.summary
     assert (s.gps.lat, s.gps.lon, s.gps.alt) == (48.8577, 2.295, 35.0)
     assert s.captured_at.startswith("2024-04-18T10:20:30") and s.captured_at.endswith("+00:00")
+
+
+def test_apple_video_tags_win_over_generic_ones(phone_videos: dict[str, Path]):
+    md = read_metadata(phone_videos["apple"])
+    s = md.summary
+    assert (s.captured_at, s.captured_at_source) == ("2024-04-18T13:20:30+03:00",
+                                                     "QuickTime:CreationDate")
+    assert (s.make, s.model, s.software) == ("Apple", "iPhone 15", "17.4")
+    assert (s.gps.lat, s.gps.lon, s.gps.alt) == (37.2242, 67.2783, 350.0)
+    assert md.video["creation_time"].startswith("2024-04-18T10:20:30")
 
 
 def test_truncated_video_is_an_error_not_a_crash(phone_videos: dict[str, Path], tmp_path: Path):

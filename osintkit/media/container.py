@@ -148,6 +148,9 @@ def read_container(path: str | os.PathLike[str]) -> dict[str, Any]:
         info.update({
             "container": container.format.name, "audio_codec": audio,
             "creation_time": tags.get("creation_time") or stream_tags.get("creation_time"),
+            # Apple's local capture time with its UTC offset; creation_time is the muxing
+            # time in UTC and is rewritten by many editors.
+            "creation_date": tags.get("com.apple.quicktime.creationdate"),
             "encoder": tags.get("encoder") or stream_tags.get("encoder"),
             "make": _first(tags, _MAKE_KEYS), "model": _first(tags, _MODEL_KEYS),
             "software": _first(tags, _SOFTWARE_KEYS),

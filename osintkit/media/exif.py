@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -109,6 +110,8 @@ def _num(v: Any) -> float | None:
         return int(f) if f.is_integer() else f
     if isinstance(v, tuple):  # exifread wraps floats in 1-tuples
         v = v[0] if v else None
+    if isinstance(v, float) and not math.isfinite(v):
+        return None  # NaN/inf have no JSON form
     return v if isinstance(v, int | float) else None
 
 

@@ -231,9 +231,11 @@ def build_summary(exif: ExifData, xmp: dict[str, Any], iptc: dict[str, Any],
 def video_summary(video: dict[str, Any]) -> Summary:
     """The Summary of a video from its container metadata."""
     loc = video.get("location")
-    created = iso_datetime(video.get("creation_time"))
+    created, source = iso_datetime(video.get("creation_date")), "QuickTime:CreationDate"
+    if not created:
+        created, source = iso_datetime(video.get("creation_time")), "QuickTime:CreateDate"
     return Summary(
-        captured_at=created, captured_at_source="QuickTime:CreationDate" if created else None,
+        captured_at=created, captured_at_source=source if created else None,
         make=video.get("make"), model=video.get("model"),
         software=video.get("software") or video.get("encoder"),
         gps=GPS(loc["lat"], loc["lon"], loc.get("alt")) if loc else None,

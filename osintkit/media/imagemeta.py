@@ -132,8 +132,12 @@ def _icc_description(icc: bytes | None) -> str | None:
 
 
 def _text_chunks(im: PILImage.Image) -> dict[str, str]:
-    out = {}
-    for key, val in (getattr(im, "text", None) or {}).items():
+    out: dict[str, str] = {}
+    try:
+        chunks = getattr(im, "text", None) or {}  # PNG: loads the image for late chunks
+    except Exception:  # pixel data already reported broken
+        return out
+    for key, val in chunks.items():
         if key == "XML:com.adobe.xmp" or key.startswith("Raw profile"):
             continue
         out[str(key)] = str(val)[:4000]
@@ -180,13 +184,14 @@ def _ciff(im: PILImage.Image) -> dict[str, Any]:
     return {}
 
 
-def _read_blocks(md: Metadata, p: Path, im: PILImage.Image, fmt: str) -> None:
-    """EXIF, XMP, IPTC, thumbnail and summary of an opened (not decoded) image."""
-    md.width, md.height = im.size
+def _read_blocks(md: Metadata, p: Path, im: PILImage.Image, fmt: str,
+                 size: tuple[int, int]) -> None:
+    """EXIF, XMP, IPTC, thumbnail and summary of an opened image of `size` (as opened)."""
+    md.width, md.height = size
     if fmt == "HEIF":
         block, turned = heif_primary(p)
         if turned:  # report the stored size, as for every other format
-            md.width, md.height = im.height, im.width
+            md.height, md.width = size
     else:
         block = exif_source(im, p, fmt)
     exif = read_exif_block(block or b"")
@@ -218,7 +223,7 @@ def _metadata_without_pixels(md: Metadata, p: Path) -> None:
         return
     try:
         with p.open("rb") as fh, factory[0](fh, str(p)) as im:
-            _read_blocks(md, p, im, md.format or "")
+            _read_blocks(md, p, im, md.format or "", im.size)
     except Exception:  # the refusal stands either way; metadata is a bonus here
         return
 
@@ -233,9 +238,16 @@ def read_image_into(md: Metadata, p: Path) -> None:
         raise
     with im:
         fmt = md.format or im.format
-        _read_blocks(md, p, im, fmt)
-        if fmt in ("HEIF", "AVIF"):  # libheif decodes a cut-off file without complaint
-            _check_boxes(p)
-        else:
-            _verify_pixels(im, p)
+        size = im.size  # before draft() shrinks it
+        failure = None
+        try:  # first, so PNG chunks after the pixel data (eXIf, iTXt) are in `info` too
+            if fmt in ("HEIF", "AVIF"):  # libheif decodes a cut-off file without complaint
+                _check_boxes(p)
+            else:
+                _verify_pixels(im, p)
+        except MediaError as exc:
+            failure = exc
+        _read_blocks(md, p, im, fmt, size)
         md.image = _image_info(im)
+        if failure is not None:
+            raise failure
