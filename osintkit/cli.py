@@ -583,18 +583,24 @@ def _fetch_progress(ctx: click.Context, enabled: bool) -> tuple[Callable[..., No
 
 def _render_capture(cap: Any) -> None:
     page = cap.page
-    if page is not None and page.kind != "direct":
-        head = f"page: {_terminal(page.title or page.final_url)}"
-        if page.published_at:
-            head += f" (published {_terminal(page.published_at)})"
-        click.echo(head)
+    if page is not None and page.kind == "telegram" and len(page.posts) == 1:
+        post = page.posts[0]
+        head = f"telegram post {_terminal(post.post_id)} by {_terminal(post.author or '?')}"
+        if post.forwarded_from:
+            head += f", forwarded from {_terminal(post.forwarded_from.get('url') or '?')}"
+        click.echo(head + (", edited" if post.edited else ""))
+    elif page is not None and page.kind != "direct":
+        click.echo(f"page: {_terminal(page.title or page.final_url)}")
+    if page is not None and page.published_at:
+        click.echo(f"published: {_terminal(page.published_at)}")
     for item in cap.items:
         if item.ok:
             click.echo(f"  ok  {item.kind:5} {item.format:5} {item.size:>10} bytes  "
                        f"{item.path.name}  <- {_terminal(item.url)}")
-    fetched = sum(1 for i in cap.items if i.ok)
-    click.echo(f"fetched {fetched} of {len(cap.items)} media into {cap.out_dir} "
-               "(manifest.json, capture.warc.gz, custody.log)")
+    if cap.items:
+        fetched = sum(1 for i in cap.items if i.ok)
+        click.echo(f"fetched {fetched} of {len(cap.items)} media into {cap.out_dir} "
+                   "(manifest.json, capture.warc.gz, custody.log)")
 
 
 @cli.command("fetch")
