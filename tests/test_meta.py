@@ -19,7 +19,8 @@ from osintkit.cli import cli
 from osintkit.media.fields import iso_datetime
 from osintkit.media.metadata import exif_thumbnail, read_metadata, render_text
 
-FIELDS = ("captured_at", "make", "model", "gps", "orientation", "width", "height")
+FIELDS = ("captured_at", "make", "model", "gps", "orientation", "width", "height",
+          "software")
 MIN_AGREEMENT = 0.99
 
 
@@ -143,7 +144,8 @@ def test_subseconds_offset_and_southern_western_gps(tmp_path: Path):
     gps = exif.get_ifd(0x8825)
     gps.update({1: "S", 2: (_rational(33, 1), _rational(51, 1), _rational(3582, 100)),
                 3: "W", 4: (_rational(151, 1), _rational(12, 1), _rational(4050, 100)),
-                5: b"\x01", 6: _rational(125, 10)})
+                5: b"\x01", 6: _rational(125, 10),
+                7: (_rational(7, 1), _rational(20, 1), _rational(3050, 100)), 29: "2024:04:18"})
     md = read_metadata(_save_jpeg(tmp_path / "syd.jpg", exif))
     s = md.summary
     assert s.make == "Canon"
@@ -152,6 +154,7 @@ def test_subseconds_offset_and_southern_western_gps(tmp_path: Path):
     assert s.gps.lat == pytest.approx(-(33 + 51 / 60 + 35.82 / 3600), abs=1e-9)
     assert s.gps.lon == pytest.approx(-(151 + 12 / 60 + 40.5 / 3600), abs=1e-9)
     assert s.gps.alt == -12.5  # AltitudeRef 1: below sea level
+    assert s.gps.time == "2024-04-18T07:20:30.5+00:00"  # the GPS clock, UTC
 
 
 def test_gps_with_zero_over_zero_rationals_is_null(tmp_path: Path):

@@ -28,6 +28,8 @@ class GPS:
     lat: float
     lon: float
     alt: float | None = None
+    time: str | None = None  # the GPS clock (UTC): independent of the camera's own clock
+    direction: float | None = None  # GPSImgDirection, degrees (true or magnetic north)
 
 
 @dataclass
@@ -183,7 +185,25 @@ def gps_of(exif: ExifData, xmp: dict[str, Any], notes: list[str]) -> GPS | None:
     if lat == 0 and lon == 0:
         notes.append("GPS position is exactly 0,0 (an empty fix), ignored")
         return None
-    return GPS(round(lat, 8), round(lon, 8), None if alt is None else round(alt, 3))
+    return GPS(round(lat, 8), round(lon, 8), None if alt is None else round(alt, 3),
+               _gps_time(exif), _round(exif.number("GPS GPSImgDirection"), 2))
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _gps_time(exif: ExifData) -> str | None:
+    """GPSDateStamp + GPSTimeStamp as ISO 8601 UTC; None unless both are valid."""
+    hms = _ratio_list(exif.get("GPS GPSTimeStamp"))
+    date = iso_datetime(exif.text("GPS GPSDate"))
+    if not hms or len(hms) != 3 or not date or "T" in date:
+        return None
+    h, m, sec = hms
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= sec < 61) or h % 1 or m % 1:
+        return None
+    whole, frac = int(sec), f"{sec % 1:.3f}"[1:].rstrip("0").rstrip(".")
+    return f"{date}T{int(h):02d}:{int(m):02d}:{whole:02d}{frac}+00:00"
 
 
 # ------------------------------------------------------------------ the rest

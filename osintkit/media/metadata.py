@@ -174,6 +174,7 @@ def _key_rows(md: Metadata) -> list[tuple[str, Any]]:
     if s.gps:
         gps = f"{s.gps.lat:.7f}, {s.gps.lon:.7f}"
         gps += f"  alt {s.gps.alt:g} m" if s.gps.alt is not None else ""
+        gps += f"  facing {s.gps.direction:g}°" if s.gps.direction is not None else ""
     thumb = None
     if md.thumbnail and md.thumbnail.get("present"):
         t = md.thumbnail
@@ -185,7 +186,8 @@ def _key_rows(md: Metadata) -> list[tuple[str, Any]]:
                                             size) if x)),
         ("sha256", md.sha256), ("captured", captured), ("modified", s.modified_at),
         ("camera", camera), ("lens", s.lens), ("software", s.software), ("artist", s.artist),
-        ("orientation", orient), ("gps", gps), ("thumbnail", thumb),
+        ("orientation", orient), ("gps", gps), ("gps clock", s.gps and s.gps.time),
+        ("thumbnail", thumb),
         ("history", " -> ".join(s.software_history) or None),
     ]
 
