@@ -1,5 +1,5 @@
 """Fixtures for the batch tests: a server that never answers, a real Dask LocalCluster,
-and manifests built from the sample claims (samples/claims/*.yaml, scripts/make_samples.py).
+fresh samples (scripts/make_samples.py) and the sample archive in a real SQLite file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_CLAIMS = ROOT / "samples" / "claims"
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def hanging_server() -> Iterator[str]:
     release = threading.Event()
 
     class Stall(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             release.wait(120)
 
         def log_message(self, *args: object) -> None:
@@ -59,11 +58,28 @@ def dask_cluster() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sample_claims() -> list[Path]:
-    """The sample claim files, regenerated when missing."""
-    if not sorted(SAMPLE_CLAIMS.glob("*.yaml")):
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_samples.py")],
-                       check=True, capture_output=True, timeout=300)
-    claims = sorted(SAMPLE_CLAIMS.glob("*.yaml"))
-    assert len(claims) >= 4, "expected sample claims covering each verdict"
-    return claims
+def batch_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Fresh samples (claims/, media/, archive/) from scripts/make_samples.py (deterministic)."""
+    out = tmp_path_factory.mktemp("batch-samples")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_samples.py"), "--out", str(out)],
+                   check=True, capture_output=True, timeout=300)
+    assert len(sorted((out / "claims").glob("*.yaml"))) >= 4
+    return out
+
+
+@pytest.fixture(scope="session")
+def batch_archive(batch_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The sample archive (samples/archive/known.yaml) in a real SQLite file; its URL."""
+    import yaml
+
+    from osintkit.archive import open_archive
+
+    known = yaml.safe_load((batch_samples / "archive" / "known.yaml").read_text())
+    url = f"sqlite:///{tmp_path_factory.mktemp('batch-archive') / 'known.sqlite'}"
+    with open_archive(url) as archive:
+        for item in known["items"]:
+            results = archive.add([batch_samples / "archive" / item["file"]],
+                                  source=item["source"], first_seen=str(item["first_seen"]),
+                                  title=item["title"])
+            assert all(r.ok for r in results), results
+    return url

@@ -8,7 +8,6 @@ test uses a real distributed.LocalCluster on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from osintkit.batch import (
     ClaimResult,
@@ -89,7 +89,8 @@ def test_jsonl_manifest_keeps_going_past_a_broken_line(tmp_path):
                         '\n'
                         '{"id": "b", "urls": [\n'
                         '[1, 2]\n'
-                        '{"id": "c", "urls": ["https://example.org/c"], "claimed_at": "2026-04-18"}\n')
+                        '{"id": "c", "urls": ["https://example.org/c"], '
+                        '"claimed_at": "2026-04-18"}\n')
     parsed = read_manifest(manifest)
     assert [r.id for r in parsed.good] == ["a", "c"]
     assert [(r.line, r.error.message.split(": ", 2)[1]) for r in parsed.bad] == \
@@ -164,3 +165,282 @@ def test_top_findings_count_claims_not_occurrences():
     assert top_findings(res) == [
         {"code": "EDITING_SOFTWARE", "severity": "low", "claims": 2},
         {"code": "ARCHIVE_MATCH_PREDATES_CLAIM", "severity": "high", "claims": 1}]
+
+
+# ---------------------------------------------------------------- end to end on the samples
+BROKEN_ROWS = [
+    "just a string, not a claim",                                      # not a mapping
+    {"id": "bad-date", "claimed_at": "18/04/2026", "media": ["x.jpg"]},  # bad value
+    {"id": "sample-suspicious", "media": ["x.jpg"]},                    # duplicate id
+]
+
+
+def _expected(claim_file: Path) -> str:
+    """The verdict make_samples.py writes in each claim's first comment line."""
+    first = claim_file.read_text().splitlines()[0]
+    return first.split("Expected verdict:", 1)[1].strip().rstrip(".")
+
+
+def _claim_record(claim_file: Path) -> dict:
+    from osintkit.batch.manifest import _Loader
+
+    rec = yaml.load(claim_file.read_text(), Loader=_Loader)
+    rec["media"] = [str((claim_file.parent / m).resolve()) for m in rec.get("media", [])]
+    return rec
+
+
+@pytest.fixture(scope="module")
+def sample_manifest(batch_samples, tmp_path_factory):
+    """A YAML manifest: every sample claim, a claim whose media is missing, broken rows.
+
+    Returns (path, {claim id: expected verdict}).
+    """
+    files = sorted((batch_samples / "claims").glob("*.yaml"))
+    records = [_claim_record(f) for f in files]
+    expected = {rec["id"]: _expected(f) for rec, f in zip(records, files, strict=True)}
+    missing = {"id": "missing-media", "claimed_at": "2026-04-18",
+               "media": [str(batch_samples / "media" / "no-such-file.jpg")]}
+    path = tmp_path_factory.mktemp("manifest") / "claims.yaml"
+    path.write_text(yaml.safe_dump([*records, missing, *BROKEN_ROWS], sort_keys=False))
+    return path, expected
+
+
+def _run(runner, manifest: Path, out: Path, *args: str):
+    return runner.invoke(cli, ["batch", str(manifest), "-o", str(out), *args])
+
+
+@pytest.fixture(scope="module")
+def local_run(sample_manifest, batch_archive, tmp_path_factory):
+    """`osintkit batch` on the sample manifest with -j 2 (run once for several tests)."""
+    manifest, _ = sample_manifest
+    out = tmp_path_factory.mktemp("local") / "out"
+    result = _run(CliRunner(), manifest, out, "-j", "2", "--db", batch_archive,
+                  "--junit", str(out / "junit.xml"))
+    return result, out
+
+
+def _lines_of_bad_rows(manifest: Path) -> list[int]:
+    """Line numbers where the broken items start in the YAML list."""
+    lines = manifest.read_text().splitlines()
+    starts = [n for n, line in enumerate(lines, 1) if line.startswith("- ")]
+    return starts[-len(BROKEN_ROWS):]
+
+
+def test_sample_manifest_gives_each_claim_its_expected_verdict(local_run, sample_manifest):
+    result, out = local_run
+    _, expected = sample_manifest
+    assert result.exit_code == 1, result.output  # contradicted samples, and bad rows
+    summary = json.loads((out / "summary.json").read_text())
+    claims = {c["id"]: c for c in summary["claims"] if c["status"] != "invalid"}
+    for claim_id, verdict in expected.items():
+        assert claims[claim_id]["status"] == "done", claims[claim_id]
+        assert claims[claim_id]["verdict"] == verdict, claim_id
+        report = json.loads((out / claim_id / "report.json").read_text())
+        assert report["verdict"]["level"] == verdict
+        assert [f["code"] for f in report["findings"]] == \
+            [f["code"] for f in claims[claim_id]["findings"]]
+        assert (out / claim_id / "report.html").is_file()
+        assert (out / claim_id / "report.md").is_file()
+        assert claims[claim_id]["report"] == f"{claim_id}/report.json"
+    wanted = {level: list(expected.values()).count(level) for level in summary["verdicts"]}
+    assert summary["verdicts"] == wanted
+    assert summary["complete"] is True
+
+
+def test_bad_rows_and_a_failing_claim_are_recorded_and_the_rest_ran(local_run,
+                                                                    sample_manifest):
+    result, out = local_run
+    manifest, expected = sample_manifest
+    summary = json.loads((out / "summary.json").read_text())
+    counts = summary["counts"]
+    assert counts["claims"] == len(expected) + 1 + len(BROKEN_ROWS)
+    assert (counts["done"], counts["error"], counts["invalid"]) == \
+        (len(expected), 1, len(BROKEN_ROWS))
+    missing = next(c for c in summary["claims"] if c["id"] == "missing-media")
+    assert missing["status"] == "error" and "no-such-file.jpg" in missing["error"]["message"]
+    invalid = [c for c in summary["claims"] if c["status"] == "invalid"]
+    assert [c["line"] for c in invalid] == _lines_of_bad_rows(manifest)
+    for c in invalid:  # one line each on stderr, naming the manifest and the line
+        assert f"{manifest}: line {c['line']}: " in c["error"]["message"]
+        assert f"Error: {c['error']['message']}" in result.stderr
+    assert "duplicate id 'sample-suspicious'" in invalid[2]["error"]["message"]
+    assert "Traceback" not in result.stderr
+
+
+def test_terminal_table_shows_verdict_counts_and_top_findings(local_run, sample_manifest):
+    result, out = local_run
+    _, expected = sample_manifest
+    summary = json.loads((out / "summary.json").read_text())
+    assert result.stdout.strip() == render_table(summary)
+    n_contradicted = list(expected.values()).count("contradicted")
+    assert f"contradicted                 {n_contradicted}" in result.stdout
+    top = summary["top_findings"][0]
+    assert top["code"] in result.stdout and top["claims"] >= 1
+
+
+def test_junit_xml_matches_the_reports(local_run, sample_manifest):
+    _, out = local_run
+    _, expected = sample_manifest
+    suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert len(cases) == len(expected) + 1 + len(BROKEN_ROWS)
+    for claim_id, verdict in expected.items():
+        failure = cases[claim_id].find("failure")
+        if verdict == "contradicted":
+            codes = [f["code"] for f in json.loads(
+                (out / claim_id / "report.json").read_text())["findings"]]
+            assert failure.get("message") == f"contradicted: {', '.join(dict.fromkeys(codes))}"
+            assert all(code in failure.text for code in codes)
+        else:
+            assert failure is None
+        assert cases[claim_id].find("error") is None
+    assert cases["missing-media"].find("error") is not None
+    assert suite.get("failures") == str(list(expected.values()).count("contradicted"))
+    assert suite.get("errors") == str(1 + len(BROKEN_ROWS))
+
+
+def test_fail_on_threshold_sets_the_exit_code(runner, tmp_path, batch_samples, batch_archive):
+    manifest = tmp_path / "one.jsonl"
+    manifest.write_text(json.dumps(_claim_record(batch_samples / "claims" / "suspicious.yaml"))
+                        + "\n")
+    ok = _run(runner, manifest, tmp_path / "a", "--db", batch_archive, "--json")
+    assert ok.exit_code == 0, ok.output  # suspicious is below the default (contradicted)
+    line = json.loads(ok.stdout)
+    assert (line["id"], line["verdict"]) == ("sample-suspicious", "suspicious")
+    # a stricter threshold over the same results (resumed: nothing is recomputed)
+    strict = _run(runner, manifest, tmp_path / "a", "--db", batch_archive,
+                  "--fail-on", "suspicious", "--resume", "--json")
+    assert strict.exit_code == 1
+    assert json.loads(strict.stdout)["resumed"] is True
+
+
+def test_python_dash_m_batch_runs(tmp_path, batch_samples, batch_archive):
+    manifest = tmp_path / "claims.csv"
+    photo = batch_samples / "media" / "strike_near.jpg"
+    manifest.write_text("id,url,claimed_at,lat,lon,radius_km,media\n"
+                        f"near,,2026-04-18,37.2242,67.2783,25,{photo}\n")
+    proc = subprocess.run([sys.executable, "-m", "osintkit", "-q", "batch", str(manifest),
+                           "-o", str(tmp_path / "out"), "--db", batch_archive],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "corroborated                 1" in proc.stdout
+
+
+# ---------------------------------------------------------------- resume
+def _claims_by_id(out: Path) -> dict[str, dict]:
+    """Claims by id (bad rows by line: their ids may repeat)."""
+    claims = json.loads((out / "summary.json").read_text())["claims"]
+    return {c["id"] if c["status"] != "invalid" else f"line {c['line']}": c for c in claims}
+
+
+def _mtimes(out: Path, ids: list[str]) -> dict[str, int]:
+    return {i: (out / i / "report.json").stat().st_mtime_ns for i in ids}
+
+
+def test_resume_skips_unchanged_claims_and_redoes_changed_ones(runner, tmp_path,
+                                                               batch_samples):
+    from osintkit.archive import open_archive
+
+    media = batch_samples / "media"
+    for name, src in (("a", "strike_near.jpg"), ("b", "forwarded.jpg"), ("c", "strike_far.jpg")):
+        shutil.copy(media / src, tmp_path / f"{name}.jpg")
+    db = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    with open_archive(db) as archive:
+        assert archive.add([batch_samples / "archive" / "2019_parade.jpg"], source="s",
+                           first_seen="2019-05-09")[0].ok
+    manifest = tmp_path / "claims.csv"
+    row = "{id},,2026-04-18,37.2242,67.2783,{radius},{id}.jpg\n"
+    header = "id,url,claimed_at,lat,lon,radius_km,media\n"
+    manifest.write_text(header + "".join(row.format(id=i, radius=25) for i in "abc"))
+    out = tmp_path / "out"
+
+    def run() -> dict[str, dict]:
+        result = _run(runner, manifest, out, "--db", db, "--resume", "-j", "2")
+        claims = _claims_by_id(out)
+        assert [claims[i]["status"] for i in "abc"] == ["done"] * 3, result.output
+        return claims
+
+    def resumed(claims: dict[str, dict]) -> list[bool]:
+        return [claims[i]["resumed"] for i in "abc"]
+
+    first = run()
+    assert resumed(first) == [False, False, False]
+    assert (first["b"]["verdict"], first["c"]["verdict"]) == \
+        ("no-contradiction-found", "contradicted")  # c: GPS 488 km from the place
+    before = _mtimes(out, ["a", "b", "c"])
+
+    again = run()  # nothing changed: nothing runs, the stored results are kept
+    assert resumed(again) == [True, True, True]
+    assert _mtimes(out, ["a", "b", "c"]) == before
+    assert [again[i]["verdict"] for i in "abc"] == [first[i]["verdict"] for i in "abc"]
+
+    shutil.copy(media / "edited.jpg", tmp_path / "b.jpg")  # b's media changed
+    manifest.write_text(header + row.format(id="a", radius=25) + row.format(id="b", radius=25)
+                        + row.format(id="c", radius=600))  # c's record changed
+    changed = run()
+    assert resumed(changed) == [True, False, False]
+    assert changed["b"]["verdict"] == "suspicious"
+    assert changed["c"]["verdict"] != "contradicted"  # now within its 600 km radius
+    assert _mtimes(out, ["a"]) == {"a": before["a"]}
+
+    with open_archive(db) as archive:  # the archive changed: every claim is redone
+        assert archive.add([batch_samples / "archive" / "2018_market.jpg"], source="s",
+                           first_seen="2018-11-20")[0].ok
+    assert resumed(run()) == [False, False, False]
+
+
+# ---------------------------------------------------------------- isolation
+def test_a_hanging_claim_is_cut_by_claim_timeout(runner, tmp_path, hanging_server,
+                                                 batch_samples, batch_archive):
+    """The fetch of `hangs` waits on a server that never answers (fetch timeout 30 s)."""
+    manifest = tmp_path / "claims.jsonl"
+    photo = batch_samples / "media" / "strike_near.jpg"
+    manifest.write_text(
+        json.dumps({"id": "hangs", "urls": [f"{hanging_server}post/1"]}) + "\n"
+        + json.dumps({"id": "fine", "claimed_at": "2026-04-18", "timezone": "+05:00",
+                      "place": {"lat": 37.2242, "lon": 67.2783}, "media": [str(photo)]})
+        + "\n")
+    out = tmp_path / "out"
+    result = _run(runner, manifest, out, "--claim-timeout", "12", "--allow-private",
+                  "-j", "2", "--db", batch_archive, "--junit", str(out / "junit.xml"))
+    assert result.exit_code == 1
+    claims = _claims_by_id(out)
+    hangs = claims["hangs"]
+    assert hangs["status"] == "timeout" and hangs["error"]["code"] == "timeout"
+    assert hangs["duration_s"] < 25  # cut at 12 s, not left to the fetch's own 30 s timeout
+    assert "claim hangs: no result after 12 s" in result.stderr
+    assert claims["fine"]["status"] == "done"
+    assert claims["fine"]["verdict"] == "corroborated"
+    assert not (out / "hangs" / "report.json").exists()
+    stored = json.loads((out / "hangs" / "batch.json").read_text())
+    assert stored["result"]["status"] == "timeout"
+    case = next(c for c in ET.parse(out / "junit.xml").iter("testcase")
+                if c.get("name") == "hangs")
+    assert case.find("error").get("type") == "timeout"
+
+
+# ---------------------------------------------------------------- Dask
+def test_dask_cluster_gives_the_same_results_as_local(runner, tmp_path, dask_cluster,
+                                                      sample_manifest, local_run,
+                                                      batch_archive):
+    manifest, expected = sample_manifest
+    local_result, local_out = local_run
+    out = tmp_path / "dask"
+    result = _run(runner, manifest, out, "--dask", dask_cluster, "--db", batch_archive,
+                  "--junit", str(out / "junit.xml"))
+    assert result.exit_code == local_result.exit_code, result.output
+    assert result.stdout == local_result.stdout  # same table
+    local, remote = _claims_by_id(local_out), _claims_by_id(out)
+    assert set(remote) == set(local)
+
+    def essentials(c: dict) -> tuple:
+        return c["status"], c["verdict"], c["findings"], c["error"] and c["error"]["code"]
+
+    assert {i: essentials(c) for i, c in remote.items()} == \
+        {i: essentials(c) for i, c in local.items()}
+    for claim_id in expected:  # reports came back from the workers
+        report = json.loads((out / claim_id / "report.json").read_text())
+        assert report["verdict"]["level"] == expected[claim_id]
+        # the workers searched the shipped read-only copy, not the original file
+        assert "osintkit-archive-" in report["archive"]["url"]
+        assert (out / claim_id / "report.html").is_file()

@@ -1,9 +1,9 @@
 """Batch stage, step 3 on a cluster: send claims to an existing Dask distributed scheduler.
 
 One `client.submit` per claim. On the worker, the claim runs exactly as it does locally
-(`isolate.run_isolated`: a child process, killed at --claim-timeout) into a temporary
+(`isolate.WorkerPool`: warm child processes, killed at --claim-timeout) into a temporary
 folder, and the folder comes back with the result, so workers need no shared output
-folder and the reports are byte-for-byte what a local run writes.
+folder. Reports equal a local run's, except for absolute paths and timestamps.
 
 The archive: a `postgresql://` URL is used by the workers as is (it must be reachable
 from them). An SQLite archive is copied here through SQLite's backup API (a consistent
@@ -25,13 +25,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from osintkit.batch.isolate import run_isolated
+from osintkit.batch.isolate import WorkerPool
 from osintkit.batch.manifest import folder_name, one_line
 from osintkit.errors import INTERNAL, InputError
 
 if TYPE_CHECKING:
     from osintkit.batch import BatchOptions
 
+# One pool per Dask worker process: its children stay warm between claims and exit
+# when the worker does (their stdin closes).
+_POOL = WorkerPool()
 Done = Callable[[dict[str, Any], dict[str, Any]], None]
 CONNECT_TIMEOUT = "20s"
 
@@ -119,7 +122,7 @@ def remote_claim(task: dict[str, Any], timeout: float | None,
     with tempfile.TemporaryDirectory(prefix="osintkit-claim-") as tmp:
         folder = Path(tmp) / folder_name(task["id"])
         task["out_dir"] = str(folder)
-        outcome = run_isolated(task, timeout)
+        outcome = _POOL.run(task, timeout)
         outcome["files"] = ({p.relative_to(folder).as_posix(): p.read_bytes()
                              for p in sorted(folder.rglob("*")) if p.is_file()}
                             if folder.is_dir() else {})

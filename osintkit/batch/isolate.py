@@ -1,11 +1,12 @@
-"""Batch stage, step 3: run one claim in a child process that can be killed.
+"""Batch stage, step 3: run claims in child processes that can be killed.
 
-`python -m osintkit.batch` reads a task (JSON) on stdin, verifies the claim and writes
-its outcome (JSON) on stdout. The parent kills the child's whole process group when
-`timeout` passes. `concurrent.futures.ProcessPoolExecutor` cannot do this (killing one
-worker breaks the pool and every pending future), and Dask worker processes are daemons
-that may not start multiprocessing children; a plain subprocess per claim works in both,
-so local and Dask runs give identical results by construction.
+`python -m osintkit.batch` reads tasks (JSON lines) on stdin, verifies each claim and
+writes its outcome (a JSON line) on stdout. The parent kills the child's whole process
+group when a claim's timeout passes, and starts a fresh child for the next claim.
+`concurrent.futures.ProcessPoolExecutor` cannot do this (killing one worker breaks the
+pool and every pending future), and Dask worker processes are daemons that may not start
+multiprocessing children; plain subprocesses work in both, so local and Dask runs go
+through the same code and give the same results.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +28,7 @@ from osintkit.batch.manifest import one_line
 from osintkit.claim import claim_from_dict
 from osintkit.errors import INTERNAL, TIMEOUT, error_info
 
-_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE: set[ClaimWorker] = set()
 _LIVE_LOCK = threading.Lock()
 
 
@@ -58,78 +61,180 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     return outcome
 
 
-def run_isolated(task: dict[str, Any], timeout: float | None) -> dict[str, Any]:
-    """Run one claim in a child process; kill its process group after `timeout` seconds."""
-    start = time.monotonic()
-    env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen([sys.executable, "-m", "osintkit.batch"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True)
-    with _LIVE_LOCK:
-        _LIVE.add(proc)
-    try:
-        out, err = proc.communicate(json.dumps(task).encode(), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        return {"status": "timeout", "duration_s": round(time.monotonic() - start, 3),
-                "error": {"code": TIMEOUT, "message": f"claim {task['id']}: no result after "
-                          f"{timeout:g} s (--claim-timeout); stopped"}}
-    finally:
+class ClaimWorker:
+    """A child process (`python -m osintkit.batch`) that verifies claims one at a time.
+
+    Tasks go in as JSON lines on its stdin, outcomes come back as JSON lines on its stdout.
+    The child is kept warm between claims (importing OpenCV, SciPy and PyAV takes seconds)
+    and replaced after MAX_TASKS claims, a timeout (killed with its process group) or a
+    crash (the claim that was running gets the exit status as its error).
+    """
+
+    MAX_TASKS = 50
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr: Any = None
+        self.buf = b""
+        self.tasks = 0
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        # stderr to a file: an undrained pipe would fill up and stall a chatty child.
+        # The file lives as long as the child, hence no `with`.
+        self.stderr = tempfile.TemporaryFile(prefix="osintkit-claim-stderr-")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "osintkit.batch"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, start_new_session=True)
+        self.buf, self.tasks = b"", 0
         with _LIVE_LOCK:
-            _LIVE.discard(proc)
-    outcome = _outcome(task, out, err, proc.returncode)
-    outcome["duration_s"] = round(time.monotonic() - start, 3)  # process start included
-    return outcome
+            _LIVE.add(self)
+        return self.proc
+
+    def run(self, task: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        """Verify one claim in the child → outcome dict; never raises."""
+        start = time.monotonic()
+        proc = self.proc if self.proc and self.proc.poll() is None else self._start()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(task).encode() + b"\n")
+            proc.stdin.flush()
+            line = self._read_line(None if timeout is None else start + timeout)
+        except OSError:  # the child died before reading the task
+            line = b""
+        if line is None:
+            self.kill()
+            outcome = {"status": "timeout", "error": {
+                "code": TIMEOUT, "message": f"claim {task['id']}: no result after "
+                                            f"{timeout:g} s (--claim-timeout); stopped"}}
+        else:
+            outcome = self._outcome(task, line)
+        outcome["duration_s"] = round(time.monotonic() - start, 3)
+        return outcome
+
+    def _read_line(self, deadline: float | None) -> bytes | None:
+        """One line from the child; b"" when it died, None when the deadline passed."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b""
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+    def _outcome(self, task: dict[str, Any], line: bytes) -> dict[str, Any]:
+        try:
+            outcome = json.loads(line)
+            if isinstance(outcome, dict) and "status" in outcome:
+                self.tasks += 1
+                if self.tasks >= self.MAX_TASKS:
+                    self.close()
+                return outcome
+        except ValueError:
+            pass
+        assert self.proc is not None
+        self.kill()
+        code = self.proc.returncode
+        why = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+        tail = self._stderr_tail()
+        last = f": {one_line(tail)}" if tail else ""
+        return {"status": "error", "error": {
+            "code": INTERNAL, "message": f"claim {task['id']}: worker process died ({why}){last}"}}
+
+    def _stderr_tail(self) -> str:
+        if self.stderr is None or self.stderr.closed:
+            return ""
+        self.stderr.seek(0, os.SEEK_END)
+        self.stderr.seek(max(0, self.stderr.tell() - 4096))
+        lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def kill(self) -> None:
+        """Kill the child and everything it started (it leads its own session)."""
+        proc = self.proc
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        self._reap(proc, 10)
+
+    def close(self) -> None:
+        """Let the child finish (stdin closed → it exits); kill it if it does not."""
+        proc = self.proc
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            assert proc.stdin is not None
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._reap(proc, 10)
+
+    def _reap(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        for pipe in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+        if self.stderr is not None:
+            self.stderr.close()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        self.proc = None
+        self.buf = b""
 
 
-def _outcome(task: dict[str, Any], out: bytes, err: bytes, code: int) -> dict[str, Any]:
-    lines = out.decode("utf-8", "replace").strip().splitlines()
-    try:
-        outcome = json.loads(lines[-1])
-        if isinstance(outcome, dict) and "status" in outcome:
-            return outcome
-    except (IndexError, ValueError):
-        pass
-    tail = err.decode("utf-8", "replace").strip().splitlines()
-    why = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-    last = f": {one_line(tail[-1])}" if tail else ""
-    return {"status": "error",
-            "error": {"code": INTERNAL,
-                      "message": f"claim {task['id']}: worker process died ({why}){last}"}}
+class WorkerPool:
+    """Warm claim workers shared by the threads that wait on them."""
 
+    def __init__(self) -> None:
+        self.idle: list[ClaimWorker] = []
+        self.lock = threading.Lock()
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the child and everything it started (it leads its own session)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    # A grandchild that left the group could hold the pipes open: do not wait forever.
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.communicate(timeout=10)
+    def run(self, task: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        """Verify one claim in an idle (or new) worker."""
+        with self.lock:
+            worker = self.idle.pop() if self.idle else ClaimWorker()
+        try:
+            return worker.run(task, timeout)
+        finally:
+            with self.lock:
+                self.idle.append(worker)
+
+    def close(self) -> None:
+        """Stop the idle workers."""
+        with self.lock:
+            workers, self.idle = self.idle, []
+        for worker in workers:
+            worker.close()
 
 
 def kill_running() -> None:
-    """Stop every claim process this process started (on Ctrl-C)."""
+    """Kill every claim process this process started (on Ctrl-C)."""
     with _LIVE_LOCK:
-        procs = list(_LIVE)
-    for proc in procs:
-        _kill(proc)
+        workers = list(_LIVE)
+    for worker in workers:
+        worker.kill()
 
 
 def child_main() -> None:
-    """`python -m osintkit.batch`: a task on stdin, its outcome as JSON on stdout."""
-    task = json.loads(sys.stdin.buffer.read())
-    # Keep stdout clean for the outcome: anything else (a library printing, C code writing
-    # to fd 1) goes to stderr.
-    result_fd = os.dup(1)
+    """`python -m osintkit.batch`: tasks as JSON lines on stdin, outcomes on stdout."""
+    # Keep stdout clean for the outcomes: anything else (a library printing, C code
+    # writing to fd 1) goes to stderr.
+    result = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    outcome = run_task(task)
-    with os.fdopen(result_fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(outcome, default=str) + "\n")
-
-
-
+    for line in sys.stdin.buffer:
+        if line.strip():
+            result.write(json.dumps(run_task(json.loads(line)), default=str) + "\n")
+            result.flush()
