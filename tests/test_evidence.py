@@ -36,6 +36,7 @@ def warc_records(path: Path) -> list[tuple[str, str, int | None, bytes]]:
             status = None
             if rec.rec_type == "response":
                 status = int(rec.http_headers.get_statuscode())
+                assert rec.rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
             out.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
                         status, rec.content_stream().read()))
     return out

@@ -147,6 +147,15 @@ def test_telegram_landing_page_is_followed_to_its_widget(http_server, fetch_medi
     assert http_server.hits("/frontnews/1234") == 1
 
 
+def test_deleted_telegram_post_is_reported(http_server, fetch_media, tmp_path):
+    page = TG_POST.replace("</body>", TG_POST.split("<body>")[1].split("</body>")[0]
+                           .replace("frontnews/1234", "frontnews/1240") + "</body>")
+    url = http_server.route("/s/frontnews/999", body=page, content_type="text/html")
+    cap = quick(url, tmp_path)
+    assert cap.exit_code == 2 and cap.error.code == "not_found"
+    assert "the Telegram post is not on the page" in cap.error.message
+
+
 def test_direct_image_link(http_server, fetch_media, tmp_path):
     url = http_server.route("/photo", body=fetch_media["png"], content_type="image/png")
     cap = quick(url, tmp_path)
@@ -154,6 +163,7 @@ def test_direct_image_link(http_server, fetch_media, tmp_path):
     (item,) = cap.items
     assert (item.kind, item.format, item.path.suffix) == ("image", "PNG", ".png")
     assert item.found_on is None
+    assert item.ip == "127.0.0.1"  # who served it, in the manifest
 
 
 def test_direct_video_link(http_server, fetch_media, tmp_path):

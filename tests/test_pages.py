@@ -289,3 +289,24 @@ def test_hostile_html_does_not_break_parsing():
     rec, refs = parse_page(html.encode("utf-8"), "https://ok.example/")
     assert [r.url for r in refs] == ["https://ok.example/real.png"]
     assert rec.title == "\x1b[31mred"  # kept verbatim; outputs sanitise it
+
+
+def test_album_item_url_selects_its_album():
+    page = embed_page(tg_message("frontnews/1233", '<div class="tgme_widget_message_text">see '
+                                 '<a href="https://t.me/frontnews/1235">this</a></div>'),
+                      tg_message("frontnews/1234", ALBUM))
+    rec, refs = parse_page(page, "https://t.me/s/frontnews/1235")
+    assert [p.post_id for p in rec.posts] == ["frontnews/1234"] and len(refs) == 3
+
+
+def test_claimed_post_missing_from_the_page():
+    page = embed_page(tg_message("frontnews/1", ALBUM), tg_message("frontnews/2", ALBUM))
+    rec, refs = parse_page(page, "https://t.me/s/frontnews/99")
+    assert rec.kind == "telegram" and rec.posts == [] and refs == []
+
+
+def test_round_video_is_found():
+    body = ('<div class="tgme_widget_message_roundvideo_player"><video class="tgme_widget_message'
+            '_roundvideo" src="https://cdn4.telesco.pe/file/round.mp4"></video></div>')
+    _, refs = parse_page(embed_page(tg_message("frontnews/5", body)), "https://t.me/frontnews/5")
+    assert [(r.kind, r.url) for r in refs] == [("video", "https://cdn4.telesco.pe/file/round.mp4")]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import __version__, errors
-from osintkit.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ErrorInfo, FetchError
+from osintkit.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, ErrorInfo, FetchError, error_info
 from osintkit.fetch.evidence import (
     EXTENSIONS,
     SCHEMA_VERSION,
@@ -51,6 +51,7 @@ class FetchedItem:
     kind: str | None = None  # "image" | "video"
     format: str | None = None
     declared_type: str | None = None  # the Content-Type the server sent
+    ip: str | None = None  # the address that served it (the proxy's through a proxy)
     path: Path | None = None
     post_id: str | None = None
     source: str | None = None  # the finder that saw it ("og:image", "telegram:photo"...)
@@ -70,7 +71,7 @@ class FetchedItem:
             "ok": self.ok, "status": self.status, "headers": self.headers,
             "fetched_at": self.fetched_at, "sha256": self.sha256, "md5": self.md5,
             "size": self.size, "mime": self.mime, "kind": self.kind, "format": self.format,
-            "declared_type": self.declared_type,
+            "declared_type": self.declared_type, "ip": self.ip,
             "file": self.path.name if self.path else None, "post_id": self.post_id,
             "source": self.source, "redirects": self.redirects, "poster": self.poster,
             "duration": self.duration,
@@ -165,7 +166,7 @@ class _Run:
         item.final_url, item.status, item.fetched_at = resp.final_url, resp.status, resp.fetched_at
         item.headers, item.redirects = resp.selected_headers(), resp.redirects
         item.declared_type = resp.headers.get("Content-Type")
-        item.size, item.sha256, item.md5 = resp.size, resp.sha256, resp.md5
+        item.size, item.sha256, item.md5, item.ip = resp.size, resp.sha256, resp.md5, resp.ip
         probe = sniff_bytes(resp.head)
         if probe is None:
             resp.path.unlink()
@@ -194,10 +195,13 @@ class _Run:
             return item
         try:
             resp = self.client.get(ref.url, self.store.root)
+            return self.item_from(resp, item)
         except FetchError as exc:
             item.error = exc.info()
-            return item
-        return self.item_from(resp, item)
+        except Exception as exc:  # one bad item (disk full, a library bug) never stops the rest
+            item.error = error_info(exc)
+            item.error = ErrorInfo(item.error.code, f"{ref.url}: {item.error.message}")
+        return item
 
     def page(self, resp: Response) -> None:
         """Parse a page (following a t.me landing page to its widget) and fetch its media."""
@@ -216,6 +220,10 @@ class _Run:
         rec.url, rec.final_url, rec.status = self.cap.url, resp.final_url, resp.status
         rec.sha256, rec.path = resp.sha256, stored.name
         self.cap.page = rec
+        if rec.kind == "telegram" and not rec.posts:
+            self.cap.error = ErrorInfo(errors.NOT_FOUND, f"{self.cap.url}: the Telegram post is "
+                                       "not on the page (deleted, or the channel is private)")
+            return
         if not refs:
             self.cap.error = ErrorInfo(errors.NOT_MEDIA,
                                        f"{self.cap.url}: no media found on the page")

@@ -109,6 +109,8 @@ class WarcRecorder:
         http = StatusAndHeaders(f"{ex.status} {ex.reason}".rstrip(), headers,
                                 protocol=ex.http_version)
         extra = dict(date)
+        if ex.peer:
+            extra["WARC-IP-Address"] = ex.peer
         if ex.error:
             extra["WARC-Truncated"] = "time" if "time" in ex.error else "length"
         with contextlib.ExitStack() as stack:

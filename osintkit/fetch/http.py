@@ -196,6 +196,7 @@ class Response:
     md5: str
     head: bytes
     fetched_at: str
+    ip: str | None = None  # the address that served the final response (direct connections)
 
     def selected_headers(self) -> dict[str, str]:
         """The headers kept in the manifest (Date, Last-Modified, ETag, Content-Type...)."""
@@ -339,7 +340,7 @@ class HttpClient:
 
     def _hop(self, url: str, dest_dir: Path, cap: int) -> Response | str:
         """One request: a Response, a redirect target (str), or an exception."""
-        ex = Exchange(url, "GET", [], now_utc())
+        ex = Exchange(url, "GET", list(self.session.headers.items()), now_utc())
         start = time.monotonic()
         try:
             resp = self.session.get(url, stream=True, allow_redirects=False,
@@ -354,6 +355,7 @@ class HttpClient:
             ex.status, ex.reason = resp.status_code, resp.reason or ""
             ex.http_version = "HTTP/1.0" if resp.raw.version == 10 else "HTTP/1.1"
             ex.response_headers = list(resp.raw.headers.items())
+            ex.peer = _peer(resp)
             return self._handle(resp, ex, dest_dir, cap, start)
         finally:
             resp.close()
@@ -420,7 +422,7 @@ class HttpClient:
         size, sha, md5, head = _digest(body)
         return Response(url=ex.url, final_url=ex.url, status=ex.status or 0,
                         headers=dict(resp.headers), redirects=[], path=body, size=size,
-                        sha256=sha, md5=md5, head=head, fetched_at=ex.started_at)
+                        sha256=sha, md5=md5, head=head, fetched_at=ex.started_at, ip=ex.peer)
 
     def _record(self, ex: Exchange) -> None:
         if self.recorder is not None:
@@ -428,6 +430,14 @@ class HttpClient:
 
 
 # ------------------------------------------------------------------ streaming helpers
+def _peer(resp: requests.Response) -> str | None:
+    """The IP address the response came from (the proxy's, when one is used)."""
+    try:
+        return str(resp.raw.connection.sock.getpeername()[0])
+    except (AttributeError, OSError, IndexError, TypeError):
+        return None
+
+
 def _reason(exc: BaseException) -> str:
     seen = exc
     while seen.__context__ is not None or seen.__cause__ is not None:

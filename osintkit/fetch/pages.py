@@ -377,6 +377,12 @@ def _telegram_media(msg: LexborNode, base: str, post_id: str) -> list[MediaRef]:
         url = _style_url(node, base)
         if url:
             refs.append(MediaRef(url, "image", "telegram:photo", post_id))
+    seen = {r.url for r in refs}
+    for video in msg.css("video[src]"):  # round videos and other players outside the above
+        url = _abs(base, video.attributes.get("src"))
+        if url and url not in seen:
+            seen.add(url)
+            refs.append(MediaRef(url, "video", "telegram:video", post_id))
     return refs
 
 
@@ -437,9 +443,23 @@ def telegram_embed_url(html: str | bytes, url: str) -> str | None:
     return urljoin(url, f"/{post}?embed=1&mode=tme")
 
 
+def _album_holding(tree: LexborHTMLParser, want: str) -> str | None:
+    """The data-post of the album that shows post `want` as one of its items."""
+    channel, msg_id = want.split("/")
+    for msg in tree.css(".tgme_widget_message[data-post]"):
+        for a in msg.css("a.tgme_widget_message_photo_wrap[href], "
+                         "a.tgme_widget_message_video_player[href]"):
+            m = _POST_PATH.match(urlsplit(a.attributes.get("href") or "").path)
+            if m and m.group(1).lower() == channel.lower() and m.group(2) == msg_id:
+                return msg.attributes.get("data-post")
+    return None
+
+
 def _telegram_page(tree: LexborHTMLParser, url: str, base: str) -> tuple[PageRecord, list]:
     posts = [parse_telegram_post(m, base) for m in tree.css(".tgme_widget_message[data-post]")]
     want = wanted_post(url)
+    if want and not any(p.post_id.lower() == want.lower() for p in posts):
+        want = _album_holding(tree, want) or want  # an album item is shown by its album
     chosen = [p for p in posts if p.post_id.lower() == (want or "").lower()] or (
         posts if not want or len(posts) == 1 else [])
     main = chosen[0] if len(chosen) == 1 else None
