@@ -227,6 +227,30 @@ def test_png_exif_and_text_after_the_pixel_data_are_found(tmp_path: Path):
     assert md.image["text"] == {"Source": "late chunk"}
 
 
+def test_imagemagick_raw_profile_exif_in_png_is_read(tmp_path: Path):
+    from PIL import PngImagePlugin
+
+    text = b"MagickCam\x00"
+    block = (b"Exif\x00\x00" + tiff_block([make_ifd_entry(text, 26)], extra=text)).hex()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type exif", f"\nexif\n{len(block) // 2:8d}\n" + "\n".join(
+        block[i:i + 72] for i in range(0, len(block), 72)) + "\n", zip=True)
+    path = tmp_path / "magick.png"
+    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    assert read_metadata(path).summary.make == "MagickCam"
+
+
+def test_deeply_nested_xmp_is_a_warning_not_a_crash(tmp_path: Path):
+    depth = 5000
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
+           b'"http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:a="urn:a">'
+           + b"<a:n>" * depth + b"deep" + b"</a:n>" * depth
+           + b"</rdf:Description></rdf:RDF></x:xmpmeta>")
+    md = read_metadata(_save_jpeg(tmp_path / "deep.jpg", Image.Exif(), xmp))
+    assert md.ok and md.xmp == {}
+    assert any("nested too deeply" in w for w in md.warnings)
+
+
 def test_xmp_history_gives_software_history(tmp_path: Path):
     xmp = b"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
       xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description
@@ -298,6 +322,26 @@ def test_video_container_metadata(phone_videos: dict[str, Path], fmt: str):
     s = md.summary
     assert (s.gps.lat, s.gps.lon, s.gps.alt) == (48.8577, 2.295, 35.0)
     assert s.captured_at.startswith("2024-04-18T10:20:30") and s.captured_at.endswith("+00:00")
+
+
+def test_matroska_frame_count_is_estimated_and_says_so(tmp_path: Path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "clip.mkv"
+    with av.open(str(path), "w", format="matroska") as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = 32, 32, "yuv420p"
+        for i in range(50):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i, np.uint8), "rgb24")
+            for pkt in s.encode(frame):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    md = read_metadata(path)
+    assert md.ok, md.error
+    assert (md.format, md.video["fps"], md.video["frames"]) == ("MKV", 25.0, 50)
+    assert md.video["frames_estimated"] is True
 
 
 def test_apple_video_tags_win_over_generic_ones(phone_videos: dict[str, Path]):

@@ -105,11 +105,12 @@ def _video_stream_info(container: Any, v: Any) -> dict[str, Any]:
     fps = _fps(v)
     frames = v.frames or None
     duration = _duration(container, v)
-    if not frames and fps and duration:
-        frames = round(fps * duration)  # an estimate: containers like MKV keep no count
+    estimated = not frames and bool(fps and duration)
+    if estimated:
+        frames = round(fps * duration)  # containers like MKV and WebM keep no count
     return {
         "width": v.codec_context.width or None, "height": v.codec_context.height or None,
-        "fps": fps, "frames": frames, "duration": duration,
+        "fps": fps, "frames": frames, "frames_estimated": estimated, "duration": duration,
         "codec": v.codec_context.name, "pix_fmt": v.codec_context.pix_fmt,
         "rotation": _rotation(container, v),
     }

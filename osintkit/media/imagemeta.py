@@ -61,7 +61,7 @@ def _verify_pixels(im: PILImage.Image, p: Path) -> None:
     """Decode the pixels once; a truncated or damaged stream becomes a MediaError."""
     from PIL import Image
 
-    if im.format == "JPEG":  # the reduced-DCT decode still reads the whole stream
+    if im.format in ("JPEG", "MPO"):  # the reduced-DCT decode still reads the whole stream
         im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
     try:
         with warnings.catch_warnings():
@@ -102,7 +102,18 @@ def exif_source(im: PILImage.Image, p: Path, fmt: str) -> bytes | None:
     if fmt == "TIFF":
         with p.open("rb") as fh:
             return fh.read(MAX_TIFF_READ)
+    if "exif" not in im.info and isinstance(im.info.get("Raw profile type exif"), str):
+        return _raw_profile(im.info["Raw profile type exif"])
     return im.info.get("exif")
+
+
+def _raw_profile(text: str) -> bytes | None:
+    """ImageMagick's PNG text form of EXIF: '\nexif\n   LEN\nHEX...' (ExifTool reads it)."""
+    lines = text.strip().split("\n", 2)
+    try:
+        return bytes.fromhex("".join(lines[2].split())) if len(lines) == 3 else None
+    except ValueError:
+        return None
 
 
 def _xmp_source(im: PILImage.Image, exif: ExifData) -> bytes | None:

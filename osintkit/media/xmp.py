@@ -127,8 +127,11 @@ def parse_xmp(raw: bytes) -> dict[str, Any]:
         _refuse()
     root = parse_xml(_packet(raw))
     out: dict[str, Any] = {}
-    for desc in root.iter("{" + RDF + "}Description"):
-        out.update(_struct(desc))
+    try:
+        for desc in root.iter("{" + RDF + "}Description"):
+            out.update(_struct(desc))
+    except RecursionError:  # hostile nesting; real XMP is a few levels deep
+        raise XMPError("XMP nested too deeply") from None
     return out
 
 
