@@ -937,12 +937,18 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
               help="Skip claims whose report exists and whose inputs are unchanged.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), metavar="FILE",
               help="Write JUnit XML: one test case per claim.")
-@click.option("--fail-on", type=click.Choice(
-    ["corroborated", "no-contradiction-found", "suspicious", "contradicted"]),
-    default="contradicted", show_default=True,
-    help="Exit 1 (and a JUnit failure) for verdicts at or above this level.")
+@click.option("--fail-on", type=click.Choice(_VERIFY_LEVELS), default="contradicted",
+              show_default=True,
+              help="Exit 1 (and a JUnit failure) for verdicts at or above this level.")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786.")
+@click.option("--format", "formats", default="json,html,md", show_default=True,
+              metavar="LIST", help="Report formats per claim: json, html, md, junit.")
+@click.option("--tolerance-hours", type=click.FloatRange(min=0), default=24.0,
+              show_default=True, help="Slack on every date comparison.")
+@click.option("--max-distance", type=click.IntRange(min=0), metavar="N",
+              help="Archive: largest PDQ distance that counts as a match.")
+@click.option("--no-archive", is_flag=True, help="Do not search the archive.")
 @click.option("--allow-private", is_flag=True,
               help="Allow claim URLs on private/loopback addresses.")
 @db_option
@@ -950,8 +956,9 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
 @click.pass_context
 def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | None,
               claim_timeout: float, resume: bool, junit_path: Path | None, fail_on: str,
-              dask_address: str | None, allow_private: bool, db_url: str | None,
-              as_json: bool) -> None:
+              dask_address: str | None, formats: str, tolerance_hours: float,
+              max_distance: int | None, no_archive: bool, allow_private: bool,
+              db_url: str | None, as_json: bool) -> None:
     """Verify many claims from a manifest (YAML list, JSON Lines or CSV).
 
     CSV columns: id,url,claimed_at,lat,lon,radius_km,media. Bad rows are reported by
@@ -965,17 +972,22 @@ def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | Non
     """
     from osintkit.batch import BatchOptions, read_manifest, render_table, run_batch, write_junit
 
+    fmts = [f.strip() for f in formats.split(",") if f.strip()]
+    if not fmts or set(fmts) - {"json", "html", "md", "junit"}:
+        raise click.BadParameter(f"{formats!r}: use json, html, md, junit", param_hint="--format")
     parsed = read_manifest(manifest)
+    verify = {"formats": fmts, "tolerance_hours": tolerance_hours, "max_distance": max_distance,
+              "search_archive": not no_archive, "allow_private": allow_private}
     options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,
                            resume=resume, fail_on=fail_on, db_url=db_url, dask=dask_address,
-                           verify={"allow_private": allow_private})
+                           verify=verify)
     with _batch_progress(len(parsed.rows)) as bar:
         def on_result(res: Any) -> None:
             bar.update(1)
             if as_json:
                 print_json(res.to_dict())
             if res.error:
-                bar.write(f"Error: {res.error.message}", file=sys.stderr)
+                bar.write(f"Error: {_printable(res.error.message)}", file=sys.stderr)
         result = run_batch(parsed, options, on_result)
     if junit_path:
         write_junit(junit_path, result.results, fail_on)

@@ -42,7 +42,6 @@ __all__ = ["LEVELS", "BatchOptions", "BatchResult", "ClaimResult", "Manifest", "
 
 DEFAULT_CLAIM_TIMEOUT = 600.0
 BATCH_FILE = "batch.json"  # per claim folder: the resume key and the outcome
-REPORT_FILES = ("report.json", "report.html", "report.md")
 
 
 @dataclass
@@ -133,18 +132,27 @@ def resume_key(manifest: Manifest, row: Row, archive: dict[str, Any],
     return hashlib.sha256(blob).hexdigest()
 
 
-def _previous(folder: Path, key: str) -> ClaimResult | None:
-    """The stored result of an unchanged claim whose report exists, else None."""
+def report_files(verify: dict[str, Any]) -> list[str]:
+    """The report file names `verify` writes with these options."""
+    from osintkit.report.render import FILE_NAMES
+    from osintkit.verify import VerifyOptions
+
+    formats = verify.get("formats") or VerifyOptions().formats
+    return [FILE_NAMES[f] for f in formats]
+
+
+def _previous(folder: Path, key: str, row: Row, files: list[str]) -> ClaimResult | None:
+    """The stored result of an unchanged claim whose reports all exist, else None."""
     try:
         stored = json.loads((folder / BATCH_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        result = ClaimResult.from_dict(stored["result"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if stored.get("key") != key or not (folder / "report.json").is_file():
+    if stored.get("key") != key or not result.ok:
         return None
-    result = ClaimResult.from_dict(stored["result"])
-    if not result.ok:
+    if not all((folder / name).is_file() for name in files):
         return None
-    result.resumed = True
+    result.line, result.resumed = row.line, True  # rows may have moved in the manifest
     return result
 
 
@@ -165,11 +173,12 @@ def run_batch(manifest: Manifest, options: BatchOptions,
     for row in manifest.bad:
         state.add(ClaimResult(row.id, row.line, "invalid", error=row.error))
     archive = archive_version(options.db_url)
+    files = report_files(options.verify)
     tasks = []
     for row in manifest.good:
         folder = out / folder_name(row.id)
         key = resume_key(manifest, row, archive, options.verify)
-        previous = _previous(folder, key) if options.resume else None
+        previous = _previous(folder, key, row, files) if options.resume else None
         if previous is not None:
             state.add(previous)
             continue
@@ -203,7 +212,8 @@ class _State:
         folder = self.options.out_dir / folder_name(task["id"])
         _write_files(folder, outcome.pop("files", None) or {})
         err = outcome.get("error")
-        report = folder / "report.json"
+        report = next((folder / name for name in report_files(self.options.verify)
+                       if (folder / name).is_file()), folder / "report.json")
         result = ClaimResult(
             task["id"], task["line"], outcome["status"], outcome.get("verdict"),
             outcome.get("reasons") or [], outcome.get("findings") or [],
@@ -255,7 +265,9 @@ def _run_local(tasks: list[dict[str, Any]], options: BatchOptions,
 
 def _clear(folder: Path) -> None:
     """Remove a previous run's reports so a failed rerun never shows stale ones."""
-    for name in (*REPORT_FILES, BATCH_FILE):
+    from osintkit.report.render import FILE_NAMES
+
+    for name in (*FILE_NAMES.values(), BATCH_FILE):
         (folder / name).unlink(missing_ok=True)
 
 

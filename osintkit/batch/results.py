@@ -56,8 +56,8 @@ class ClaimResult:
 
 
 def level_at_least(level: str | None, threshold: str) -> bool:
-    """Is verdict `level` at or above `threshold` in LEVELS order?"""
-    return level in LEVELS and at_or_above(level, threshold)
+    """Is verdict `level` at or above `threshold` in LEVELS order? ("never": no.)"""
+    return level in LEVELS and threshold in LEVELS and at_or_above(level, threshold)
 
 
 def make_summary(manifest: Path, out_dir: Path, fail_on: str, results: list[ClaimResult],
