@@ -507,7 +507,7 @@ def archive_export(ctx: click.Context, output: Path | None, fmt: str,
     write = export_csv if fmt == "csv" else export_jsonl
     with _open(db_url) as archive:
         if output is None:
-            n = write(archive, click.get_text_stream("stdout"))
+            n = write(archive, sys.stdout)
         else:
             with output.open("w", encoding="utf-8", newline="") as fh:
                 n = write(archive, fh)
