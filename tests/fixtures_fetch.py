@@ -7,6 +7,10 @@ end of the test.
 
 Fixtures
     http_server   function-scoped `TestServer` (fresh routes for every test)
+    https_server  the same over TLS; its self-signed certificate is `tls_cert[0]` (trust it
+                  with REQUESTS_CA_BUNDLE); skipped when openssl is missing
+    socks_proxy   a minimal SOCKS5 proxy (`.url` is socks5h://127.0.0.1:<port>; `.aliases`
+                  maps names it is asked for to addresses; `.targets` logs them)
     fetch_media   session-scoped dict of small generated media: "jpeg_a", "jpeg_b",
                   "jpeg_c" (distinct 96x64 JPEGs), "png" (PNG), "mp4" (tiny MPEG-4 video)
 For a server with a wider scope use the context manager: `with serve() as server: ...`.
@@ -37,6 +41,8 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,21 +85,32 @@ class Request:
 Route = Reply | list[Reply] | Callable[[Request], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: clients that give up or fail the TLS handshake are what tests provoke."""
+
+
 class TestServer:
     """Routes, request log and URLs of a running test server."""
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None) -> None:
         self._routes: dict[str, Route] = {}
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self.requests: list[Request] = []
         self.stopping = threading.Event()
-        self.httpd = ThreadingHTTPServer((host, 0), _Handler)
+        self.httpd = _Server((host, 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.test_server = self  # type: ignore[attr-defined]
         self.host, self.port = host, self.httpd.server_address[1]
+        self.scheme = "https" if tls else "http"
+        if tls:  # handshake in the handler thread, so a bad client cannot block accept()
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True,
+                                                do_handshake_on_connect=False)
 
     # ---- configuration
     def route(self, path: str, reply: Route | None = None, *, body: bytes | str = b"",
@@ -113,7 +130,7 @@ class TestServer:
 
     def url(self, path: str = "/") -> str:
         """Absolute URL of a path on this server."""
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def hits(self, path: str) -> int:
         """How many requests `path` received."""
@@ -217,9 +234,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(host: str = "127.0.0.1") -> Iterator[TestServer]:
-    """A started TestServer, stopped on exit."""
-    server = TestServer(host).start()
+def serve(host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None) -> Iterator[TestServer]:
+    """A started TestServer (HTTPS with `tls=(cert, key)`), stopped on exit."""
+    server = TestServer(host, tls).start()
     try:
         yield server
     finally:
@@ -231,6 +248,113 @@ def http_server() -> Iterator[TestServer]:
     """A real HTTP server on 127.0.0.1 (port 0) with per-test routes; see the module doc."""
     with serve() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem), made with openssl."""
+    tmp = tmp_path_factory.mktemp("tls")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)], check=True,
+                       capture_output=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl cannot make a test certificate: {exc}")
+    return cert, key
+
+
+@pytest.fixture
+def https_server(tls_cert: tuple[Path, Path]) -> Iterator[TestServer]:
+    """Like `http_server`, over TLS with the `tls_cert` certificate (trust it explicitly)."""
+    with serve(tls=tls_cert) as server:
+        yield server
+
+
+# ------------------------------------------------------------------ SOCKS5
+class Socks5Proxy:
+    """A minimal SOCKS5 proxy (no auth, CONNECT) on 127.0.0.1:port, in threads.
+
+    `aliases` maps host names the client sends (socks5h: the proxy resolves names) to
+    real addresses; `targets` records every (host, port) asked for.
+    """
+
+    def __init__(self, aliases: dict[str, str] | None = None) -> None:
+        self.aliases = dict(aliases or {})
+        self.targets: list[tuple[str, int]] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"socks5h://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _target(self, client: socket.socket) -> tuple[str, int]:
+        _ver, nmethods = client.recv(2)
+        client.recv(nmethods)
+        client.sendall(b"\x05\x00")  # no authentication
+        _ver, _cmd, _rsv, atyp = client.recv(4)
+        if atyp == 3:
+            host = client.recv(client.recv(1)[0]).decode()
+        elif atyp == 1:
+            host = socket.inet_ntoa(client.recv(4))
+        else:
+            host = socket.inet_ntop(socket.AF_INET6, client.recv(16))
+        return host, int.from_bytes(client.recv(2), "big")
+
+    def _serve(self, client: socket.socket) -> None:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(client)
+            try:
+                host, port = self._target(client)
+                self.targets.append((host, port))
+                upstream = stack.enter_context(socket.create_connection(
+                    (self.aliases.get(host, host), port), timeout=5))
+            except (OSError, ValueError):
+                with contextlib.suppress(OSError):
+                    client.sendall(b"\x05\x04\x00\x01" + bytes(6))  # host unreachable
+                return
+            client.sendall(b"\x05\x00\x00\x01" + bytes(6))
+            _relay(client, upstream, self._stop)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.sock.close()
+
+
+def _relay(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
+    import selectors
+
+    with selectors.DefaultSelector() as sel:
+        sel.register(a, selectors.EVENT_READ, b)
+        sel.register(b, selectors.EVENT_READ, a)
+        while not stop.is_set():
+            for key, _ in sel.select(timeout=0.2):
+                try:
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    key.data.sendall(data)
+                except OSError:
+                    return
+
+
+@pytest.fixture
+def socks_proxy() -> Iterator[Socks5Proxy]:
+    """A SOCKS5 proxy on 127.0.0.1; set `socks_proxy.aliases[name] = "127.0.0.1"`."""
+    proxy = Socks5Proxy()
+    try:
+        yield proxy
+    finally:
+        proxy.close()
 
 
 # ------------------------------------------------------------------ media

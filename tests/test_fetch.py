@@ -13,6 +13,7 @@ import gzip
 import json
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,14 @@ from fixtures_fetch import Reply, TestServer
 from osintkit import __version__
 from osintkit.errors import FetchError
 from osintkit.fetch import fetch
-from osintkit.fetch.http import AddressPolicy, HttpClient, SafeAdapter, address_problem, parse_size
+from osintkit.fetch.http import (
+    AddressPolicy,
+    HttpClient,
+    SafeAdapter,
+    address_problem,
+    parse_size,
+    retry_after,
+)
 
 
 def news_page(server: TestServer, media: dict[str, bytes], extra: str = "") -> str:
@@ -208,6 +216,44 @@ def test_proxy_is_used(http_server, fetch_media, tmp_path):
     assert cap.exit_code == 0
     req = http_server.requests[0]
     assert req.absolute and req.headers["Host"] == "claims.example"
+
+
+def test_socks5_proxy_resolves_names_itself(http_server, socks_proxy, fetch_media, tmp_path):
+    http_server.route("/a.jpg", body=fetch_media["jpeg_a"], content_type="image/jpeg")
+    socks_proxy.aliases["claims.example"] = "127.0.0.1"
+    url = f"http://claims.example:{http_server.port}/a.jpg"
+    cap = quick(url, tmp_path, proxy=socks_proxy.url)
+    assert cap.exit_code == 0, cap.failures
+    assert socks_proxy.targets == [("claims.example", http_server.port)]
+
+
+def test_proxy_from_the_environment(http_server, socks_proxy, fetch_media, tmp_path,
+                                    monkeypatch):
+    http_server.route("/a.jpg", body=fetch_media["jpeg_a"], content_type="image/jpeg")
+    socks_proxy.aliases["env.example"] = "127.0.0.1"
+    for var in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ALL_PROXY", socks_proxy.url)
+    cap = quick(f"http://env.example:{http_server.port}/a.jpg", tmp_path)
+    assert cap.exit_code == 0 and socks_proxy.targets == [("env.example", http_server.port)]
+
+
+def test_https_with_a_trusted_certificate(https_server, tls_cert, fetch_media, tmp_path,
+                                          monkeypatch):
+    https_server.route("/a.jpg", body=fetch_media["jpeg_a"], content_type="image/jpeg")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_cert[0]))
+    # Guarded (pinned) HTTPS connections: only 127.0.0.1 is exempted from the SSRF rule.
+    cap = fetch(https_server.url("/a.jpg"), tmp_path, allow_networks=["127.0.0.1/32"])
+    assert cap.exit_code == 0 and cap.items[0].final_url.startswith("https://")
+
+
+def test_https_with_an_untrusted_certificate_fails_at_once(https_server, tmp_path,
+                                                            monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    cap = quick(https_server.url("/a.jpg"), tmp_path)
+    assert cap.error.message == (f"{https_server.url('/a.jpg')}: TLS failed (certificate "
+                                 "verify failed: self-signed certificate)")
 
 
 # ------------------------------------------------------------------ failures
@@ -438,10 +484,39 @@ def test_connections_are_pinned_to_allowed_addresses(http_server):
     assert http_server.hits("/a") == 1
 
 
+def test_https_connections_are_pinned_too(https_server):
+    with requests.Session() as s:
+        s.mount("https://", SafeAdapter(AddressPolicy()))
+        with pytest.raises(requests.ConnectionError, match="a loopback address"):
+            s.get(https_server.url("/a"), timeout=5, verify=False)
+
+
+def test_unresolvable_names_pass_only_through_a_proxy():
+    policy = AddressPolicy()
+    policy.check_host("http://bad..name/", "bad..name", 80, proxied=True)  # proxy resolves
+    with pytest.raises(FetchError, match=r"cannot resolve host 'bad\.\.name'"):
+        policy.check_host("http://bad..name/", "bad..name", 80, proxied=False)
+
+
+def test_too_many_redirects(http_server, tmp_path):
+    for n in range(12):
+        http_server.redirect(f"/r{n}", f"/r{n + 1}")
+    cap = quick(http_server.url("/r0"), tmp_path)
+    assert cap.error.message == f"{http_server.url('/r0')}: more than 10 redirects"
+
+
 def test_client_raises_fetch_error_with_code(http_server, tmp_path):
     with HttpClient(allow_private=True) as client, pytest.raises(FetchError) as info:
         client.get(http_server.url("/missing"), tmp_path)
     assert info.value.code == "not_found"
+
+
+def test_retry_after_forms():
+    from email.utils import format_datetime
+
+    assert retry_after("7") == 7.0 and retry_after("soon") is None and retry_after(None) is None
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    assert 100 < retry_after(later) <= 120
 
 
 @pytest.mark.parametrize(("text", "value"), [("200M", 200_000_000), ("1.5G", 1_500_000_000),

@@ -22,6 +22,7 @@ import email.utils
 import hashlib
 import ipaddress
 import os
+import re
 import socket
 import tempfile
 import time
@@ -463,6 +464,11 @@ def _raise_request_error(url: str, exc: requests.RequestException, timeout: floa
                                 f"({timeout:g} s)", code=errors.TIMEOUT))
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
         raise FetchError(f"{url}: malformed URL ({reason})", code=errors.UNSUPPORTED) from None
+    if isinstance(exc, requests.exceptions.SSLError):  # not transient: no retry
+        m = re.search(r"certificate verify failed[^'\")\]]*", str(exc))
+        detail = re.sub(r"\s*\(_ssl\.c:\d+$", "", m.group(0).strip()) if m else reason
+        raise FetchError(f"{url}: TLS failed ({detail})",
+                         code=errors.NETWORK) from None
     if isinstance(exc, requests.exceptions.ProxyError):
         raise FetchError(f"{url}: proxy failed ({reason})", code=errors.NETWORK) from None
     raise _Retry(FetchError(f"{url}: connection failed ({reason})", code=errors.NETWORK))
