@@ -453,3 +453,29 @@ def test_exif_thumbnail_of_hostile_file_is_none(loop_exif_jpeg: Path, bomb_png: 
     assert exif_thumbnail(loop_exif_jpeg) is None
     assert exif_thumbnail(bomb_png) is None
 
+
+
+def test_mutated_files_never_crash_the_reader(corpus_dir: Path, phone_videos: dict[str, Path],
+                                              tmp_path: Path):
+    """A fixed-seed fuzz: bytes flipped in headers and metadata of real files."""
+    import random
+
+    rng = random.Random(20260418)
+    sources = [corpus_dir / "jpg/Canon_40D.jpg", corpus_dir / "tiff/Arbitro.tiff",
+               corpus_dir / "jpg/xmp/BlueSquare.jpg", phone_videos["apple"]]
+    codes = set()
+    for i in range(80):
+        src = sources[i % len(sources)]
+        data = bytearray(src.read_bytes())
+        for _ in range(rng.randint(1, 12)):
+            data[rng.randrange(min(len(data), 4096))] = rng.randrange(256)
+        path = tmp_path / f"m{i}{src.suffix}"
+        path.write_bytes(bytes(data))
+        md = read_metadata(path)
+        json.dumps(md.to_dict(), allow_nan=False)
+        render_text(md, show_all=True)
+        if md.error:
+            assert md.error.code != "internal", md.error.message
+            assert "\n" not in md.error.message and str(path) in md.error.message
+            codes.add(md.error.code)
+    assert codes  # some mutations must have been caught as damage

@@ -108,11 +108,12 @@ def _video_stream_info(container: Any, v: Any) -> dict[str, Any]:
     estimated = not frames and bool(fps and duration)
     if estimated:
         frames = round(fps * duration)  # containers like MKV and WebM keep no count
+    cc = v.codec_context  # None when FFmpeg has no decoder for the stream's codec
     return {
-        "width": v.codec_context.width or None, "height": v.codec_context.height or None,
+        "width": getattr(cc, "width", None) or None, "height": getattr(cc, "height", None) or None,
         "fps": fps, "frames": frames, "frames_estimated": estimated, "duration": duration,
-        "codec": v.codec_context.name, "pix_fmt": v.codec_context.pix_fmt,
-        "rotation": _rotation(container, v),
+        "codec": getattr(cc, "name", None), "pix_fmt": getattr(cc, "pix_fmt", None),
+        "rotation": _rotation(container, v) if cc is not None else None,
     }
 
 
@@ -144,7 +145,8 @@ def read_container(path: str | os.PathLike[str]) -> dict[str, Any]:
         v = videos[0]
         stream_tags = {k: str(val) for k, val in v.metadata.items()}
         info = _video_stream_info(container, v)
-        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        audio = getattr(container.streams.audio[0].codec_context, "name", None) \
+            if container.streams.audio else None
         loc_text = _first(tags, _LOCATION_KEYS) or _first(stream_tags, _LOCATION_KEYS)
         info.update({
             "container": container.format.name, "audio_codec": audio,

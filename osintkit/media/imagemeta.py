@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,24 @@ def _register_heif() -> None:
 
         pillow_heif.register_heif_opener()
         _HEIF_READY = True
+
+
+@contextmanager
+def pillow_warnings(sink: list[str]) -> Iterator[None]:
+    """Pillow warns (UserWarning) about damaged tags and data: collect those warnings into
+    `sink` instead of printing them; a decompression-bomb warning still raises."""
+    from PIL import Image
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                text = "decoder: " + " ".join(str(w.message).split())
+                if text not in sink:
+                    sink.append(text)
 
 
 def open_image(p: Path) -> PILImage.Image:
@@ -241,6 +261,11 @@ def _metadata_without_pixels(md: Metadata, p: Path) -> None:
 
 def read_image_into(md: Metadata, p: Path) -> None:
     """Fill `md` from an image file; raises MediaError for unreadable/broken images."""
+    with pillow_warnings(md.warnings):
+        _read_image(md, p)
+
+
+def _read_image(md: Metadata, p: Path) -> None:
     try:
         im = open_image(p)
     except MediaError as exc:

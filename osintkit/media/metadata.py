@@ -116,6 +116,8 @@ def _read_video(md: Metadata, p: Path) -> None:
     md.video = read_container(p)
     md.width, md.height = md.video.get("width"), md.video.get("height")
     md.summary = video_summary(md.video)
+    if md.video.get("codec") is None:  # the container was read; the pictures cannot be
+        md.error = ErrorInfo(errors.UNSUPPORTED, f"{p}: no decoder for this video's codec")
 
 
 def iter_metadata(paths: Iterable[str | os.PathLike[str]],
@@ -131,13 +133,13 @@ def iter_metadata(paths: Iterable[str | os.PathLike[str]],
 # ------------------------------------------------------------------ EXIF thumbnail
 def exif_block(path: str | os.PathLike[str]) -> bytes | None:
     """The raw EXIF block of an image (TIFF structure), or None; MediaError when unreadable."""
-    from osintkit.media.imagemeta import exif_source, heif_primary, open_image
+    from osintkit.media.imagemeta import exif_source, heif_primary, open_image, pillow_warnings
 
     p = Path(path)
     fmt = sniff(p).format
     if fmt == "HEIF":
         return heif_primary(p)[0]
-    with open_image(p) as im:
+    with pillow_warnings([]), open_image(p) as im:
         return exif_source(im, p, fmt)
 
 
