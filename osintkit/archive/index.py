@@ -170,8 +170,8 @@ def save_cache(path: Path, stamp: str, arrays: dict[str, np.ndarray]) -> None:
 
 def load_cache(path: Path, stamp: str) -> dict[str, np.ndarray] | None:
     """The cached arrays when the file exists and carries this stamp, else None."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
+    try:  # open the file ourselves: np.load leaks its handle when the zip is broken
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
             if int(data["_format"]) != CACHE_FORMAT or str(data["_stamp"]) != stamp:
                 return None
             return {k: data[k] for k in data.files if not k.startswith("_")}
