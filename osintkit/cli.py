@@ -148,8 +148,10 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 @json_option
 @click.option("--all", "show_all", is_flag=True, help="Also print every raw tag (EXIF by "
               "IFD, XMP, IPTC, PNG text, container tags).")
+@jobs_option
 @click.pass_context
-def meta_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, show_all: bool) -> None:
+def meta_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, show_all: bool,
+             jobs: int) -> None:
     """Read metadata: EXIF, XMP, IPTC, ICC, video container tags (FILE|DIR...).
 
     Summary first: capture time (and its source), camera, lens, software, orientation,
@@ -159,11 +161,12 @@ def meta_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, show_al
     Example:
       osintkit meta photo.jpg
       osintkit meta --all IMG_0042.HEIC
-      osintkit meta evidence/ --json | jq -c '[.path, .summary.captured_at, .summary.gps]'
+      osintkit meta evidence/ -j 2 --json | jq -c '[.path, .summary.captured_at, .summary.gps]'
     """
     from osintkit.media.metadata import iter_metadata, render_text
 
-    results = iter_metadata(paths, on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
+    results = iter_metadata(paths, on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"),
+                            jobs=jobs)
     exit_for(emit_results(ctx, results, as_json, lambda md: render_text(md, show_all)))
 
 

@@ -424,6 +424,13 @@ def test_batch_with_bad_files_reports_each_and_keeps_going(runner, bad_dir: Path
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_parallel_workers_give_the_same_lines_in_the_same_order(runner, bad_dir: Path):
+    one = runner.invoke(cli, ["meta", "--json", str(bad_dir)])
+    two = runner.invoke(cli, ["meta", "--json", "-j", "2", str(bad_dir)])
+    assert two.exit_code == one.exit_code == 1
+    assert two.stdout == one.stdout
+
+
 def test_human_output_key_fields_first_and_all_tags(runner, real_jpeg: Path):
     result = runner.invoke(cli, ["meta", str(real_jpeg)])
     assert result.exit_code == 0
