@@ -28,6 +28,7 @@ string is ignored; unknown paths get 404):
     server.route("/stall", Reply(200, body, stall=5))   # headers, then nothing for 5 s
     server.route("/lie", Reply(200, body, content_length=10_000))   # lying Content-Length
     server.route("/eof", Reply(200, body, content_length=-1))   # no length, ends at close
+    server.route("/ch", Reply(200, body, chunked=True))   # Transfer-Encoding: chunked
     server.route("/dyn", lambda req: Reply(200, req.headers["User-Agent"].encode()))
 Then: `server.url("/a.jpg")` -> "http://127.0.0.1:<port>/a.jpg"; `server.hits("/flaky")`
 -> number of requests; `server.requests` -> every `Request(method, path, headers,
@@ -67,6 +68,7 @@ class Reply:
     chunk: int = 1  # bytes per trickled chunk
     stall: float = 0.0  # seconds of silence after the headers
     content_length: int | None = None  # override (a lying one); -1: none, close at the end
+    chunked: bool = False  # Transfer-Encoding: chunked (4 KB chunks)
 
     def data(self) -> bytes:
         return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
@@ -205,7 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in reply.headers.items():
             self.send_header(key, value)
         length = reply.content_length if reply.content_length is not None else len(data)
-        if length >= 0:
+        if reply.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif length >= 0:
             self.send_header("Content-Length", str(length))
         else:  # no length: the body ends when the connection closes
             self.send_header("Connection", "close")
@@ -216,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply, head: bool) -> None:
         data = reply.data()
         self._headers(reply, data)
+        if reply.chunked:
+            parts = [data[i:i + 4096] for i in range(0, len(data), 4096)] + [b""]
+            data = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts)
         if (reply.stall and self.routes.stopping.wait(reply.stall)) or head:
             return
         if reply.trickle is None:

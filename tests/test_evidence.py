@@ -32,13 +32,18 @@ def warc_records(path: Path) -> list[tuple[str, str, int | None, bytes]]:
 
     out = []
     with path.open("rb") as fh:
-        for rec in ArchiveIterator(fh):
+        for rec in ArchiveIterator(fh, check_digests=True):
             status = None
             if rec.rec_type == "response":
                 status = int(rec.http_headers.get_statuscode())
                 assert rec.rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
+            body = rec.content_stream().read()
+            # Block and payload digests written by warcio are checked while reading.
+            assert rec.digest_checker.passed is not False, rec.digest_checker.problems
+            if rec.rec_type == "response":
+                assert rec.digest_checker.passed is True
             out.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
-                        status, rec.content_stream().read()))
+                        status, body))
     return out
 
 

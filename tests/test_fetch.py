@@ -196,6 +196,20 @@ def test_gzip_encoded_page_is_decoded(http_server, fetch_media, tmp_path):
     assert cap.exit_code == 0 and len(cap.items) == 1
 
 
+def test_chunked_and_gzip_encoded_media(http_server, fetch_media, tmp_path):
+    http_server.route("/c.mp4", Reply(200, gzip.compress(fetch_media["mp4"]), "video/mp4",
+                                      {"Content-Encoding": "gzip"}, chunked=True))
+    cap = quick(http_server.url("/c.mp4"), tmp_path)
+    assert cap.exit_code == 0 and cap.items[0].path.read_bytes() == fetch_media["mp4"]
+
+
+def test_gzip_bomb_is_stopped_by_max_bytes(http_server, tmp_path):
+    bomb = gzip.compress(b"\0" * 5_000_000)  # ~5 KB on the wire
+    http_server.route("/bomb", Reply(200, bomb, "text/html", {"Content-Encoding": "gzip"}))
+    cap = quick(http_server.url("/bomb"), tmp_path, max_bytes=1_000_000)
+    assert cap.error.code == "too_large" and "decoded body over the size cap" in cap.error.message
+
+
 def test_max_items_caps_the_downloads(http_server, fetch_media, tmp_path):
     http_server.route("/x.png", body=fetch_media["png"])
     cap = quick(news_page(http_server, fetch_media, '<img src="/x.png">'), tmp_path, max_items=2)

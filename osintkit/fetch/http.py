@@ -364,7 +364,7 @@ class HttpClient:
     def _handle(self, resp: requests.Response, ex: Exchange, dest_dir: Path, cap: int,
                 start: float) -> Response | str:
         url, status = ex.url, ex.status or 0
-        if status != 200:
+        if not 200 <= status < 300 or status in (204, 205, 206):  # no whole body to keep
             self._keep_small_body(resp, ex, dest_dir, start)
             location = resp.headers.get("Location")
             if status in REDIRECT_CODES and location:
