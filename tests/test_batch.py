@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -444,3 +445,20 @@ def test_dask_cluster_gives_the_same_results_as_local(runner, tmp_path, dask_clu
         # the workers searched the shipped read-only copy, not the original file
         assert "osintkit-archive-" in report["archive"]["url"]
         assert (out / claim_id / "report.html").is_file()
+
+
+def test_unreachable_dask_scheduler_is_one_line_exit_2(runner, tmp_path):
+    import dask
+
+    manifest = tmp_path / "claims.jsonl"
+    manifest.write_text('{"id": "a", "urls": ["https://example.org/post/1"]}\n')
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = _run(runner, manifest, tmp_path / "out", "--dask", f"tcp://127.0.0.1:{port}")
+    assert result.exit_code == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: --dask tcp://127.0.0.1:{port}: cannot reach the Dask scheduler")
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "out").glob("*/report.json"))  # no claim ran

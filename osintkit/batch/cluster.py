@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 # when the worker does (their stdin closes).
 _POOL = WorkerPool()
 Done = Callable[[dict[str, Any], dict[str, Any]], None]
-CONNECT_TIMEOUT = "20s"
 
 
 def run_dask(address: str, tasks: list[dict[str, Any]], options: BatchOptions,
@@ -44,8 +43,8 @@ def run_dask(address: str, tasks: list[dict[str, Any]], options: BatchOptions,
     """Run `tasks` on the Dask cluster at `address`; `done(task, outcome)` as each ends."""
     from distributed import Client, as_completed
 
-    try:
-        client = Client(address, timeout=CONNECT_TIMEOUT)
+    try:  # how long to try: Dask's own distributed.comm.timeouts.connect (default 30 s)
+        client = Client(address)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"--dask {address}: cannot reach the Dask scheduler "
                          f"({one_line(exc)})", code="network") from None
