@@ -167,6 +167,22 @@ def test_check_of_a_directory_that_is_not_evidence(tmp_path):
         check_evidence(tmp_path)
 
 
+def test_refetch_does_not_hide_a_lost_file(http_server, fetch_media, evidence):
+    out, items = evidence
+    video = next(i for i in items if i.kind == "video")
+    video.path.unlink()
+    http_server.route("/v.mp4", Reply(404))  # the source is gone too
+    fetch(http_server.url("/claim"), out, allow_private=True, retries=0)
+    assert check_evidence(out).missing == [video.path.name]
+
+
+def test_page_record_keeps_the_page_headers(evidence):
+    out, _ = evidence
+    page = json.loads((out / "manifest.json").read_text())["page"]
+    assert page["headers"]["Content-Type"] == "text/html" and page["ip"] == "127.0.0.1"
+    assert (out / page["path"]).read_bytes().startswith(b"<html>")
+
+
 def test_check_is_logged_in_custody(evidence):
     out, _ = evidence
     check_evidence(out)

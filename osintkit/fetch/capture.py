@@ -219,6 +219,7 @@ class _Run:
         rec, refs = parse_page(html, resp.final_url)
         rec.url, rec.final_url, rec.status = self.cap.url, resp.final_url, resp.status
         rec.sha256, rec.path = resp.sha256, stored.name
+        rec.headers, rec.fetched_at, rec.ip = resp.selected_headers(), resp.fetched_at, resp.ip
         self.cap.page = rec
         if rec.kind == "telegram" and not rec.posts:
             self.cap.error = ErrorInfo(errors.NOT_FOUND, f"{self.cap.url}: the Telegram post is "
@@ -264,7 +265,9 @@ class _Run:
             return
         if sniff_bytes(resp.head) is not None:  # direct media, whatever the Content-Type
             self.cap.page = PageRecord(url=self.cap.url, final_url=resp.final_url,
-                                       kind="direct", status=resp.status)
+                                       kind="direct", status=resp.status,
+                                       headers=resp.selected_headers(),
+                                       fetched_at=resp.fetched_at, ip=resp.ip)
             self.cap.items.append(self.item_from(resp, FetchedItem(url=self.cap.url)))
         elif _is_html(resp):
             self.page(resp)
@@ -293,11 +296,14 @@ def _finish(cap: Capture, store: EvidenceDir, options: dict[str, Any]) -> None:
 
 
 def _previous(store: EvidenceDir, cap: Capture) -> None:
-    """Carry over earlier captures' files and history (re-fetch into the same directory)."""
+    """Carry over earlier captures' files and history (re-fetch into the same directory).
+
+    Files of earlier captures stay listed even if gone, so `evidence check` reports them.
+    """
     old = store.load_manifest()
     if old:
         cap.files.update({k: v for k, v in (old.get("files") or {}).items()
-                          if isinstance(v, dict) and (store.root / k).exists()})
+                          if isinstance(v, dict)})
         cap.history.extend(h for h in old.get("captures") or [] if isinstance(h, dict))
 
 

@@ -82,6 +82,9 @@ class PageRecord:
     status: int | None = None
     sha256: str | None = None  # of the page body as served (saved as <sha256>.html)
     path: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # selected response headers
+    fetched_at: str | None = None
+    ip: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
