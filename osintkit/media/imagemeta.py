@@ -8,10 +8,11 @@ Decompression bombs are refused before any decoding, as `too_large`.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,14 +78,41 @@ def open_image(p: Path) -> PILImage.Image:
         raise MediaError(f"{p}: corrupt image header ({exc})", code=errors.CORRUPT) from None
 
 
-def _verify_pixels(im: PILImage.Image, p: Path) -> None:
+@contextmanager
+def _libtiff_stderr(sink: list[str]) -> Iterator[None]:
+    """libtiff prints its complaints straight to file descriptor 2, which would break our
+    one-line errors; catch them (fd level, only around a TIFF decode) as warnings."""
+    import sys
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2: nothing to protect
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            for line in tmp.read(8192).decode("utf-8", "replace").splitlines():
+                if line.strip() and f"libtiff: {line.strip()}" not in sink:
+                    sink.append(f"libtiff: {line.strip()}")
+
+
+def _verify_pixels(im: PILImage.Image, p: Path, sink: list[str]) -> None:
     """Decode the pixels once; a truncated or damaged stream becomes a MediaError."""
     from PIL import Image
 
     if im.format in ("JPEG", "MPO"):  # the reduced-DCT decode still reads the whole stream
         im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+    quiet = _libtiff_stderr(sink) if im.format == "TIFF" else nullcontext()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -280,7 +308,7 @@ def _read_image(md: Metadata, p: Path) -> None:
             if fmt in ("HEIF", "AVIF"):  # libheif decodes a cut-off file without complaint
                 _check_boxes(p)
             else:
-                _verify_pixels(im, p)
+                _verify_pixels(im, p, md.warnings)
         except MediaError as exc:
             failure = exc
         _read_blocks(md, p, im, fmt, size)
