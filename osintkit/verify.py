@@ -79,7 +79,7 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     # 3. Archive search.
     archive_info = _search_archive(got.media, db_url, opts)
     # 4. Checks.
-    ctx = CheckContext(claim=claim, media=got.media, page=got.page,
+    ctx = CheckContext(claim=claim, media=got.media, page=got.page, out_dir=out,
                        tolerance=timedelta(hours=opts.tolerance_hours))
     findings, check_errors = run_checks(ctx)
     # 5. Verdict.

@@ -14,8 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 HOSTILE = "<script>alert('x')</script>"
 
-# What each sample claim must give: verdict and the exact set of codes raised by the
-# verify stage's own checks (other stages' checks, e.g. forensics, may add findings).
+# What each sample claim must give: the verdict and the exact set of finding codes.
 EXPECTED = {
     "corroborated": ("corroborated", {"CAPTURE_TIME_WITHIN_CLAIM", "GPS_NEAR_CLAIMED_PLACE"}),
     "no_contradiction": ("no-contradiction-found", {"METADATA_STRIPPED"}),

@@ -37,7 +37,7 @@ def test_sample_claim_gives_its_verdict_and_findings(sample_reports, name):
     level, codes = EXPECTED[name]
     report = sample_reports[name]
     assert report.level == level
-    assert _own_codes(report) == codes
+    assert {f.code for f in report.findings} == codes  # forensics' checks stay quiet too
     assert not report.errors and not report.check_errors
     assert report.archive["searched"]
     for fmt in ("json", "html", "md"):

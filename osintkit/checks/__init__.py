@@ -89,6 +89,7 @@ class CheckContext:
     page: Any = None  # fetch.PageRecord of the claim's URL, when there is one
     item: MediaItem | None = None
     tolerance: timedelta = DEFAULT_TOLERANCE
+    out_dir: Path | None = None  # the report folder: checks may write pictures under it
     code: str = ""  # set by run_checks for the running check
     severity: str = "info"
 

@@ -143,8 +143,11 @@ def _html_context(report: Report) -> dict[str, Any]:
         md = dict(md)
         md["thumb"] = thumbnail_uri(item.path, item.kind) if item.ok else None
         md["findings"] = by_media.get(item.id, [])
+        segs = {f["evidence"].get("item_id"): f["evidence"].get("segments") or []
+                for f in md["findings"] if f["code"] == "VIDEO_SEGMENT_IN_ARCHIVE"}
         md["matches"] = [
             {**m, "thumb": _match_thumb(m, item.archived.get(obj.item_id)),
+             "segments": segs.get(m.get("item_id"), []),
              "query_thumb": (thumbnail_uri(item.path, item.kind, m.get("query_t"))
                              if item.kind == "video" else md["thumb"])}
             for m, obj in zip(md["matches"], item.matches, strict=True)]
