@@ -190,6 +190,21 @@ def test_orientation_only_on_the_thumbnail_is_not_the_image_orientation(tmp_path
     assert md.exif["IFD1"]["Orientation"] == 6
 
 
+def test_every_ifd_in_the_chain_is_read(tmp_path: Path):
+    import struct
+
+    text = b"ThreeCam\x00"  # IFD0 (at 8) -> IFD1 (at 26) -> IFD2 (at 44), then the text
+    ifd1 = struct.pack("<HHHIHHI", 1, 0x0103, 3, 1, 6, 0, 44)
+    ifd2 = struct.pack("<HHHIHHI", 1, 0x0103, 3, 1, 1, 0, 0)
+    block = tiff_block([make_ifd_entry(text, 62)], next_ifd=26, extra=ifd1 + ifd2 + text)
+    path = tmp_path / "three.jpg"
+    path.write_bytes(jpeg_with_exif(block))
+    md = read_metadata(path)
+    assert md.ok, md.error
+    assert md.exif == {"IFD0": {"Make": "ThreeCam"}, "IFD1": {"Compression": 6},
+                       "IFD2": {"Compression": 1}}
+
+
 def test_png_text_chunks_and_webp_exif(tmp_path: Path):
     from PIL import PngImagePlugin
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -23,6 +24,8 @@ MAX_LIST = 64  # longer numeric arrays are summarized in the raw dump
 # exifread group names -> the names ExifTool users know.
 GROUPS = {"Image": "IFD0", "Thumbnail": "IFD1", "EXIF": "ExifIFD", "GPS": "GPS",
           "Interoperability": "InteropIFD", "MakerNote": "MakerNotes"}
+
+_KEY = re.compile(r"^(IFD \d+|\S+) (.+)$")  # exifread keys: "Image Make", "IFD 2 Compression"
 
 # exifread warnings that mean the EXIF structure itself is broken (not a harmless oddity).
 _STRUCTURAL = ("IFD loop", "Unexpected slice length", "offset outside", "EXIF unreadable")
@@ -82,8 +85,9 @@ class ExifData:
         for key, tag in self.tags.items():
             if not hasattr(tag, "values"):
                 continue
-            group, _, name = key.partition(" ")
-            group = GROUPS.get(group, group.replace(" ", ""))
+            m = _KEY.match(key)
+            group, name = (m.group(1), m.group(2)) if m else ("Other", key)
+            group = GROUPS.get(group, group.replace(" ", ""))  # "IFD 2" -> "IFD2"
             out.setdefault(group, {})[name] = json_value(tag)
         return out
 
