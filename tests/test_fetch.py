@@ -323,7 +323,7 @@ def test_trickling_server_hits_the_total_time_cap(http_server, fetch_media, tmp_
     http_server.route("/slow.jpg", Reply(200, fetch_media["jpeg_a"], "image/jpeg",
                                          trickle=0.05, chunk=20))
     cap = quick(news_page(http_server, fetch_media, '<img src="/slow.jpg">'), tmp_path,
-                timeout=0.5, total_timeout=0.6)
+                timeout=2.0, total_timeout=0.6)
     slow = by_url(cap)["slow.jpg"]
     assert slow.error.code == "timeout"
     assert "longer than the 0.6 s total time cap" in slow.error.message
