@@ -11,9 +11,11 @@ Fixtures
                   with REQUESTS_CA_BUNDLE); skipped when openssl is missing
     socks_proxy   a minimal SOCKS5 proxy (`.url` is socks5h://127.0.0.1:<port>; `.aliases`
                   maps names it is asked for to addresses; `.targets` logs them)
-    fetch_media   session-scoped dict of small generated media: "jpeg_a", "jpeg_b",
-                  "jpeg_c" (distinct 96x64 JPEGs), "png" (PNG), "mp4" (tiny MPEG-4 video)
+    fetch_media   session-scoped dict of small generated media: "jpeg_a", "jpeg_b" (distinct
+                  96x64 JPEGs), "jpeg_c" (160x120 JPEG), "png" (PNG), "mp4" (1 s MPEG-4)
 For a server with a wider scope use the context manager: `with serve() as server: ...`.
+In a test module: `from fixtures_fetch import Reply, TestServer, serve` (tests/ is on the
+path). Remember the server is on 127.0.0.1: `fetch(..., allow_private=True)`.
 
 Routes (configure per test; a route answers GET and HEAD for its exact path, the query
 string is ignored; unknown paths get 404):
