@@ -277,9 +277,13 @@ def test_xmp_history_gives_software_history(tmp_path: Path):
       <rdf:li rdf:parseType="Resource"><evt:action>saved</evt:action>
         <evt:softwareAgent>Adobe Photoshop 25.0</evt:softwareAgent></rdf:li>
       <rdf:li evt:action="saved" evt:softwareAgent="Adobe Photoshop 25.0"/>
-    </rdf:Seq></mm:History></rdf:Description></rdf:RDF></x:xmpmeta>"""
+    </rdf:Seq></mm:History><mm:DerivedFrom><rdf:Description xmlns:ref=
+      "http://ns.adobe.com/xap/1.0/sType/ResourceRef#" ref:documentID="doc-1"/>
+    </mm:DerivedFrom></rdf:Description></rdf:RDF></x:xmpmeta>"""
     md = read_metadata(_save_jpeg(tmp_path / "edited.jpg", Image.Exif(), xmp))
     assert md.summary.software_history == ["Camera FW 1.0", "Adobe Photoshop 25.0"]
+    assert md.xmp["xmpMM:DerivedFrom"] == {"stRef:documentID": "doc-1"}
+    assert "stRef:documentID" not in md.xmp  # a structure's field is not a top-level property
     # the file's own prefixes (mm, ps) come out canonical (xmpMM, photoshop); Z -> +00:00
     assert (md.summary.captured_at, md.summary.captured_at_source) == (
         "2024-04-18T06:00:00+00:00", "XMP:DateCreated")

@@ -128,8 +128,9 @@ def parse_xmp(raw: bytes) -> dict[str, Any]:
     root = parse_xml(_packet(raw))
     out: dict[str, Any] = {}
     try:
-        for desc in root.iter("{" + RDF + "}Description"):
-            out.update(_struct(desc))
+        for rdf in root.iter("{" + RDF + "}RDF"):
+            for desc in rdf.findall("{" + RDF + "}Description"):  # top level only: nested
+                out.update(_struct(desc))  # ones are structure values, not properties
     except RecursionError:  # hostile nesting; real XMP is a few levels deep
         raise XMPError("XMP nested too deeply") from None
     return out
