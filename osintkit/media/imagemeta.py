@@ -132,9 +132,9 @@ def _check_boxes(p: Path) -> None:
         raise MediaError(f"{p}: image data truncated ({overrun})", code=errors.TRUNCATED)
 
 
-def heif_primary(p: Path) -> tuple[bytes | None, bool]:
-    """The untouched EXIF block of a HEIF (Pillow's plugin rewrites Orientation to 1), and
-    whether libheif rotated the image by 90/270 degrees (irot) when decoding it."""
+def heif_primary(p: Path) -> tuple[bytes | None, bytes | None, bool]:
+    """The untouched EXIF and XMP of a HEIF (Pillow's plugin rewrites Orientation to 1 and
+    drops it from XMP), and whether libheif turned the image by 90/270 degrees (irot)."""
     import pillow_heif
 
     heif = pillow_heif.open_heif(p)
@@ -142,7 +142,7 @@ def heif_primary(p: Path) -> tuple[bytes | None, bool]:
     # pillow-heif's own plugin reads `transformations` the same way; no public accessor.
     transforms = getattr(getattr(primary, "_c_image", None), "transformations", ()) or ()
     turned = any(t[0] == "irot" and t[1] in (90, 270) for t in transforms)
-    return primary.info.get("exif"), turned
+    return primary.info.get("exif"), primary.info.get("xmp"), turned
 
 
 def exif_source(im: PILImage.Image, p: Path, fmt: str) -> bytes | None:
@@ -247,8 +247,9 @@ def _read_blocks(md: Metadata, p: Path, im: PILImage.Image, fmt: str,
                  size: tuple[int, int]) -> None:
     """EXIF, XMP, IPTC, thumbnail and summary of an opened image of `size` (as opened)."""
     md.width, md.height = size
+    heif_xmp = None
     if fmt == "HEIF":
-        block, turned = heif_primary(p)
+        block, heif_xmp, turned = heif_primary(p)
         if turned:  # report the stored size, as for every other format
             md.height, md.width = size
     else:
@@ -258,7 +259,7 @@ def _read_blocks(md: Metadata, p: Path, im: PILImage.Image, fmt: str,
     md.thumbnail = _thumbnail_info(exif)
     md.warnings.extend(exif.problems)
     xmp: dict[str, Any] = {}
-    raw_xmp = _xmp_source(im, exif)
+    raw_xmp = heif_xmp or _xmp_source(im, exif)
     if raw_xmp:
         try:
             xmp = parse_xmp(raw_xmp)
