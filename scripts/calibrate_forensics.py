@@ -34,6 +34,8 @@ CLASSES = ("camera", "resave", "splice", "edited")
 QUALITIES = (70, 80, 90)
 BIG = 3_200_000
 FINDING_INDICATORS = ("ela", "double_compression", "exif_thumbnail", "jpeg_quality")
+ON_PATCH = "ela, cluster on the pasted patch"
+ROWS = (*FINDING_INDICATORS[:1], ON_PATCH, *FINDING_INDICATORS[1:])
 # Software tags that say a program other than the camera wrote the file.
 _NOT_CAMERA = re.compile(r"photoshop|gimp|fireworks|photo gallery|picasa|lightroom|paint|"
                          r"acdsee|uploader|snapseed|instagram", re.IGNORECASE)
@@ -93,8 +95,25 @@ def _splice(img: Image.Image, donor: Image.Image) -> Image.Image:
     patch = patch.crop((0, 0, min(pw, patch.width), min(ph, patch.height)))
     patch = patch.resize((round(patch.width * 1.1), round(patch.height * 1.1)))
     out = img.copy()
-    out.paste(patch, (w // 3 + 3, h // 3 + 5))  # off the 8×8 grid, as a paste usually is
+    out.paste(patch, splice_box(img.size)[:2])  # off the 8×8 grid, as a paste usually is
     return out
+
+
+def splice_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where `_splice` pastes its patch (at most): x0, y0, x1, y1."""
+    w, h = size
+    x0, y0 = w // 3 + 3, h // 3 + 5
+    return x0, y0, x0 + round(max(16, w // 3) * 1.1), y0 + round(max(16, h // 3) * 1.1)
+
+
+def _on_patch(res) -> bool:
+    """ELA's hot cluster is centred on the pasted patch."""
+    box = res.indicators["ela"].get("hot_box")
+    if not box:
+        return False
+    x0, y0, x1, y1 = splice_box((res.width, res.height))
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return x0 <= cx <= x1 and y0 <= cy <= y1
 
 
 def _edit(img: Image.Image) -> Image.Image:
@@ -124,12 +143,16 @@ def build_set(photos: list[Path], out_dir: Path) -> dict[str, list[Path]]:
 
 
 def fire_rates(sets: dict[str, list[Path]]) -> dict[str, dict[str, dict]]:
-    """Per class and indicator: {"fired", "applicable", "rate"} (rate = fired/applicable)."""
+    """Per class and indicator: {"fired", "applicable", "rate"} (rate = fired/applicable).
+
+    The extra row ON_PATCH counts, for splices only, ELA firing with its hot cluster
+    centred on the pasted patch (a fire elsewhere points the analyst to the wrong place).
+    """
     from osintkit.media.forensics import analyse_image
 
     table: dict[str, dict[str, dict]] = {}
     for cls, paths in sets.items():
-        counts = {k: {"fired": 0, "applicable": 0} for k in FINDING_INDICATORS}
+        counts = {k: {"fired": 0, "applicable": 0} for k in ROWS}
         for path in paths:
             res = analyse_image(path)
             for k in FINDING_INDICATORS:
@@ -137,6 +160,10 @@ def fire_rates(sets: dict[str, list[Path]]) -> dict[str, dict[str, dict]]:
                 if fired is not None:
                     counts[k]["applicable"] += 1
                     counts[k]["fired"] += int(bool(fired))
+            if cls == "splice":
+                counts[ON_PATCH]["applicable"] += 1
+                counts[ON_PATCH]["fired"] += int(bool(res.indicators["ela"].get("fired"))
+                                                 and _on_patch(res))
         for c in counts.values():
             c["rate"] = c["fired"] / c["applicable"] if c["applicable"] else None
         table[cls] = counts
@@ -147,7 +174,7 @@ def markdown(table: dict[str, dict[str, dict]]) -> str:
     """The README table: rate (fired/applicable) per indicator and class."""
     head = "| indicator | " + " | ".join(CLASSES) + " |"
     rows = [head, "|---" * (len(CLASSES) + 1) + "|"]
-    for k in FINDING_INDICATORS:
+    for k in ROWS:
         cells = []
         for cls in CLASSES:
             c = table[cls][k]

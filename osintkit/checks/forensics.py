@@ -57,11 +57,11 @@ def ela_hotspot(ctx: CheckContext) -> Finding | None:
     if not ind.get("fired"):
         return None
     return ctx.finding(
-        f"Error level analysis: {100 * ind['score']:.1f}% of 16×16 blocks re-compress far "
-        f"worse than the image's median (threshold {100 * ind['threshold']:.0f}%), around "
-        f"{ind.get('hot_box')}. A region pasted or retouched may look like this, but so do "
+        f"Error level analysis: a cluster of blocks ({100 * ind['score']:.1f}% of the image, "
+        f"threshold {100 * ind['threshold']:.1f}%) at {ind.get('hot_box')} re-compresses far "
+        "worse than the rest. A pasted or retouched region may look like this, but so do "
         "some untouched photos: look at the picture.",
-        _evidence(ind, ("score", "threshold", "hot_blocks", "blocks", "hot_box", "quality")))
+        _evidence(ind, ("score", "threshold", "hot_box", "hot_share", "quality")))
 
 
 @check("DOUBLE_JPEG_COMPRESSION", severity="info")

@@ -29,7 +29,7 @@ from osintkit.media.probe import iter_inputs, sniff
 # Thresholds chosen by scripts/calibrate_forensics.py so that untouched camera JPEGs fire
 # at most 5% of the time (tests/test_forensics.py asserts it on the real corpus).
 THRESHOLDS: dict[str, float] = {
-    "ela": 0.07,  # share of hot 16×16 blocks
+    "ela": 0.012,  # largest cluster of hot 16×16 blocks, as a share of all blocks
     "double_compression": 0.6,  # median histogram rise statistic (≈ 0.5 is pure noise)
     "exif_thumbnail": 10,  # pHash bits of 64 between thumbnail and main image
 }
@@ -228,8 +228,8 @@ def _line(name: str, ind: dict[str, Any]) -> str:
     if not ind.get("applicable", True) or (name == "exif_thumbnail" and not ind.get("present")):
         return f"n/a ({ind.get('reason') or 'no EXIF thumbnail'})"
     if name == "ela":
-        return (f"{100 * ind['score']:.1f}% hot blocks (threshold "
-                f"{100 * ind['threshold']:.0f}%), box {ind.get('hot_box')}")
+        return (f"largest hot cluster {100 * ind['score']:.1f}% of the blocks (threshold "
+                f"{100 * ind['threshold']:.1f}%), box {ind.get('hot_box')}")
     if name == "jpeg_quality":
         editors = "; ".join(ind.get("editor_markers") or []) or "no editor markers"
         return (f"luma ≈ {ind['luma_quality']}, chroma ≈ {ind['chroma_quality']}, tables "

@@ -48,8 +48,10 @@ def _resave(rgb: Image.Image, quality: int) -> np.ndarray:
 def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]:
     """ELA summary and the per-pixel error (max over channels, uint8).
 
-    score: share of 16×16 blocks whose texture-normalised error is > HOT_FACTOR × the
-    median block; hot_box: bounding box (x0, y0, x1, y1) of the hot blocks, or None.
+    A 16×16 block is hot when its texture-normalised error is > HOT_FACTOR × the median
+    block. score: the largest 8-connected cluster of hot blocks as a share of all blocks;
+    hot_box: that cluster's bounding box (x0, y0, x1, y1) in pixels, or None;
+    hot_share: all hot blocks as a share.
     """
     import cv2
 
@@ -59,24 +61,34 @@ def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]
     err = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
     summary: dict = {"quality": quality, "mean_error": round(float(err.mean()), 3)}
     if min(err.shape) < 2 * BLOCK:
-        return {**summary, "score": 0.0, "hot_blocks": 0, "blocks": 0, "hot_box": None}, err
+        return {**summary, "score": 0.0, "hot_share": 0.0, "hot_blocks": 0, "blocks": 0,
+                "hot_box": None}, err
     block_err = _blocks(err, BLOCK)
     block_tex = _blocks(_texture(cv2.cvtColor(orig, cv2.COLOR_RGB2GRAY)), BLOCK)
     ratio = block_err / (block_tex + 2.0)  # +2: flat areas would otherwise divide by ~0
     median = float(np.median(ratio))
     hot = ratio > HOT_FACTOR * max(median, 1e-3)
     hot &= block_err > 1.0  # ignore blocks whose error is below one grey level
-    summary.update(score=round(float(hot.mean()), 4), hot_blocks=int(hot.sum()),
-                   blocks=int(hot.size), hot_box=_box(hot))
+    cluster, box = _largest_cluster(hot)
+    summary.update(score=round(cluster / hot.size, 4), hot_share=round(float(hot.mean()), 4),
+                   hot_blocks=int(hot.sum()), blocks=int(hot.size), hot_box=box)
     return summary, err
 
 
-def _box(hot: np.ndarray) -> list[int] | None:
-    ys, xs = np.nonzero(hot)
-    if not len(ys):
-        return None
-    return [int(xs.min()) * BLOCK, int(ys.min()) * BLOCK,
-            (int(xs.max()) + 1) * BLOCK, (int(ys.max()) + 1) * BLOCK]
+def _largest_cluster(hot: np.ndarray) -> tuple[int, list[int] | None]:
+    """Size (blocks) and pixel bounding box (x0, y0, x1, y1) of the largest hot cluster.
+
+    Untouched photos have scattered hot blocks on edges; a pasted region is one cluster.
+    """
+    import cv2
+
+    n, _labels, stats, _ = cv2.connectedComponentsWithStats(hot.astype(np.uint8),
+                                                            connectivity=8)
+    if n < 2:
+        return 0, None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, area = (int(v) for v in stats[best])
+    return area, [x * BLOCK, y * BLOCK, (x + w) * BLOCK, (y + h) * BLOCK]
 
 
 def ela_picture(err: np.ndarray) -> Image.Image:
