@@ -117,6 +117,31 @@ def test_xmp_and_iptc_fill_in_when_exif_has_no_date(corpus_dir: Path):
     assert md.iptc["object-name"] == "Blue Square Test File - .jpg"
 
 
+def _iim(number: int, value: bytes) -> bytes:
+    return b"\x1c\x02" + bytes([number]) + len(value).to_bytes(2, "big") + value
+
+
+def test_iptc_date_and_byline_fill_in_when_exif_and_xmp_have_none(tmp_path: Path):
+    iim = (_iim(55, b"20240418") + _iim(60, b"102030+0300") + _iim(80, b"Jane Doe")
+           + _iim(90, b"Termez"))
+    iim += b"\x00" * (len(iim) % 2)
+    irb = b"8BIM\x04\x04\x00\x00" + len(iim).to_bytes(4, "big") + iim
+    app13 = b"Photoshop 3.0\x00" + irb
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG")
+    data = buf.getvalue()
+    segment = b"\xff\xed" + (len(app13) + 2).to_bytes(2, "big") + app13
+    path = tmp_path / "iptc.jpg"
+    path.write_bytes(data[:2] + segment + data[2:])
+    md = read_metadata(path)
+    assert md.ok, md.error
+    assert md.iptc["city"] == "Termez" and md.iptc["by-line"] == ["Jane Doe"]
+    s = md.summary
+    assert (s.captured_at, s.captured_at_source) == ("2024-04-18T10:20:30+03:00",
+                                                     "IPTC:DateCreated")
+    assert s.artist == "Jane Doe"
+
+
 def test_canon_ciff_block_gives_make_and_model(corpus_dir: Path):
     md = read_metadata(corpus_dir / "jpg/exif-org/sony-powershota5.jpg")
     assert (md.summary.make, md.summary.model) == ("Canon", "Canon PowerShot A5")
