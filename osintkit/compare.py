@@ -19,6 +19,7 @@ from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
 from osintkit.hashing import (
     DEFAULT_HASHES,
+    DRAFT_SIZE,
     INVERSE,
     PDQ_MIN_QUALITY,
     TRANSFORMS,
@@ -37,14 +38,15 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-# Verdict thresholds (inclusive), PDQ bits of 256. Justified in the README: every
-# robustness variant of the corpus photos (re-compression, 40% downscale, caption bar,
-# brightness, Telegram-like) stays <= NEAR_PDQ, no pair of different photos gets near it.
-NEAR_PDQ = 31  # Meta's published match threshold for PDQ
-SIMILAR_PDQ = 70  # heavier edits (crops of ~5%, padding) land here; different photos > 90
-# When either PDQ quality is below 50 (flat pictures) PDQ is unreliable: use pHash.
-NEAR_PHASH = 10
-SIMILAR_PHASH = 18
+# Verdict thresholds (inclusive), measured on the corpus photos (README, section hash;
+# `scripts/bench_hash.py --only robustness`). Edits a re-poster makes (re-compression,
+# 40% downscale, mirror/rotation, caption bar, watermark, brightness, Telegram-like):
+# PDQ <= 64 and pHash+dHash <= 25. Different photos: PDQ >= 90 and pHash+dHash >= 35.
+NEAR_PDQ = 31  # Meta's published PDQ match threshold: near-duplicate on PDQ alone
+CORROBORATED_PDQ = 70  # above 31 a near-duplicate needs pHash and dHash to agree...
+CORROBORATED_SUM = 28  # ...pHash + dHash distances (of 128 bits), on the aligned pictures
+SIMILAR_PDQ = 80  # "similar": worth a look (crops of ~5% land here)
+SIMILAR_SUM = 32
 VERDICTS = ("identical", "near-duplicate", "similar", "different")
 VISUAL_HEIGHT = 480
 
@@ -105,16 +107,18 @@ class CompareResult:
 
 def verdict_for(sha256_equal: bool, distance: dict[str, int],
                 low_quality: bool = False) -> str:
-    """identical / near-duplicate / similar / different from exact and PDQ (or pHash) distances."""
+    """identical / near-duplicate / similar / different (thresholds above, README)."""
     if sha256_equal:
         return "identical"
-    if low_quality and "phash" in distance:
-        d, near, similar = distance["phash"], NEAR_PHASH, SIMILAR_PHASH
-    else:
-        d, near, similar = distance["pdq"], NEAR_PDQ, SIMILAR_PDQ
-    if d <= near:
+    pdq = distance["pdq"] if not low_quality else None
+    both = distance.get("phash", 64) + distance.get("dhash", 64)
+    if pdq is not None and pdq <= NEAR_PDQ:
         return "near-duplicate"
-    return "similar" if d <= similar else "different"
+    if both <= CORROBORATED_SUM and (pdq is None or pdq <= CORROBORATED_PDQ):
+        return "near-duplicate"
+    if (pdq is not None and pdq <= SIMILAR_PDQ) or both <= SIMILAR_SUM:
+        return "similar"
+    return "different"
 
 
 # ---------------------------------------------------------------- one side
@@ -138,11 +142,12 @@ class _Side:
     error: ErrorInfo | None = None  # a video that broke after some frames
 
 
-def _load_side(path: Path, kinds: tuple[str, ...], every: float) -> _Side:
+def _load_side(path: Path, kinds: tuple[str, ...], every: float,
+               size: int | None = DRAFT_SIZE) -> _Side:
     probe = sniff(path)
     sha, _ = file_digests(path)
     if probe.kind == "image":
-        img = load_image(path)
+        img = load_image(path, size)
         hashes, variants = hash_with_variants(img, kinds)
         return _Side(path, "image", sha, [_Entry(None, None, hashes, variants)], img)
     from osintkit.media.frames import sample_frames
@@ -150,7 +155,8 @@ def _load_side(path: Path, kinds: tuple[str, ...], every: float) -> _Side:
     side = _Side(path, "video", sha, [])
     try:
         for fr in sample_frames(path, every=every):
-            hashes, variants = hash_with_variants(shrink(to_rgb(fr.image)), kinds)
+            img = to_rgb(fr.image)
+            hashes, variants = hash_with_variants(shrink(img, size) if size else img, kinds)
             side.entries.append(_Entry(float(fr.t), fr.index, hashes, variants))
     except MediaError as exc:
         if not side.entries:
@@ -255,14 +261,19 @@ def _other_distances(a: _Side, b: _Side, i: int, j: int, transform: str,
 
 def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
                   kinds: Iterable[str] = DEFAULT_HASHES, every: float = VIDEO_EVERY,
-                  visual: str | os.PathLike[str] | None = None) -> CompareResult:
-    """Compare two images/videos; never raises for a bad file (ok=False + error)."""
+                  visual: str | os.PathLike[str] | None = None,
+                  size: int | None = DRAFT_SIZE) -> CompareResult:
+    """Compare two images/videos; never raises for a bad file (ok=False + error).
+
+    `size`: decode pictures down to this shorter side (None: full decode, for measuring).
+    """
     pa, pb = Path(a), Path(b)
-    kinds = tuple(dict.fromkeys(("pdq", *kinds)))  # PDQ finds the transform
+    # PDQ finds the transform; pHash and dHash corroborate the verdict.
+    kinds = tuple(dict.fromkeys(("pdq", "phash", "dhash", *kinds)))
     res = CompareResult(pa, pb, ok=False)
     try:
-        sa = _load_side(pa, kinds, every)
-        sb = _load_side(pb, kinds, every)
+        sa = _load_side(pa, kinds, every, size)
+        sb = _load_side(pb, kinds, every, size)
         res.kind_a, res.kind_b = sa.kind, sb.kind
         _fill(res, sa, sb, kinds, every)
         if visual is not None:
@@ -299,8 +310,11 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
     res.sha256_equal = sa.sha256 == sb.sha256
     low = min(qual) < PDQ_MIN_QUALITY
     if low:
-        res.notes.append(f"PDQ quality below {PDQ_MIN_QUALITY} (flat picture): verdict by pHash")
+        res.notes.append(f"PDQ quality below {PDQ_MIN_QUALITY} (flat picture): "
+                         "verdict by pHash + dHash")
     res.verdict = verdict_for(res.sha256_equal, distance, low)
+    if res.verdict == "different":
+        res.transform = None  # the best of 8 poor matches means nothing
     for side in (sa, sb):
         if side.error:
             res.notes.append(f"compared the frames before the damage: {side.error.message}")
