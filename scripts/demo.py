@@ -6,15 +6,18 @@
 3. Run `osintkit verify` on every samples/claims/*.yaml (the real CLI, as a user would).
 4. Print each verdict and the path of its HTML report.
 
-Usage: python scripts/demo.py [--out demo-out]
+Usage: python scripts/demo.py [--out demo-out] [--screenshot docs/verify-report.png]
+(--screenshot also renders one report in headless Chromium for the README.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -49,9 +52,31 @@ def build_archive(db_path: Path) -> str:
     return url
 
 
+def screenshot(report: Path, png: Path, size: tuple[int, int] = (1100, 2500)) -> None:
+    """The top of an HTML report as a small PNG (256 colours, 3/4 scale), via Chromium."""
+    from PIL import Image
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        raise SystemExit("demo: --screenshot needs chromium")
+    with tempfile.TemporaryDirectory() as tmp:
+        shot = Path(tmp) / "shot.png"
+        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp}",
+                        f"--screenshot={shot}", f"--window-size={size[0]},{size[1]}",
+                        report.as_uri()], check=True, capture_output=True, timeout=120)
+        png.parent.mkdir(parents=True, exist_ok=True)
+        img = Image.open(shot).convert("RGB")
+        img = img.resize((img.width * 3 // 4, img.height * 3 // 4), Image.Resampling.LANCZOS)
+        img.quantize(256).save(png, optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "demo-out")
+    ap.add_argument("--screenshot", type=Path, metavar="PNG",
+                    help="also save a screenshot of the recycled claim's HTML report")
     args = ap.parse_args(argv)
     out = args.out.resolve()
     ensure_samples()
@@ -76,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{report_dir / 'report.html'}")
         if codes:
             print(f"{'':<{width}}  {', '.join(codes)}")
+    if args.screenshot:
+        screenshot(out / "contradicted_recycled" / "report.html", args.screenshot)
+        print(f"screenshot: {args.screenshot}")
     return worst
 
 
