@@ -154,7 +154,7 @@ def fire_rates(sets: dict[str, list[Path]]) -> dict[str, dict[str, dict]]:
     for cls, paths in sets.items():
         counts = {k: {"fired": 0, "applicable": 0} for k in ROWS}
         for path in paths:
-            res = analyse_image(path)
+            res = analyse_image(path, only=FINDING_INDICATORS)
             for k in FINDING_INDICATORS:
                 fired = res.indicators.get(k, {}).get("fired")
                 if fired is not None:

@@ -175,11 +175,8 @@ def test_module_entry_point_runs(tmp_path):
 
 # ---------------------------------------------------------------- checks
 def _ctx(path: Path, out_dir: Path | None = None) -> CheckContext:
-    ctx = CheckContext(claim=Claim(id="c1"),
-                       media=[MediaItem(id="m1", name=path.name, path=path, kind="image")])
-    if out_dir is not None:
-        ctx.out_dir = out_dir  # what verify provides when it writes a report
-    return ctx
+    return CheckContext(claim=Claim(id="c1"), out_dir=out_dir,
+                        media=[MediaItem(id="m1", name=path.name, path=path, kind="image")])
 
 
 def test_forensic_checks_are_registered_with_mild_severities():
@@ -204,6 +201,21 @@ def test_thumbnail_mismatch_finding_carries_its_picture(tmp_path):
     ctx.item, ctx.code, ctx.severity = ctx.media[0], "EXIF_THUMBNAIL_MISMATCH", "medium"
     finding = fchecks.exif_thumbnail_mismatch(ctx)
     assert finding is not None and finding.media == "m1" and finding.severity == "medium"
-    pic = Path(finding.evidence["images"]["picture"])
-    assert pic.is_file() and pic.parent == tmp_path / "report" / "forensics"
+    assert finding.evidence["images"] == {"exif_thumbnail": "forensics/m1.thumbnail.png"}
+    assert (tmp_path / "report" / "forensics" / "m1.thumbnail.png").is_file()
     assert finding.evidence["indicator_not_proof"] is True
+
+
+def test_verify_report_carries_the_thumbnail_finding(tmp_path):
+    from osintkit.verify import VerifyOptions, verify_target
+
+    with Image.open(DSCN) as im:
+        im.crop((100, 0, 420, 240)).save(tmp_path / "crop.jpg", quality=90,
+                                         exif=im.info["exif"])
+    verify_target(str(tmp_path / "crop.jpg"), tmp_path / "report",
+                  options=VerifyOptions(search_archive=False, formats=("json",)))
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    found = [f for f in report["findings"] if f["code"] == "EXIF_THUMBNAIL_MISMATCH"]
+    assert len(found) == 1 and found[0]["severity"] == "medium"
+    assert (tmp_path / "report" / found[0]["evidence"]["images"]["exif_thumbnail"]).is_file()
+    assert not (tmp_path / "report" / "forensics" / "m1.ela.png").exists()  # only what fired

@@ -3,8 +3,9 @@
 Thresholds are those of `osintkit.media.forensics.THRESHOLDS`, calibrated so untouched
 camera photos fire at most 5% of the time (README: "Forensic indicators"). Severities
 stay at or below medium: every indicator also fires on some innocent files.
-When the context carries an output directory (`ctx.out_dir`), the indicator pictures are
-written to `<out_dir>/forensics/` and their paths put in `evidence["images"]`.
+When the context carries the report folder (`ctx.out_dir`), the picture of a finding's
+indicator is written to `<out_dir>/forensics/<media id>.<indicator>.png` and its path,
+relative to the report folder, put in `evidence["images"]` ({indicator: path}).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ PICTURES_DIR = "forensics"
 
 
 @functools.lru_cache(maxsize=16)
-def _analyse(path: str, mtime_ns: int, size: int, out_dir: str | None, stem: str) -> Any:
-    """One analysis per file and run, shared by the four checks below."""
+def _analyse(path: str, mtime_ns: int, size: int) -> Any:
+    """One analysis per file and run (no pictures), shared by the four checks below."""
     from osintkit.media.forensics import analyse_image
 
-    return analyse_image(path, out_dir, stem=stem)
+    return analyse_image(path, only=("ela", "jpeg_quality", "double_compression",
+                                      "exif_thumbnail"))
 
 
 def indicators(ctx: CheckContext) -> dict[str, dict[str, Any]] | None:
@@ -36,16 +38,27 @@ def indicators(ctx: CheckContext) -> dict[str, dict[str, Any]] | None:
         st = path.stat()
     except OSError:
         return None
-    base = getattr(ctx, "out_dir", None)
-    out_dir = str(Path(base) / PICTURES_DIR) if base else None
-    res = _analyse(str(path), st.st_mtime_ns, st.st_size, out_dir, item.id or path.stem)
+    res = _analyse(str(path), st.st_mtime_ns, st.st_size)
     return res.indicators if res.ok else None
 
 
-def _evidence(ind: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+def _evidence(ctx: CheckContext, name: str, ind: dict[str, Any],
+              keys: tuple[str, ...]) -> dict[str, Any]:
+    """The indicator's numbers, plus its picture when the report has a folder.
+
+    The picture path is relative to the report folder (`forensics/<media id>.<name>.png`),
+    so the report can be moved or archived as a whole.
+    """
     out = {k: ind.get(k) for k in keys if k in ind}
-    if ind.get("image"):
-        out["images"] = {"picture": ind["image"]}
+    base = getattr(ctx, "out_dir", None)
+    if base and ctx.item is not None and ctx.item.path is not None:
+        from osintkit.media.forensics import analyse_image
+
+        stem = ctx.item.id or Path(ctx.item.path).stem
+        res = analyse_image(ctx.item.path, Path(base) / PICTURES_DIR, stem=stem, only=(name,))
+        pic = res.indicators.get(name, {}).get("image") if res.ok else None
+        if pic:
+            out["images"] = {name: Path(pic).relative_to(base).as_posix()}
     out["indicator_not_proof"] = True
     return out
 
@@ -61,7 +74,7 @@ def ela_hotspot(ctx: CheckContext) -> Finding | None:
         f"threshold {100 * ind['threshold']:.1f}%) at {ind.get('hot_box')} re-compresses far "
         "worse than the rest. A pasted or retouched region may look like this, but so do "
         "some untouched photos: look at the picture.",
-        _evidence(ind, ("score", "threshold", "hot_box", "hot_share", "quality")))
+        _evidence(ctx, "ela", ind, ("score", "threshold", "hot_box", "hot_share", "quality")))
 
 
 @check("DOUBLE_JPEG_COMPRESSION", severity="info")
@@ -74,7 +87,7 @@ def double_jpeg(ctx: CheckContext) -> Finding | None:
         f"The JPEG was probably compressed twice (DCT histogram score {ind['score']:.2f} > "
         f"{ind['threshold']}): it was saved again after capture, by an editor or a platform. "
         "Normal for media passed on by messaging apps; not a sign of editing by itself.",
-        _evidence(ind, ("score", "threshold", "frequencies")))
+        _evidence(ctx, "double_compression", ind, ("score", "threshold", "frequencies")))
 
 
 @check("EXIF_THUMBNAIL_MISMATCH", severity="medium")
@@ -88,7 +101,8 @@ def exif_thumbnail_mismatch(ctx: CheckContext) -> Finding | None:
         f"bits, threshold {ind['threshold']}): the picture was changed (cropped, edited) "
         "after the camera wrote the thumbnail, and the old thumbnail was kept. It may show "
         "the original: compare the two in the picture.",
-        _evidence(ind, ("distance", "threshold", "transform", "width", "height")))
+        _evidence(ctx, "exif_thumbnail", ind,
+                  ("distance", "threshold", "transform", "width", "height")))
 
 
 @check("EDITOR_QUANTIZATION_TABLES", severity="low")
@@ -102,5 +116,5 @@ def editor_tables(ctx: CheckContext) -> Finding | None:
         f"The JPEG was last saved by an image editor: {names} (quality ≈ "
         f"{ind.get('luma_quality')}, tables {ind.get('family')}, signature "
         f"{ind.get('signature')}). Editing is not faking: check what was changed.",
-        _evidence(ind, ("luma_quality", "chroma_quality", "family", "signature",
-                        "editor_markers")))
+        _evidence(ctx, "jpeg_quality", ind, ("luma_quality", "chroma_quality", "family",
+                                             "signature", "editor_markers")))

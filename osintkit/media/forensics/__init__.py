@@ -175,13 +175,25 @@ def _thumbnail(path: Path, img: Image.Image, write: _Writer) -> dict[str, Any]:
             "image": write("thumbnail", lambda: thumb.pair_picture(img, thumbnail))}
 
 
-def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
-                  *, stem: str | None = None) -> ForensicsResult:
-    """All indicators for one image; never raises for a bad file (ok=False + error).
+_RUNNERS: dict[str, Callable[[Path, Image.Image, _Writer], dict[str, Any]]] = {
+    "ela": lambda p, img, w: _ela(img, w),
+    "jpeg_quality": lambda p, img, w: _quality(img, w),
+    "double_compression": _double,
+    "exif_thumbnail": _thumbnail,
+    "noise": lambda p, img, w: _noise(img, w),
+}
 
-    With `out_dir`, writes `<stem>.<indicator>.png` there (stem defaults to the file's).
+
+def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
+                  *, stem: str | None = None,
+                  only: Iterable[str] | None = None) -> ForensicsResult:
+    """All indicators (or `only` those named) for one image; never raises for a bad file.
+
+    A file that cannot be read gives ok=False + error. With `out_dir`, writes
+    `<stem>.<indicator>.png` there (stem defaults to the file's).
     """
     p = Path(path)
+    names = [n for n in INDICATORS if only is None or n in set(only)]
     try:
         img, fmt = open_image(p)
     except MediaError as exc:
@@ -191,13 +203,7 @@ def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] 
         out.mkdir(parents=True, exist_ok=True)
     write = _Writer(out, stem or p.stem)
     with img:
-        indicators = {
-            "ela": _guard(lambda: _ela(img, write)),
-            "jpeg_quality": _guard(lambda: _quality(img, write)),
-            "double_compression": _guard(lambda: _double(p, img, write)),
-            "exif_thumbnail": _guard(lambda: _thumbnail(p, img, write)),
-            "noise": _guard(lambda: _noise(img, write)),
-        }
+        indicators = {n: _guard(lambda n=n: _RUNNERS[n](p, img, write)) for n in names}
         return ForensicsResult(p, True, fmt, img.width, img.height, indicators)
 
 
