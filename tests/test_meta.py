@@ -314,6 +314,19 @@ def test_xmp_history_gives_software_history(tmp_path: Path):
         "2024-04-18T06:00:00+00:00", "XMP:DateCreated")
 
 
+def test_xmp_with_undeclared_prefixes_is_repaired(tmp_path: Path):
+    xmp = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+           b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmp:CreatorTool="HandEdit 1.0" Mi:Thing="x">'
+           b'<xmp:CreateDate>2019-05-06T07:08:09</xmp:CreateDate></rdf:Description>'
+           b'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+    md = read_metadata(_save_jpeg(tmp_path / "sloppy.jpg", Image.Exif(), xmp))
+    assert md.xmp["xmp:CreatorTool"] == "HandEdit 1.0" and md.xmp["Mi:Thing"] == "x"
+    assert (md.summary.software, md.summary.captured_at) == ("HandEdit 1.0",
+                                                             "2019-05-06T07:08:09")
+    assert any("undeclared namespace prefixes (Mi, xmp)" in w for w in md.warnings)
+
+
 def test_billion_laughs_xmp_is_refused_quickly(tmp_path: Path):
     lol = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">
       <!ENTITY a "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">

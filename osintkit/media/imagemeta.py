@@ -262,7 +262,7 @@ def _read_blocks(md: Metadata, p: Path, im: PILImage.Image, fmt: str,
     raw_xmp = heif_xmp or _xmp_source(im, exif)
     if raw_xmp:
         try:
-            xmp = parse_xmp(raw_xmp)
+            xmp = parse_xmp(raw_xmp, md.warnings)
         except XMPError as exc:
             md.warnings.append(str(exc))
     md.xmp = xmp

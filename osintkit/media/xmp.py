@@ -9,6 +9,7 @@ lists, language alternatives their default text, structures dicts.
 
 from __future__ import annotations
 
+import re
 import xml.parsers.expat
 from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -37,6 +38,10 @@ PREFIXES = {
 }
 
 
+_KEEP_URIS = {RDF, XML_NS, "adobe:ns:meta/"}
+_OWN_PREFIX = "urn:osintkit:prefix:"
+
+
 class XMPError(ValueError):
     """The XMP packet is not well-formed or is hostile (DOCTYPE, entities, too big)."""
 
@@ -49,13 +54,20 @@ def parse_xml(data: bytes) -> Element:
     """Parse XML with expat, refusing DOCTYPE/entities; qualified names as '{uri}local'."""
     builder = TreeBuilder()
     parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+    parser.namespace_prefixes = True  # names arrive as "uri}local}prefix"
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
     parser.UnparsedEntityDeclHandler = _refuse
     parser.ExternalEntityRefHandler = _refuse
 
     def qn(name: str) -> str:
-        return "{" + name if "}" in name else name
+        parts = name.split("}")
+        if len(parts) == 1:
+            return name
+        uri, local = parts[0], parts[1]
+        if len(parts) == 3 and uri not in PREFIXES and uri not in _KEEP_URIS:
+            uri = _OWN_PREFIX + parts[2]  # a namespace we do not know: keep the file's prefix
+        return "{" + uri + "}" + local
 
     parser.StartElementHandler = lambda tag, attrs: builder.start(
         qn(tag), {qn(k): v for k, v in attrs.items()})
@@ -79,6 +91,8 @@ def _packet(raw: bytes) -> bytes:
 
 def _name(tag: str) -> str:
     uri, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    if uri.startswith(_OWN_PREFIX):
+        return f"{uri[len(_OWN_PREFIX):]}:{local}"
     prefix = PREFIXES.get(uri) or uri.rstrip("/#").rsplit("/", 1)[-1] or "ns"
     return f"{prefix}:{local}"
 
@@ -119,13 +133,41 @@ def _value(el: Element) -> Any:
     return (el.text or "").strip()
 
 
-def parse_xmp(raw: bytes) -> dict[str, Any]:
-    """All properties of an XMP packet as {"prefix:Name": value}; raises XMPError."""
+_USED_PREFIX = re.compile(rb"[<\s/]([A-Za-z_][\w.-]*):[\w.-]+")
+_DECLARED = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_STANDARD = {v.encode(): k.encode() for k, v in PREFIXES.items()} | {
+    b"rdf": RDF.encode(), b"x": b"adobe:ns:meta/"}
+
+
+def _declare_missing(packet: bytes) -> tuple[bytes, list[str]]:
+    """Wrap a packet so prefixes it uses but never declares are bound (standard URIs for
+    the well-known ones), as ExifTool repairs them; returns the names it had to bind."""
+    missing = sorted(set(_USED_PREFIX.findall(packet)) - set(_DECLARED.findall(packet))
+                     - {b"xml", b"xmlns"})
+    decls = b" ".join(b'xmlns:%s="%s"' % (p, _STANDARD.get(p, b"urn:undeclared:" + p))
+                      for p in missing)
+    return b"<wrap " + decls + b">" + packet + b"</wrap>", [p.decode() for p in missing]
+
+
+def parse_xmp(raw: bytes, notes: list[str] | None = None) -> dict[str, Any]:
+    """All properties of an XMP packet as {"prefix:Name": value}; raises XMPError.
+
+    Undeclared namespace prefixes are repaired (and reported in `notes`)."""
     if len(raw) > MAX_XMP:
         raise XMPError(f"XMP packet too large ({len(raw)} bytes)")
     if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:  # also outside the part we parse
         _refuse()
-    root = parse_xml(_packet(raw))
+    packet = _packet(raw)
+    try:
+        root = parse_xml(packet)
+    except XMPError as exc:
+        if "unbound prefix" not in str(exc):
+            raise
+        wrapped, bound = _declare_missing(packet)
+        root = parse_xml(wrapped)
+        if notes is not None:
+            notes.append(f"XMP used undeclared namespace prefixes ({', '.join(bound)}); "
+                         "standard namespaces assumed")
     out: dict[str, Any] = {}
     try:
         for rdf in root.iter("{" + RDF + "}RDF"):
