@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,17 +18,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@dataclass
+class Hanging:
+    """A server that never answers: its URL, and an event set when a request arrived."""
+
+    url: str
+    requested: threading.Event
+
+
 @pytest.fixture
-def hanging_server() -> Iterator[str]:
+def hanging_server() -> Iterator[Hanging]:
     """http://127.0.0.1:PORT/ whose handler never answers until the test ends.
 
     A claim pointing there hangs deterministically in its fetch (fetch timeouts are far
     longer than the --claim-timeout the test uses): the way a dead mirror looks.
     """
-    release = threading.Event()
+    release, requested = threading.Event(), threading.Event()
 
     class Stall(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            requested.set()
             release.wait(120)
 
         def log_message(self, *args: object) -> None:
@@ -41,7 +51,7 @@ def hanging_server() -> Iterator[str]:
     with socket.create_connection((host, port), timeout=5):  # readiness: it accepts
         pass
     try:
-        yield f"http://{host}:{port}/"
+        yield Hanging(f"http://{host}:{port}/", requested)
     finally:
         release.set()
         server.shutdown()

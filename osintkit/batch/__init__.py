@@ -4,7 +4,7 @@
       ──► each claim in its own killable process (local threads, or a Dask cluster)
       ──► one report folder per claim + batch.json, summary.json, JUnit XML
 
-Steps: 1 `manifest.read_manifest`, 2 resume keys (here), 3 `isolate.WorkerPool` (local)
+Steps: 1 `manifest.read_manifest`, 2 resume keys (here), 3 `isolate.shared_pool` (local)
 or `cluster.run_dask`, 4 `results` (summary, JUnit).
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import __version__
-from osintkit.batch.isolate import WorkerPool, kill_running
+from osintkit.batch.isolate import kill_running, shared_pool
 from osintkit.batch.manifest import Manifest, Row, folder_name, read_manifest
 from osintkit.batch.results import (
     LEVELS,
@@ -247,7 +247,7 @@ def _run_local(tasks: list[dict[str, Any]], options: BatchOptions,
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     jobs = options.jobs or os.cpu_count() or 1
-    workers = WorkerPool()
+    workers = shared_pool()
     # Threads only wait on the child processes: the work happens in the children.
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="claim") as pool:
         futures = {pool.submit(workers.run, t, options.claim_timeout): t for t in tasks}
@@ -259,8 +259,6 @@ def _run_local(tasks: list[dict[str, Any]], options: BatchOptions,
                 fut.cancel()
             kill_running()
             raise
-        finally:
-            workers.close()
 
 
 def _clear(folder: Path) -> None:

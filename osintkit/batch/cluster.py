@@ -1,7 +1,7 @@
 """Batch stage, step 3 on a cluster: send claims to an existing Dask distributed scheduler.
 
 One `client.submit` per claim. On the worker, the claim runs exactly as it does locally
-(`isolate.WorkerPool`: warm child processes, killed at --claim-timeout) into a temporary
+(`isolate.shared_pool`: warm child processes, killed at --claim-timeout) into a temporary
 folder, and the folder comes back with the result, so workers need no shared output
 folder. Reports equal a local run's, except for absolute paths and timestamps.
 
@@ -25,16 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from osintkit.batch.isolate import WorkerPool
+from osintkit.batch.isolate import shared_pool
 from osintkit.batch.manifest import folder_name, one_line
 from osintkit.errors import INTERNAL, InputError
 
 if TYPE_CHECKING:
     from osintkit.batch import BatchOptions
 
-# One pool per Dask worker process: its children stay warm between claims and exit
-# when the worker does (their stdin closes).
-_POOL = WorkerPool()
 Done = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
@@ -121,7 +118,7 @@ def remote_claim(task: dict[str, Any], timeout: float | None,
     with tempfile.TemporaryDirectory(prefix="osintkit-claim-") as tmp:
         folder = Path(tmp) / folder_name(task["id"])
         task["out_dir"] = str(folder)
-        outcome = _POOL.run(task, timeout)
+        outcome = shared_pool().run(task, timeout)
         outcome["files"] = ({p.relative_to(folder).as_posix(): p.read_bytes()
                              for p in sorted(folder.rglob("*")) if p.is_file()}
                             if folder.is_dir() else {})

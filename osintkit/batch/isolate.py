@@ -11,6 +11,7 @@ through the same code and give the same results.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -137,11 +138,12 @@ class ClaimWorker:
                 return outcome
         except ValueError:
             pass
-        assert self.proc is not None
-        self.kill()
-        code = self.proc.returncode
-        why = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+        proc = self.proc
+        assert proc is not None
         tail = self._stderr_tail()
+        self.kill()
+        code = proc.returncode
+        why = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
         last = f": {one_line(tail)}" if tail else ""
         return {"status": "error", "error": {
             "code": INTERNAL, "message": f"claim {task['id']}: worker process died ({why}){last}"}}
@@ -217,6 +219,20 @@ class WorkerPool:
             workers, self.idle = self.idle, []
         for worker in workers:
             worker.close()
+
+
+_SHARED: WorkerPool | None = None
+
+
+def shared_pool() -> WorkerPool:
+    """This process's pool: warm children are reused by every batch it runs (and by every
+    claim a Dask worker process receives); they are closed when the process exits."""
+    global _SHARED
+    with _LIVE_LOCK:
+        if _SHARED is None:
+            _SHARED = WorkerPool()
+            atexit.register(_SHARED.close)
+        return _SHARED
 
 
 def kill_running() -> None:
