@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,44 @@ def test_bad_files_fail_one_by_one_and_the_rest_continue(runner, tmp_path):
     errs = result.stderr.strip().splitlines()
     assert len(errs) == 4 and all(e.startswith("Error: ") for e in errs)
     assert "Traceback" not in result.output
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height,
+                                                              8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(_png_claiming(40_000, 40_000))
+    res = analyse_image(tmp_path / "bomb.png")
+    assert not res.ok and res.error.code == "too_large" and "bomb.png" in res.error.message
+
+
+def test_odd_but_valid_images_give_answers_not_errors(tmp_path):
+    Image.new("L", (300, 200), 128).save(tmp_path / "gray.jpg", quality=80)
+    Image.new("CMYK", (300, 200), (0, 50, 100, 0)).save(tmp_path / "cmyk.jpg", quality=80)
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "tiny.jpg")
+    Image.new("RGBA", (64, 64), (1, 2, 3, 4)).save(tmp_path / "alpha.png")
+    for name in ("gray.jpg", "cmyk.jpg", "tiny.jpg", "alpha.png"):
+        res = analyse_image(tmp_path / name)
+        assert res.ok and not res.fired, name
+        assert not any("error" in ind for ind in res.indicators.values()), name
+    gray = analyse_image(tmp_path / "gray.jpg").indicators["jpeg_quality"]
+    assert gray["luma_quality"] == 80 and gray["chroma_quality"] is None
+
+
+def test_a_broken_exif_thumbnail_is_reported_not_fatal(tmp_path):
+    data = bytearray(DSCN.read_bytes())
+    soi = data.find(b"\xff\xd8", 100)  # the thumbnail's own start inside APP1
+    data[soi + 200:soi + 2000] = bytes(1800)
+    (tmp_path / "badthumb.jpg").write_bytes(bytes(data))
+    ind = analyse_image(tmp_path / "badthumb.jpg").indicators["exif_thumbnail"]
+    assert ind["present"] and ind["readable"] is False and ind["fired"] is None
+    assert "does not decode" in ind["reason"]
 
 
 def test_cli_writes_pictures_with_unique_names(runner, tmp_path):

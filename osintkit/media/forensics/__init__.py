@@ -145,7 +145,7 @@ def _quality(img: Image.Image, write: _Writer) -> dict[str, Any]:
     tables = getattr(img, "quantization", None)
     if not tables:
         return {"applicable": False, "reason": "not a JPEG", "fired": None}
-    info = quant.analyse_tables(tables, getattr(img, "applist", []))
+    info = quant.analyse_tables(tables, getattr(img, "applist", []), img.mode == "CMYK")
     return {**info, "fired": info["editor"],
             "image": write("quantization", lambda: quant.tables_picture(tables))}
 

@@ -44,13 +44,13 @@ _IJG = {
 }
 
 # Editors recognised by their APPn segments: the tables alone rarely name the program
-# (Photoshop's differ between versions). Each entry: marker, payload prefix, description,
-# and whether it names an editor (rather than a tool that only writes metadata).
+# (Photoshop's differ between versions). Each entry: marker, payload prefix, description.
+# Not listed: APP13 with IPTC only (8BIM 0x0404), which many metadata tools write.
 _APP_HINTS = (
-    ("APP14", b"Adobe", "Adobe encoder (APP14 'Adobe' segment: Photoshop, Lightroom...)", True),
-    ("APP12", b"Ducky", "Adobe 'Save for Web' (APP12 'Ducky' segment)", True),
+    ("APP14", b"Adobe", "Adobe encoder (APP14 'Adobe' segment: Photoshop, Lightroom...)"),
+    ("APP12", b"Ducky", "Adobe 'Save for Web' (APP12 'Ducky' segment)"),
     # Photoshop stores resolution info (8BIM resource 0x03ED); IPTC-only tools write 0x0404.
-    ("APP13", b"Photoshop 3.0\x008BIM\x03\xed", "Adobe Photoshop image resources (APP13)", True),
+    ("APP13", b"Photoshop 3.0\x008BIM\x03\xed", "Adobe Photoshop image resources (APP13)"),
 )
 
 
@@ -79,16 +79,22 @@ def table_signature(tables: dict[int, list[int]]) -> str:
     return h.hexdigest()[:16]
 
 
-def editor_markers(applist: list[tuple[str, bytes]]) -> list[str]:
-    """Editors named by APPn segments (Adobe's markers), as descriptions."""
+def editor_markers(applist: list[tuple[str, bytes]], cmyk: bool = False) -> list[str]:
+    """Editors named by APPn segments (Adobe's markers), as descriptions.
+
+    libjpeg itself writes APP14 'Adobe' for CMYK files, so there it names no editor.
+    """
     out = []
-    for marker, prefix, text, _editor in _APP_HINTS:
+    for marker, prefix, text in _APP_HINTS:
+        if cmyk and marker == "APP14":
+            continue
         if any(m == marker and data.startswith(prefix) for m, data in applist):
             out.append(text)
     return out
 
 
-def analyse_tables(tables: dict[int, list[int]], applist: list[tuple[str, bytes]]) -> dict:
+def analyse_tables(tables: dict[int, list[int]], applist: list[tuple[str, bytes]],
+                   cmyk: bool = False) -> dict:
     """Quality estimate (luma, chroma), table family and signature, as a JSON-ready dict.
 
     family: "ijg" (both tables exactly libjpeg-standard: GIMP, Pillow, ImageMagick, web
@@ -104,7 +110,7 @@ def analyse_tables(tables: dict[int, list[int]], applist: list[tuple[str, bytes]
         family = "ijg-luma"
     else:
         family = "custom"
-    editors = editor_markers(applist)
+    editors = editor_markers(applist, cmyk)
     return {
         "applicable": True,
         "luma_quality": luma.quality,

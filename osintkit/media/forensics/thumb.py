@@ -62,9 +62,9 @@ def compare_thumbnail(main: Image.Image, data: bytes | None) -> tuple[dict, Imag
     try:
         with Image.open(io.BytesIO(data)) as raw:
             thumb = raw.convert("RGB")
-    except Exception as exc:  # a broken thumbnail is itself worth reporting, not fatal
+    except Exception:  # a broken thumbnail is itself worth reporting, not fatal
         return {"present": True, "readable": False,
-                "reason": f"{type(exc).__name__}: {' '.join(str(exc).split())}",
+                "reason": f"the embedded thumbnail ({len(data)} bytes) does not decode",
                 "distance": None}, None
     core = _trim_bars(thumb)
     small = main.convert("RGB").copy()
