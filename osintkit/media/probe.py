@@ -6,6 +6,7 @@ The URL or file suffix is never trusted: a text file named `.jpg` is `not_media`
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,11 @@ HEAD_BYTES = 64
 
 # Suffixes we expect to hold media: a non-media file with one of these inside a directory
 # is reported as an error (it pretends to be media); other non-media files are skipped.
-MEDIA_SUFFIXES = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .gif .webp .tif .tiff .bmp .heic .heif .avif "
-    ".mp4 .m4v .mov .qt .3gp .mkv .webm .avi .flv".split()
-)
+MEDIA_SUFFIXES = frozenset([
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp",
+    ".heic", ".heif", ".avif", ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".mkv", ".webm",
+    ".avi", ".flv",
+])
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
@@ -48,6 +50,8 @@ def _ftyp(head: bytes) -> Probe | None:
 
 
 def _riff(head: bytes) -> Probe | None:
+    if len(head) < 12:
+        return None
     fourcc = head[8:12]
     if fourcc == b"WEBP":
         return Probe("image", "WEBP", "image/webp")
@@ -56,30 +60,42 @@ def _riff(head: bytes) -> Probe | None:
     return None
 
 
+def _matroska(head: bytes) -> Probe:
+    if b"webm" in head:
+        return Probe("video", "WEBM", "video/webm")
+    return Probe("video", "MKV", "video/x-matroska")
+
+
+def _bmp(head: bytes) -> Probe | None:
+    if len(head) >= 26 and head[6:10] == b"\x00\x00\x00\x00":
+        return Probe("image", "BMP", "image/bmp")
+    return None
+
+
+# Fixed signatures at offset 0: (prefix, probe or function of the head).
+_PREFIXES: tuple[tuple[bytes, Probe | Callable[[bytes], Probe | None]], ...] = (
+    (b"\xff\xd8\xff", Probe("image", "JPEG", "image/jpeg")),
+    (b"\x89PNG\r\n\x1a\n", Probe("image", "PNG", "image/png")),
+    (b"GIF87a", Probe("image", "GIF", "image/gif")),
+    (b"GIF89a", Probe("image", "GIF", "image/gif")),
+    (b"II*\x00", Probe("image", "TIFF", "image/tiff")),
+    (b"MM\x00*", Probe("image", "TIFF", "image/tiff")),
+    (b"BM", _bmp),
+    (b"RIFF", _riff),
+    (b"\x1a\x45\xdf\xa3", _matroska),
+    (b"FLV\x01", Probe("video", "FLV", "video/x-flv")),
+)
+
+
 def sniff_bytes(head: bytes) -> Probe | None:
     """Identify media from the first bytes of a file; None when it is not media we know."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return Probe("image", "JPEG", "image/jpeg")
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Probe("image", "PNG", "image/png")
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return Probe("image", "GIF", "image/gif")
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return Probe("image", "TIFF", "image/tiff")
-    if head.startswith(b"BM") and len(head) >= 26 and head[6:10] == b"\x00\x00\x00\x00":
-        return Probe("image", "BMP", "image/bmp")
-    if head.startswith(b"RIFF") and len(head) >= 12:
-        return _riff(head)
+    for prefix, rule in _PREFIXES:
+        if head.startswith(prefix):
+            return rule if isinstance(rule, Probe) else rule(head)
     if head[4:8] == b"ftyp":
         return _ftyp(head)
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
         return Probe("video", "MOV", "video/quicktime")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        if b"webm" in head:
-            return Probe("video", "WEBM", "video/webm")
-        return Probe("video", "MKV", "video/x-matroska")
-    if head.startswith(b"FLV\x01"):
-        return Probe("video", "FLV", "video/x-flv")
     return None
 
 
@@ -87,6 +103,9 @@ def sniff(path: str | os.PathLike[str]) -> Probe:
     """Identify a file's media type from its bytes; raise MediaError when it is not media."""
     p = Path(path)
     try:
+        if not stat.S_ISREG(p.stat().st_mode) and not p.is_dir():
+            # FIFOs, sockets and devices would block or never end.
+            raise MediaError(f"{p}: not a regular file", code=errors.UNREADABLE)
         with p.open("rb") as fh:
             head = fh.read(HEAD_BYTES)
     except FileNotFoundError:
