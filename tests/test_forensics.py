@@ -198,6 +198,13 @@ def test_cli_writes_pictures_with_unique_names(runner, tmp_path):
     assert len(elas) == 2 and elas[0] != elas[1]
 
 
+def test_an_output_folder_that_cannot_be_made_is_a_usage_error(runner, tmp_path):
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(cli, ["forensics", str(DSCN), "-o", str(tmp_path / "file" / "sub")])
+    assert result.exit_code == 2 and "cannot create the output folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_video_is_refused_clearly(runner, tmp_path):
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64)

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from osintkit import errors
-from osintkit.errors import ErrorInfo, MediaError, error_info
+from osintkit.errors import ErrorInfo, InputError, MediaError, error_info
 from osintkit.media.forensics import dct, ela, quant, thumb
 from osintkit.media.probe import iter_inputs, sniff
 
@@ -213,9 +213,17 @@ def analyse_paths(paths: Iterable[str | os.PathLike[str]],
                   ) -> Iterator[ForensicsResult]:
     """Analyse files and directories (recursively); one bad file never stops the rest.
 
+    Raises InputError (exit 2) only when out_dir cannot be created.
+
     Picture names are `<file stem>.<indicator>.png`; a stem seen twice gets a short hash
     of its path appended so two `photo.jpg` from different folders never overwrite.
     """
+    if out_dir is not None:
+        try:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{out_dir}: cannot create the output folder "
+                             f"({exc.strerror or exc})", code=errors.UNREADABLE) from None
     seen: set[str] = set()
     for item in iter_inputs(paths, on_skip):
         if item.error is not None:
