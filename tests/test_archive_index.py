@@ -91,10 +91,14 @@ def test_sqlite_archive_caches_its_index_and_rebuilds_after_changes(tmp_path, ph
     with open_archive(url) as other:  # another process adds a photo: the stamp moves
         other.add([photos[3]], source="s", first_seen="2020-01-01")
         assert other.stamp() != stamp
-    with open_archive(url) as arc:
+    with open_archive(url) as arc:  # the stale cache is caught up by appending the new item
         [m] = [m for m in arc.search(hash_file(photos[3])) if m.match == "exact"]
         assert m.name == photos[3].name
+        rows = arc.rows()
+        assert len(rows) == 4 and m.item_id in rows.item.tolist()
         assert load_cache(cache, arc.stamp()) is not None  # rewritten for the new state
+        arc.remove(ids=[m.item_id])  # a removal forces a full rebuild
+        assert m.item_id not in arc.rows().item.tolist() and len(arc.rows()) == 3
 
 
 def test_corrupt_index_cache_is_ignored(tmp_path, photos):

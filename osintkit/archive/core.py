@@ -326,21 +326,40 @@ class Archive:
         return path.with_name(path.name + ".index.npz") if path is not None else None
 
     def rows(self) -> RowSet:
-        """The packed index, from memory, the on-disk cache, or rebuilt from the database."""
+        """The packed index: from memory, the on-disk cache, caught up by appending the
+        items added since (when none were removed), or rebuilt from the database."""
         stamp = self.stamp()
         if self._rows is not None and self._stamp == stamp:
             return self._rows
         cache = self.cache_path()
-        rows = RowSet.load(cache, stamp) if cache else None
-        if rows is None:
-            rows = RowSet.from_rows(self.db.query(
-                "SELECT id, NULL, pdq, phash FROM items WHERE kind <> 'video' AND "
-                "(pdq IS NOT NULL OR phash IS NOT NULL) "
-                "UNION ALL SELECT item_id, t, pdq, phash FROM frames"))
-            if cache and stamp == self.stamp():  # unchanged while we read: safe to cache
-                rows.save(cache, stamp)
+        base = (self._stamp, self._rows) if self._rows is not None else None
+        if base is None and cache is not None:
+            base = RowSet.load(cache)
+            if base is not None and base[0].split(":")[0] != stamp.split(":")[0]:
+                base = None  # a cache of another archive (file replaced)
+        if base is not None and base[0] == stamp:
+            self._stamp, self._rows = base
+            return base[1]
+        stamp, rows = self.db.snapshot(lambda cur: self._refresh(cur, base[1] if base else None))
+        if cache is not None:
+            rows.save(cache, stamp)
         self._rows, self._stamp = rows, stamp
         return rows
+
+    def _refresh(self, cur: Any, base: RowSet | None) -> tuple[str, RowSet]:
+        """(stamp, index) read in one snapshot, appending to `base` when it is a prefix."""
+        ex = self.db.execute
+        generation = ex(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        archive_id = ex(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+        top, count = ex(cur, "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM items").fetchone()
+        now = (int(top), int(count))
+        after = 0
+        if base is not None and base.base[0] <= now[0]:
+            kept = ex(cur, "SELECT COUNT(*) FROM items WHERE id <= ?", (base.base[0],)).fetchone()
+            after = base.base[0] if int(kept[0]) == base.base[1] else 0  # nothing removed
+        new = RowSet.from_rows(ex(cur, _ROWS_SQL, (after, after)).fetchall(), now)
+        rows = base.extend(new, now) if after and base is not None else new
+        return f"{archive_id}:{generation}", rows
 
     # ------------------------------------------------------------------ records
     def get(self, item_id: int) -> Item | None:
@@ -410,6 +429,11 @@ class Archive:
                 self.db.bump(cur)
             return n
         return self.db.write(run)
+
+
+_ROWS_SQL = ("SELECT id, NULL, pdq, phash FROM items WHERE id > ? AND kind <> 'video' AND "
+             "(pdq IS NOT NULL OR phash IS NOT NULL) "
+             "UNION ALL SELECT item_id, t, pdq, phash FROM frames WHERE item_id > ?")
 
 
 class _Known:

@@ -145,15 +145,18 @@ class HammingIndex:
             return None
         first = np.cumsum(lengths) - lengths
         pos = np.repeat(starts.ravel() - first, lengths) + np.arange(total, dtype=np.int64)
-        rows = order[pos].astype(np.int64)
-        qids = np.repeat(np.arange(nq, dtype=np.int64), buckets.shape[1])
-        qids = np.repeat(qids, lengths)
-        pairs = np.unique(qids * n + rows)
-        qids, rows = pairs // n, pairs % n
-        d = np.bitwise_count(self.words[rows] ^ queries.view("<u8")[qids]).sum(axis=1,
-                                                                               dtype=np.int64)
-        keep = d <= max_distance
-        return Hits(qids[keep], rows[keep], d[keep])
+        rows = order[pos]
+        qids = np.repeat(np.repeat(np.arange(nq, dtype=np.int32), buckets.shape[1]), lengths)
+        # Check every candidate, then de-duplicate only the hits: a random row rarely sits
+        # in two probed buckets, so sorting all candidates first would be wasted work.
+        # np.take, not words[rows]: 50x faster for a 2-D gather by uint32 indexes
+        cand = np.take(self.words, rows, axis=0)
+        cand ^= np.take(queries.view("<u8"), qids, axis=0)
+        d = np.bitwise_count(cand).sum(axis=1, dtype=np.int64)
+        keep = np.flatnonzero(d <= max_distance)
+        pairs, first_hit = np.unique(qids[keep].astype(np.int64) * n + rows[keep],
+                                     return_index=True)
+        return Hits(pairs // n, pairs % n, d[keep][first_hit])
 
 
 # ---------------------------------------------------------------- on-disk cache
@@ -168,12 +171,18 @@ def save_cache(path: Path, stamp: str, arrays: dict[str, np.ndarray]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_cache(path: Path, stamp: str) -> dict[str, np.ndarray] | None:
-    """The cached arrays when the file exists and carries this stamp, else None."""
+def read_cache(path: Path) -> tuple[str, dict[str, np.ndarray]] | None:
+    """(stamp, arrays) of a cache file of our format; None when absent or unreadable."""
     try:  # open the file ourselves: np.load leaks its handle when the zip is broken
         with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
-            if int(data["_format"]) != CACHE_FORMAT or str(data["_stamp"]) != stamp:
+            if int(data["_format"]) != CACHE_FORMAT:
                 return None
-            return {k: data[k] for k in data.files if not k.startswith("_")}
+            return str(data["_stamp"]), {k: data[k] for k in data.files if not k.startswith("_")}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
         return None
+
+
+def load_cache(path: Path, stamp: str) -> dict[str, np.ndarray] | None:
+    """The cached arrays when the file exists and carries this stamp, else None."""
+    got = read_cache(path)
+    return got[1] if got is not None and got[0] == stamp else None

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from osintkit.archive.index import HammingIndex, load_cache, pack_hex, save_cache
+from osintkit.archive.index import HammingIndex, pack_hex, read_cache, save_cache
 from osintkit.hashing import TRANSFORMS  # "none" first: it wins ties
 
 DEFAULT_MAX = {"pdq": 31, "phash": 10}
@@ -41,48 +41,74 @@ class Pair:
 
 
 class RowSet:
-    """The index: one row per archived image or video frame, PDQ and pHash packed."""
+    """The index: one row per archived image or video frame, PDQ and pHash packed.
+
+    `base` = (largest item id, item count) of the archive state it was built from, so a
+    later state that only added items can be caught up by appending (`extend`).
+    """
 
     def __init__(self, item: np.ndarray, t: np.ndarray, pdq: np.ndarray, has_pdq: np.ndarray,
-                 phash: np.ndarray, has_phash: np.ndarray) -> None:
+                 phash: np.ndarray, has_phash: np.ndarray,
+                 base: tuple[int, int] = (0, 0)) -> None:
         self.item, self.t = item.astype(np.int64), t.astype(np.float64)
         self.pdq, self.has_pdq = pdq, has_pdq.astype(bool)
         self.phash, self.has_phash = phash, has_phash.astype(bool)
+        self.base = (int(base[0]), int(base[1]))
         self.pdq_rows = np.flatnonzero(self.has_pdq)
         self.phash_rows = np.flatnonzero(self.has_phash)
-        self.pdq_index = HammingIndex(self.pdq[self.pdq_rows])
-        self.phash_index = HammingIndex(self.phash[self.phash_rows])
+        # no copy when every row has the hash (the usual case)
+        self.pdq_index = HammingIndex(self.pdq if len(self.pdq_rows) == len(self.item)
+                                      else self.pdq[self.pdq_rows])
+        self.phash_index = HammingIndex(self.phash if len(self.phash_rows) == len(self.item)
+                                        else self.phash[self.phash_rows])
 
     def __len__(self) -> int:
         return len(self.item)
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[int, float | None, str | None, str | None]]) -> RowSet:
+    def from_rows(cls, rows: list[tuple[int, float | None, str | None, str | None]],
+                  base: tuple[int, int] = (0, 0)) -> RowSet:
         """Rows of (item_id, t or None, pdq hex or None, phash hex or None)."""
-        n = len(rows)
-        item = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-        t = np.fromiter((math.nan if r[1] is None else r[1] for r in rows), np.float64, n)
-        has_pdq = np.fromiter((r[2] is not None for r in rows), dtype=bool, count=n)
-        has_phash = np.fromiter((r[3] is not None for r in rows), dtype=bool, count=n)
-        pdq = pack_hex([r[2] or "0" * 64 for r in rows], 32)
-        phash = pack_hex([r[3] or "0" * 16 for r in rows], 8)
-        return cls(item, t, pdq, has_pdq, phash, has_phash)
+        if not rows:
+            return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 32), np.uint8),
+                       np.zeros(0, bool), np.zeros((0, 8), np.uint8), np.zeros(0, bool), base)
+        items, times, pdqs, phashes = zip(*rows, strict=True)
+        t = np.array([math.nan if x is None else x for x in times], dtype=np.float64)
+        has_pdq = np.array([x is not None for x in pdqs], dtype=bool)
+        has_phash = np.array([x is not None for x in phashes], dtype=bool)
+        pdq = pack_hex([x or "0" * 64 for x in pdqs], 32)
+        phash = pack_hex([x or "0" * 16 for x in phashes], 8)
+        return cls(np.array(items, dtype=np.int64), t, pdq, has_pdq, phash, has_phash, base)
+
+    def extend(self, more: RowSet, base: tuple[int, int]) -> RowSet:
+        """This index with `more` rows appended (items added since it was built)."""
+        if not len(more):
+            return RowSet(self.item, self.t, self.pdq, self.has_pdq, self.phash,
+                          self.has_phash, base)
+        parts = [self.arrays(), more.arrays()]
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "base"}
+        return RowSet(**cat, base=base)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"item": self.item, "t": self.t, "pdq": self.pdq, "has_pdq": self.has_pdq,
-                "phash": self.phash, "has_phash": self.has_phash}
+                "phash": self.phash, "has_phash": self.has_phash,
+                "base": np.array(self.base, dtype=np.int64)}
 
     def save(self, path: Path, stamp: str) -> None:
         """Cache on disk (.npz, no pickle)."""
         save_cache(path, stamp, self.arrays())
 
     @classmethod
-    def load(cls, path: Path, stamp: str) -> RowSet | None:
-        """The cached index if it carries `stamp`, else None."""
-        data = load_cache(path, stamp)
-        if data is None or set(data) != {"item", "t", "pdq", "has_pdq", "phash", "has_phash"}:
+    def load(cls, path: Path, stamp: str | None = None) -> tuple[str, RowSet] | None:
+        """(stamp, index) from the cache (only if it carries `stamp`, when given)."""
+        got = read_cache(path)
+        if got is None or (stamp is not None and got[0] != stamp):
             return None
-        return cls(**data)
+        data = got[1]
+        if set(data) != {"item", "t", "pdq", "has_pdq", "phash", "has_phash", "base"}:
+            return None
+        base = data.pop("base")
+        return got[0], cls(**data, base=(int(base[0]), int(base[1])))
 
 
 def _hamming(a: str, b: str) -> int:

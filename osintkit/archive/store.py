@@ -157,6 +157,17 @@ class Store:
             if self.pg:
                 self.conn.rollback()  # end the implicit read transaction
 
+    def snapshot(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(cursor)` on one consistent read snapshot (several SELECTs agree)."""
+        cur = self.cursor()
+        try:
+            self.execute(cur, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" if self.pg
+                         else "BEGIN")
+            return fn(cur)
+        finally:
+            cur.close()
+            self.conn.rollback()
+
     # -------------------------------------------------------------- transactions
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
