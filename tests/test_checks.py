@@ -210,3 +210,21 @@ def test_fail_on_order():
     assert LEVELS == ("corroborated", "no-contradiction-found", "suspicious", "contradicted")
     assert at_or_above("contradicted", "suspicious")
     assert not at_or_above("suspicious", "contradicted")
+
+
+def test_capture_after_post_uses_the_items_own_post():
+    from osintkit.fetch import FetchedItem, PageRecord, TelegramPost
+
+    page = PageRecord(url="https://t.me/s/c/2", final_url="https://t.me/s/c/2",
+                      published_at="2026-04-25T00:00:00+00:00", kind="telegram",
+                      posts=[TelegramPost(post_id="c/1", url="https://t.me/c/1",
+                                          published_at="2026-04-10T00:00:00+00:00")])
+    ctx = _ctx(Summary(captured_at="2026-04-18T10:00:00+05:00"), {"claimed_at": "2026-04-18"})
+    ctx.page = page
+    ctx.item.fetched = FetchedItem(url="https://cdn.example/1.jpg", post_id="c/1")
+    findings, _ = run_checks(ctx)
+    after = next(f for f in findings if f.code == "CAPTURE_TIME_AFTER_POST")
+    assert after.evidence["posted_at_source"] == "post"
+    assert after.evidence["posted_at"] == "2026-04-10T00:00:00+00:00"
+    ctx.item.fetched = FetchedItem(url="https://cdn.example/2.jpg", post_id="c/9")
+    assert "CAPTURE_TIME_AFTER_POST" not in _codes(ctx)  # page date 25th: after capture

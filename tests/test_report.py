@@ -168,3 +168,22 @@ def test_report_renders_in_headless_chromium(chromium, sample_reports, tmp_path)
     assert img.convert("L").getextrema()[1] - img.convert("L").getextrema()[0] > 200
     assert _texture(shots["report"]) > 0.03  # the pictures are drawn...
     assert _texture(shots["report"]) > 3 * _texture(shots["bare"])  # ...and they make it
+
+
+def test_pictures_left_by_checks_are_inlined(samples_dir, tmp_path):
+    from PIL import Image
+
+    img = Image.open(samples_dir / "media" / "strike_near.jpg")
+    img.paste((200, 30, 30), (100, 80, 380, 300))  # a flat pasted patch: ELA lights up
+    path = tmp_path / "patched.jpg"
+    img.save(path, "JPEG", quality=92)
+    rep = verify_target([str(path)], tmp_path / "out",
+                        options=VerifyOptions(search_archive=False))
+    with_pictures = [f for f in rep.findings if f.evidence.get("images")]
+    assert "ELA_HOTSPOT" in {f.code for f in with_pictures}
+    for f in with_pictures:
+        for pic in f.evidence["images"].values():
+            assert (tmp_path / "out" / pic).is_file()  # relative to the report folder
+    html = (tmp_path / "out" / "report.html").read_text()
+    shown = re.findall(r'<img class="evpic" src="data:image/jpeg;base64,', html)
+    assert len(shown) == sum(len(f.evidence["images"]) for f in with_pictures)

@@ -47,16 +47,28 @@ def capture_time(ctx: CheckContext) -> tuple[datetime, timedelta, dict[str, Any]
     return when, extra, ev
 
 
+def _post_date(ctx: CheckContext) -> Any:
+    """The date of the post (e.g. a Telegram message) the current item came from."""
+    post_id = getattr(ctx.item.fetched, "post_id", None) if ctx.item else None
+    for post in getattr(ctx.page, "posts", None) or []:
+        if post_id and getattr(post, "post_id", None) == post_id:
+            return getattr(post, "published_at", None)
+    return None
+
+
 def posted_time(ctx: CheckContext) -> tuple[datetime, str] | None:
-    """When the claim was posted: the claim file's posted_at, else the fetched page's date."""
+    """When the claim was posted: the claim file's posted_at, else the item's post's date,
+    else the fetched page's date."""
     if ctx.claim.posted_at is not None:
         return ctx.claim.posted_at, "claim file"
-    published = parse_when(getattr(ctx.page, "published_at", None))
+    published, source = parse_when(_post_date(ctx)), "post"
+    if published is None:
+        published, source = parse_when(getattr(ctx.page, "published_at", None)), "page"
     if published is None:
         return None
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
-    return published, "page"
+    return published, source
 
 
 def _window_evidence(ctx: CheckContext, extra: timedelta) -> dict[str, Any]:

@@ -142,7 +142,8 @@ def _html_context(report: Report) -> dict[str, Any]:
     for item, md in zip(report.media, d["media"], strict=True):
         md = dict(md)
         md["thumb"] = thumbnail_uri(item.path, item.kind) if item.ok else None
-        md["findings"] = by_media.get(item.id, [])
+        md["findings"] = [{**f, "pictures": _finding_pictures(f, report.out_dir)}
+                          for f in by_media.get(item.id, [])]
         segs = {f["evidence"].get("item_id"): f["evidence"].get("segments") or []
                 for f in md["findings"] if f["code"] == "VIDEO_SEGMENT_IN_ARCHIVE"}
         md["matches"] = [
@@ -157,6 +158,20 @@ def _html_context(report: Report) -> dict[str, Any]:
             "timeline": _timeline_positions(d["timeline"]),
             "place_url": (osm_url(d["claim"]["place"]["lat"], d["claim"]["place"]["lon"])
                           if d["claim"]["place"] else None)}
+
+
+def _finding_pictures(finding: dict[str, Any], base: Path | None) -> list[dict[str, str]]:
+    """Pictures a check left as evidence (e.g. forensics' ELA map; paths relative to the
+    report folder), inlined."""
+    images = finding["evidence"].get("images")
+    if not isinstance(images, dict):
+        return []
+    out = []
+    for label, path in images.items():
+        uri = thumbnail_uri(Path(base or ".") / path) if isinstance(path, str) else None
+        if uri:
+            out.append({"label": str(label), "src": uri})
+    return out
 
 
 def _map_url(media: dict[str, Any], place: dict[str, Any] | None) -> str | None:
