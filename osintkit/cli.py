@@ -919,6 +919,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
         click.echo(_verify_summary(report))
     for err in report.errors:
         note(ctx, _printable(err.get("message")))
+    if report.archive.get("error"):
+        note(ctx, f"archive not searched: {_printable(report.archive['error'])}")
     problem = unusable_reason(report)
     if problem is not None:
         raise CliError(_printable(problem.message), EXIT_USAGE)
@@ -932,7 +934,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default="batch-out",
               show_default=True, help="One report folder per claim, summary.json.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Claims run at once, each in its own process. [default: all cores]")
+              help="Claims run at once, each in its own process (not with --dask). "
+                   "[default: all cores]")
 @click.option("--claim-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
               show_default=True, metavar="SECONDS",
               help="Stop a claim after this long; it is recorded as a timeout.")

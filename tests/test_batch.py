@@ -7,13 +7,17 @@ test uses a real distributed.LocalCluster on 127.0.0.1.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -120,6 +124,16 @@ def test_unusable_manifest_is_one_line_error_exit_2(runner, tmp_path, name, cont
     assert result.exit_code == 2
     assert reason in result.stderr and str(path) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_output_folder_that_cannot_be_created_is_exit_2(runner, tmp_path):
+    manifest = tmp_path / "claims.jsonl"
+    manifest.write_text('{"id": "a", "urls": ["https://example.org/post/1"]}\n')
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = runner.invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "taken")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"Error: {tmp_path / 'taken'}: cannot create the output "
+                                     "folder (File exists)")
 
 
 def test_hostile_ids_stay_inside_the_output_folder():
@@ -382,6 +396,35 @@ def test_resume_skips_unchanged_claims_and_redoes_changed_ones(runner, tmp_path,
 
 
 # ---------------------------------------------------------------- isolation
+def _run_with_tty_stderr(cmd: list[str]) -> tuple[int, str]:
+    """Run `cmd` with stderr on a pseudo-terminal; (exit code, what it wrote there)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=slave)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # a full pty buffer would block the child
+        while True:
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:  # EIO: the child closed its end
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        code = proc.wait(timeout=120)
+    finally:
+        reader.join(10)
+        os.close(master)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
 def test_a_hanging_claim_is_cut_by_claim_timeout(tmp_path, hanging_server, batch_samples,
                                                  batch_archive):
     """The fetch of `hangs` waits on a server that never answers (fetch timeout 30 s)."""
@@ -393,17 +436,18 @@ def test_a_hanging_claim_is_cut_by_claim_timeout(tmp_path, hanging_server, batch
                       "place": {"lat": 37.2242, "lon": 67.2783}, "media": [str(photo)]})
         + "\n")
     out = tmp_path / "out"
-    # a real `python -m osintkit` process, as CI runs it
-    result = subprocess.run(
+    # a real `python -m osintkit` process with its stderr on a terminal (progress bar)
+    returncode, stderr = _run_with_tty_stderr(
         [sys.executable, "-m", "osintkit", "batch", str(manifest), "-o", str(out),
          "--claim-timeout", "12", "--allow-private", "-j", "2", "--db", batch_archive,
-         "--junit", str(out / "junit.xml")], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1, result.stderr
+         "--junit", str(out / "junit.xml")])
+    assert returncode == 1, stderr
+    assert "2/2" in stderr and "claim" in stderr  # tqdm's bar: 2/2 [..., claim/s]
     claims = _claims_by_id(out)
     hangs = claims["hangs"]
     assert hangs["status"] == "timeout" and hangs["error"]["code"] == "timeout"
     assert hangs["duration_s"] < 25  # cut at 12 s, not left to the fetch's own 30 s timeout
-    assert "claim hangs: no result after 12 s" in result.stderr
+    assert "Error: claim hangs: no result after 12 s" in stderr
     assert claims["fine"]["status"] == "done" and claims["fine"]["verdict"]
     assert not (out / "hangs" / "report.json").exists()
     stored = json.loads((out / "hangs" / "batch.json").read_text())

@@ -34,7 +34,7 @@ from osintkit.batch.results import (
     top_findings,
     write_junit,
 )
-from osintkit.errors import ErrorInfo
+from osintkit.errors import ErrorInfo, InputError
 
 __all__ = ["LEVELS", "BatchOptions", "BatchResult", "ClaimResult", "Manifest", "junit_xml",
            "level_at_least", "read_manifest", "render_table", "run_batch", "top_findings",
@@ -168,7 +168,11 @@ def run_batch(manifest: Manifest, options: BatchOptions,
     interrupted batch keeps what it computed. `on_result` sees every result as it comes.
     """
     out = options.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the output folder "
+                         f"({exc.strerror or exc})", code="unreadable") from None
     state = _State(manifest, options, on_result or (lambda _r: None))
     for row in manifest.bad:
         state.add(ClaimResult(row.id, row.line, "invalid", error=row.error))
