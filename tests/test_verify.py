@@ -204,3 +204,17 @@ def test_python_dash_m_verify(samples_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("verdict: corroborated")
     assert f"report: {tmp_path / 'report.html'}" in proc.stdout
+
+
+def test_unusable_archive_is_reported_and_the_other_checks_still_run(runner, samples_dir,
+                                                                      tmp_path):
+    not_a_db = tmp_path / "folder.sqlite"
+    not_a_db.mkdir()
+    result = runner.invoke(cli, ["verify", str(samples_dir / "claims" / "contradicted_far.yaml"),
+                                 "--db", f"sqlite:///{not_a_db}", "-o", str(tmp_path / "o"),
+                                 "--json"])
+    assert result.exit_code == 1  # GPS still contradicts the claim
+    data = json.loads(result.stdout)
+    assert data["archive"]["searched"] is False and data["archive"]["error"]
+    assert data["verdict"]["reasons"][-1].startswith("The archive was not searched: ")
+    assert "note: archive not searched: " in result.stderr
