@@ -85,8 +85,8 @@ def histogram_picture(luma: np.ndarray, table: np.ndarray, size: tuple[int, int]
     draw = ImageDraw.Draw(img)
     cw, ch = size[0] // 2, size[1] // 2
     for n, idx in enumerate(LOW_FREQS[:4]):
-        vals = coef[:, idx]
-        h = np.bincount(np.clip(np.abs(vals), 0, 40), minlength=41)[1:41].astype(float)
+        mags = np.abs(coef[:, idx])
+        h = np.bincount(mags[mags <= 40], minlength=41)[1:41].astype(float)
         x0, y0 = (n % 2) * cw, (n // 2) * ch
         draw.text((x0 + 6, y0 + 4), f"|coef| histogram, DCT ({idx // 8},{idx % 8})", fill="black")
         peak = h.max() or 1.0
