@@ -115,8 +115,13 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty archive URL on each engine: an SQLite file, or a fresh PostgreSQL database."""
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty archive URL on each engine: an SQLite file, or a fresh PostgreSQL database.
+
+    The index cache of a PostgreSQL archive goes to the user cache dir: a temporary one here.
+    """
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'archive.sqlite'}"
     return request.getfixturevalue("postgres_server").new_database()

@@ -109,3 +109,15 @@ def test_corrupt_index_cache_is_ignored(tmp_path, photos):
     with open_archive(url) as arc:
         res = arc.search(hash_file(photos[1]))
     assert res and res[0].name == Path(photos[1]).name
+
+
+def test_postgresql_index_is_cached_in_the_user_cache_dir(postgres_server, tmp_path, photos,
+                                                          monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = postgres_server.new_database()
+    with open_archive(url) as arc:
+        arc.add(photos[:2], source="s", first_seen="2020-01-01")
+        assert len(arc.rows()) == 2
+        archive_id = arc.db.meta()["archive_id"]
+        cache = tmp_path / "cache" / "osintkit" / f"index-{archive_id}.npz"
+        assert arc.cache_path() == cache and load_cache(cache, arc.stamp()) is not None

@@ -321,9 +321,20 @@ class Archive:
         return f"{meta.get('archive_id')}:{meta.get('generation')}"
 
     def cache_path(self) -> Path | None:
-        """Where the packed index is cached (next to an SQLite archive; None otherwise)."""
+        """Where the packed index is cached: next to an SQLite archive; for PostgreSQL in
+        the user cache directory, one file per archive id (None if that cannot be made)."""
         path = self.db.target.path
-        return path.with_name(path.name + ".index.npz") if path is not None else None
+        if path is not None:
+            return path.with_name(path.name + ".index.npz")
+        import platformdirs
+
+        archive_id = self.db.meta().get("archive_id", "unknown")
+        folder = platformdirs.user_cache_path("osintkit")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return folder / f"index-{archive_id}.npz"
 
     def rows(self) -> RowSet:
         """The packed index: from memory, the on-disk cache, caught up by appending the
