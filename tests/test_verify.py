@@ -218,3 +218,22 @@ def test_unusable_archive_is_reported_and_the_other_checks_still_run(runner, sam
     assert data["archive"]["searched"] is False and data["archive"]["error"]
     assert data["verdict"]["reasons"][-1].startswith("The archive was not searched: ")
     assert "note: archive not searched: " in result.stderr
+
+
+def test_directory_target_with_a_copy_and_a_stray_file(runner, samples_dir, tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    data = (samples_dir / "media" / "strike_near.jpg").read_bytes()
+    (folder / "a.jpg").write_bytes(data)
+    (folder / "b.jpg").write_bytes(data)
+    (folder / "readme.txt").write_text("not media")
+    result = runner.invoke(cli, ["verify", str(folder), "--claim-date", "2026-04-18",
+                                 "--tz", "+05:00", "--claim-place", "37.2242,67.2783",
+                                 "--no-archive", "-o", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    rep = json.loads(result.stdout)
+    assert [m["name"] for m in rep["media"]] == ["a.jpg", "b.jpg"]
+    dup = [f for f in rep["findings"] if f["code"] == "DUPLICATE_WITHIN_CLAIM"]
+    assert [(f["media"], f["evidence"]["how"]) for f in dup] == [("m2", "identical bytes")]
+    # Time and place fit, but a low finding bars "corroborated" (rule 3).
+    assert rep["verdict"]["level"] == "no-contradiction-found"
