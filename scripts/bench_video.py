@@ -1,0 +1,156 @@
+"""Benchmark: the keyframe pass (media/frames.py) against plain full decoding with OpenCV.
+
+Generates (once, cached) a 1-minute 1280x720 30 fps H.264 video from the real photos in
+the corpus (pans, stills and cuts; libx264 defaults: keyframe at least every 250 frames
+and at scene cuts, B-frames), then times, in the same run, median of --repeat runs:
+
+  opencv read()        every frame decoded and converted to BGR (the baseline)
+  opencv grab/retrieve every frame decoded, only one per 2 s converted
+  pyav full decode     every frame decoded, none converted
+  pyav keyframes only  skip_frame=NONKEY (as sparse as the encoder's keyframes)
+  osintkit frames      sample_frames(every=2): >= 1 frame / 2 s + scene changes,
+                       RGB images, bars probe, scene detection (what `frames` uses)
+
+Realtime factor = video seconds / wall seconds. Usage:
+  python scripts/bench_video.py [--repeat 5] [--gop 250] [--sheet docs/contact-sheet.jpg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the test videos' generator
+
+from fixtures_video import Shot, corpus_photos, render, write_video  # noqa: E402
+
+from osintkit.media.frames import sample_frames  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"
+SIZE = (1280, 720)
+FPS = 30
+
+
+def make_video(path: Path, gop: int | None) -> Path:
+    """1 minute: 12 shots of 5 s, alternately panned and still, joined by cuts."""
+    if path.exists():
+        return path
+    photos = corpus_photos(CORPUS)
+    shots = [Shot(photos[i % len(photos)], 5.0, "pan" if i % 3 else "still") for i in range(12)]
+    tmp = path.with_suffix(".part.mp4")
+    write_video(tmp, render(shots, SIZE, FPS), FPS, gop=gop, preset="veryfast")
+    tmp.rename(path)
+    return path
+
+
+def cv_read(path: Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while True:
+        ok, _ = cap.read()
+        if not ok:
+            break
+        n += 1
+    cap.release()
+    return n
+
+
+def cv_grab_retrieve(path: Path, every: float = 2.0) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    step = max(1, round(cap.get(cv2.CAP_PROP_FPS) * every))
+    n = i = 0
+    while cap.grab():
+        if i % step == 0:
+            cap.retrieve()
+            n += 1
+        i += 1
+    cap.release()
+    return n
+
+
+def av_decode(path: Path, skip: str = "DEFAULT") -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.codec_context.thread_type = "AUTO"
+        s.codec_context.skip_frame = skip
+        return sum(1 for _ in c.decode(s))
+
+
+def ours(path: Path, every: float = 2.0) -> int:
+    return sum(1 for _ in sample_frames(path, every=every))
+
+
+def timed(runs: list[tuple[str, Callable[[], int]]],
+          repeat: int) -> list[tuple[str, float, int]]:
+    """Median seconds and output count per pass; rounds interleave the passes so a
+    busy machine slows them all alike."""
+    times: dict[str, list[float]] = {name: [] for name, _ in runs}
+    count: dict[str, int] = {}
+    for _ in range(repeat):
+        for name, fn in runs:
+            t0 = time.perf_counter()
+            count[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+    return [(name, statistics.median(times[name]), count[name]) for name, _ in runs]
+
+
+def duration(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as c:
+        return c.duration / 1_000_000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--gop", type=int, default=None, help="keyframe interval (x264 -g)")
+    ap.add_argument("--sheet", type=Path, help="also write the contact sheet picture here")
+    args = ap.parse_args()
+    cache = Path(tempfile.gettempdir()) / "osintkit-bench"
+    cache.mkdir(exist_ok=True)
+    video = make_video(cache / f"video-720p-g{args.gop or 'default'}.mp4", args.gop)
+    secs = duration(video)
+    runs = [
+        ("opencv read() every frame (baseline)", lambda: cv_read(video)),
+        ("opencv grab() all, retrieve() 1 per 2 s", lambda: cv_grab_retrieve(video)),
+        ("pyav decode every frame", lambda: av_decode(video)),
+        ("pyav keyframes only (NONKEY)", lambda: av_decode(video, "NONKEY")),
+        ("osintkit sample_frames(every=2)", lambda: ours(video, 2.0)),
+        ("osintkit sample_frames(every=1)", lambda: ours(video, 1.0)),
+    ]
+    ours(video)  # warm up: imports, file cache
+    results = timed(runs, args.repeat)
+    base = results[0][1]
+    print(f"video: {secs:.0f} s, {SIZE[0]}x{SIZE[1]} {FPS} fps H.264 "
+          f"(gop {args.gop or 'x264 default'}), median of {args.repeat}\n")
+    print("| pass | frames out | seconds | realtime factor | vs OpenCV full decode |")
+    print("|---|---:|---:|---:|---:|")
+    for name, t, n in results:
+        print(f"| {name} | {n} | {t:.2f} | {secs / t:.1f}x | {base / t:.1f}x |")
+    if args.sheet:
+        from osintkit.media.frames import extract_keyframes
+
+        out = Path(tempfile.mkdtemp(prefix="osintkit-sheet-"))
+        res = extract_keyframes(video, out, every=5.0)
+        from PIL import Image
+
+        with Image.open(out / str(res.contact_sheet)) as im:
+            im.save(args.sheet, "JPEG", quality=70, optimize=True)
+        print(f"\ncontact sheet: {args.sheet} ({args.sheet.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()
