@@ -52,24 +52,6 @@ VISUAL_HEIGHT = 480
 
 
 @dataclass
-class Segment:
-    """A stretch of A that matches a stretch of B (video<->video)."""
-
-    a_start: float
-    a_end: float
-    b_start: float
-    b_end: float
-    frames: int
-    distance: int  # worst PDQ distance of the frame pairs in the segment
-    transform: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a_start": self.a_start, "a_end": self.a_end, "b_start": self.b_start,
-                "b_end": self.b_end, "frames": self.frames, "distance": self.distance,
-                "transform": self.transform}
-
-
-@dataclass
 class CompareResult:
     """Result of comparing A with B (the `osintkit compare --json` object)."""
 
@@ -85,7 +67,7 @@ class CompareResult:
     a_t: float | None = None  # time of the best-matching frame in A (video), seconds
     b_t: float | None = None
     pdq_quality: dict[str, int | None] = field(default_factory=dict)
-    segments: list[Segment] = field(default_factory=list)
+    segments: list[Any] = field(default_factory=list)  # osintkit.segments.Segment: A=query
     frame_matches: list[dict[str, Any]] = field(default_factory=list)
     visual: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -98,7 +80,8 @@ class CompareResult:
             "transform": self.transform, "distance": self.distance,
             "sha256_equal": self.sha256_equal, "kind_a": self.kind_a, "kind_b": self.kind_b,
             "a_t": self.a_t, "b_t": self.b_t, "pdq_quality": self.pdq_quality,
-            "segments": [s.to_dict() for s in self.segments] if videos else None,
+            "segments": [{**s.to_dict(), "transform": self.transform}
+                         for s in self.segments] if videos else None,
             "frame_matches": self.frame_matches if videos else None,
             "visual": self.visual, "notes": self.notes,
             "error": self.error.to_dict() if self.error else None,
@@ -205,38 +188,14 @@ def _pdq_table(a: _Side, b: _Side) -> tuple[np.ndarray, np.ndarray]:
     return d.min(axis=1), d.argmin(axis=1)
 
 
-def _segments(a: _Side, b: _Side, dist: np.ndarray, tix: np.ndarray) -> list[Segment]:
-    """Runs of consecutive A frames whose best B frames also advance in time."""
-    out: list[Segment] = []
-    cur: list[tuple[int, int]] = []
-    for i in range(len(a.entries)):
-        j = int(dist[i].argmin())
-        ok = dist[i, j] <= NEAR_PDQ
-        if ok and cur and _continues(a, b, cur[-1], (i, j)):
-            cur.append((i, j))
-            continue
-        if cur:
-            out.append(_segment(a, b, cur, dist, tix))
-        cur = [(i, j)] if ok else []
-    if cur:
-        out.append(_segment(a, b, cur, dist, tix))
-    return out
+def _segments(a: _Side, b: _Side, transform: str) -> list[Any]:
+    """Matching stretches of two videos (osintkit.segments: offset voting, hysteresis),
+    with A's frames taken under the transform found for the best frame pair."""
+    from osintkit.segments import match_frame_lists
 
-
-def _continues(a: _Side, b: _Side, prev: tuple[int, int], nxt: tuple[int, int]) -> bool:
-    ta = a.entries[nxt[0]].t - a.entries[prev[0]].t  # type: ignore[operator]
-    tb = b.entries[nxt[1]].t - b.entries[prev[1]].t  # type: ignore[operator]
-    return -0.5 <= tb <= ta * 2 + 2.5  # B advances (a still shot may repeat its frame)
-
-
-def _segment(a: _Side, b: _Side, pairs: list[tuple[int, int]], dist: np.ndarray,
-             tix: np.ndarray) -> Segment:
-    from collections import Counter
-
-    ts = Counter(TRANSFORMS[int(tix[i, j])] for i, j in pairs).most_common(1)[0][0]
-    bt = [b.entries[j].t or 0.0 for _, j in pairs]
-    return Segment(a.entries[pairs[0][0]].t or 0.0, a.entries[pairs[-1][0]].t or 0.0,
-                   min(bt), max(bt), len(pairs), int(max(dist[i, j] for i, j in pairs)), ts)
+    query = [(e.t, e.variants[transform], e.hashes["pdq_quality"]) for e in a.entries]
+    item = [(e.t, e.hashes["pdq"], e.hashes["pdq_quality"]) for e in b.entries]
+    return match_frame_lists(query, item)
 
 
 # ---------------------------------------------------------------- the comparison
@@ -319,7 +278,7 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
         if side.error:
             res.notes.append(f"compared the frames before the damage: {side.error.message}")
     if sa.kind == sb.kind == "video":
-        res.segments = _segments(sa, sb, dist, tix)
+        res.segments = _segments(sa, sb, res.transform or transform)
         res.frame_matches = [
             {"a_t": e.t, "b_t": sb.entries[int(dist[k].argmin())].t,
              "pdq": int(dist[k].min()), "transform": TRANSFORMS[int(tix[k, dist[k].argmin()])]}

@@ -123,26 +123,30 @@ def make_variant(photo: Path, variant: Variant, out_dir: Path) -> Path:
     return out
 
 
+def _flat(photo: Path) -> bool:
+    from osintkit.hashing import PDQ_MIN_QUALITY, hash_image, load_image
+
+    return int(hash_image(load_image(photo), ("pdq",))["pdq_quality"]) < PDQ_MIN_QUALITY
+
+
+def _not_a_repeat(photo: Path) -> bool:
+    return "orientation" not in photo.parts or photo.stem.endswith("_1")
+
+
 def distinct_photos(photos: list[Path]) -> list[Path]:
     """The corpus photos minus repeats (the orientation set is two pictures x 8 tags)
     and flat pictures (PDQ quality < 50)."""
-    from osintkit.hashing import PDQ_MIN_QUALITY, hash_image, load_image
-
-    out = []
-    for p in photos:
-        if "orientation" in p.parts and not p.stem.endswith("_1"):
-            continue
-        if hash_image(load_image(p), ("pdq",))["pdq_quality"] < PDQ_MIN_QUALITY:
-            continue
-        out.append(p)
-    return out
+    return [p for p in photos if _not_a_repeat(p) and not _flat(p)]
 
 
 @pytest.fixture(scope="session")
 def robust_photos(photos: list[Path]) -> list[Path]:
-    """A spread of real photos for the robustness test: large and small, many makes."""
-    distinct = distinct_photos(photos)
-    return distinct[:: max(1, len(distinct) // 5)][:5]
+    """Five real photos spread over the corpus (large and small, many makes)."""
+    candidates = [p for p in photos if _not_a_repeat(p)]
+    step = max(1, len(candidates) // 5)
+    picked = [p for p in candidates[::step] if not _flat(p)][:5]
+    assert len(picked) >= 4
+    return picked
 
 
 @pytest.fixture(scope="session")
