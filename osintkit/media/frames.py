@@ -15,6 +15,7 @@ The rotation in the container's display matrix is applied to every image.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import statistics
@@ -303,6 +304,13 @@ def _frame(t: float, index: int, vf: Any, cut: bool,
     return Frame(round(t, 3), index, img, cut)
 
 
+def _near(sorted_times: list[float], t: float, tol: float) -> bool:
+    """Is a time within `tol` of `t` in the sorted list? (bisect: long videos have
+    thousands of keyframes)"""
+    i = bisect.bisect_left(sorted_times, t - tol)
+    return i < len(sorted_times) and sorted_times[i] <= t + tol
+
+
 def _check_input(path: Path, every: float) -> None:
     if every <= 0:
         raise ValueError("every must be > 0 seconds")
@@ -374,6 +382,7 @@ def _decode(container: Any, stream: Any, packets: _Packets, every: float,
     detector = _SceneDetector() if scenes else None
     targets = deque(sorted(plan.targets))
     keys = set(plan.keyframes)
+    emit = sorted(plan.emit_keys)
     last_t: float | None = None
     mode, limit = "NONKEY", -1.0
     for pkt in container.demux(stream):
@@ -400,7 +409,7 @@ def _decode(container: Any, stream: Any, packets: _Packets, every: float,
             while targets and targets[0] <= ft + tol:
                 targets.popleft()
                 hit = True
-            if hit or cut or any(abs(ft - k) <= tol for k in plan.emit_keys):
+            if hit or cut or _near(emit, ft, tol):
                 yield _frame(ft, round(ft * rate), vf, cut, packets.box)
     return last_t
 
