@@ -121,3 +121,17 @@ def test_postgresql_index_is_cached_in_the_user_cache_dir(postgres_server, tmp_p
         archive_id = arc.db.meta()["archive_id"]
         cache = tmp_path / "cache" / "osintkit" / f"index-{archive_id}.npz"
         assert arc.cache_path() == cache and load_cache(cache, arc.stamp()) is not None
+
+
+def test_cached_index_keeps_its_multi_index_tables(tmp_path):
+    from osintkit.archive.search import RowSet
+
+    codes, queries = _planted(32, 6000, [0, 12, 31])
+    n = len(codes)
+    rows = RowSet(np.arange(n), np.full(n, np.nan), codes, np.ones(n, bool),
+                  np.zeros((n, 8), np.uint8), np.zeros(n, bool))
+    rows.save(tmp_path / "i.npz", "a:1")
+    stamp, loaded = RowSet.load(tmp_path / "i.npz", "a:1")
+    assert stamp == "a:1" and loaded.pdq_index._tables is not None  # not rebuilt on load
+    assert _as_set(loaded.pdq_index.query(queries, 31, "mih")) == \
+        _as_set(loaded.pdq_index.query(queries, 31, "linear"))

@@ -29,6 +29,7 @@ import numpy as np
 CACHE_FORMAT = 1
 _BLOCK = 32768  # rows per linear-scan block (8 queries x 32k rows x 4 words fits in L2)
 _CHUNK_VALUES = 1 << 16
+_MIH_MIN_ROWS = 4096  # below this a linear scan is as fast and needs no tables
 
 
 def pack_hex(hexes: list[str], nbytes: int) -> np.ndarray:
@@ -60,14 +61,27 @@ class Hits:
 class HammingIndex:
     """Packed binary codes with exact radius search (linear scan or multi-index)."""
 
-    def __init__(self, codes: np.ndarray) -> None:
+    def __init__(self, codes: np.ndarray,
+                 tables: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         codes = np.ascontiguousarray(codes, dtype=np.uint8)
         if codes.ndim != 2 or codes.shape[1] % 8:
             raise ValueError("codes must be (N, 8k) uint8")
         self.codes = codes
         self.words = codes.view("<u8")  # (N, W)
         self.nbits = codes.shape[1] * 8
-        self._tables: tuple[np.ndarray, np.ndarray] | None = None
+        if tables is not None and (len(tables[0]) != self.nchunks * len(codes) or
+                                   len(tables[1]) != self.nchunks * _CHUNK_VALUES + 1):
+            tables = None  # not these codes' tables: rebuild
+        self._tables: tuple[np.ndarray, np.ndarray] | None = tables
+
+    def uses_tables(self) -> bool:
+        """Whether radius queries go through the multi-index tables (large enough index)."""
+        return len(self) >= _MIH_MIN_ROWS
+
+    def tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The multi-index tables (row order per chunk, bucket offsets), built on demand;
+        cached on disk with the codes, since building them costs ~0.5 s per million rows."""
+        return self._build_tables()
 
     def __len__(self) -> int:
         return int(self.codes.shape[0])
@@ -106,7 +120,7 @@ class HammingIndex:
             return Hits(empty, empty, empty)
         radius = max_distance // self.nchunks
         if method == "auto":
-            method = "mih" if radius <= 2 and len(self) >= 4096 else "linear"
+            method = "mih" if radius <= 2 and self.uses_tables() else "linear"
         if method == "mih":
             hits = self._query_mih(queries, max_distance, radius)
             if hits is not None:

@@ -49,7 +49,8 @@ class RowSet:
 
     def __init__(self, item: np.ndarray, t: np.ndarray, pdq: np.ndarray, has_pdq: np.ndarray,
                  phash: np.ndarray, has_phash: np.ndarray,
-                 base: tuple[int, int] = (0, 0)) -> None:
+                 base: tuple[int, int] = (0, 0),
+                 tables: dict[str, np.ndarray] | None = None) -> None:
         self.item, self.t = item.astype(np.int64), t.astype(np.float64)
         self.pdq, self.has_pdq = pdq, has_pdq.astype(bool)
         self.phash, self.has_phash = phash, has_phash.astype(bool)
@@ -57,10 +58,11 @@ class RowSet:
         self.pdq_rows = np.flatnonzero(self.has_pdq)
         self.phash_rows = np.flatnonzero(self.has_phash)
         # no copy when every row has the hash (the usual case)
+        tables = tables or {}
         self.pdq_index = HammingIndex(self.pdq if len(self.pdq_rows) == len(self.item)
-                                      else self.pdq[self.pdq_rows])
+                                      else self.pdq[self.pdq_rows], _pair(tables, "pdq"))
         self.phash_index = HammingIndex(self.phash if len(self.phash_rows) == len(self.item)
-                                        else self.phash[self.phash_rows])
+                                        else self.phash[self.phash_rows], _pair(tables, "phash"))
 
     def __len__(self) -> int:
         return len(self.item)
@@ -86,7 +88,7 @@ class RowSet:
             return RowSet(self.item, self.t, self.pdq, self.has_pdq, self.phash,
                           self.has_phash, base)
         parts = [self.arrays(), more.arrays()]
-        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "base"}
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in _ROW_ARRAYS}
         return RowSet(**cat, base=base)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -95,8 +97,12 @@ class RowSet:
                 "base": np.array(self.base, dtype=np.int64)}
 
     def save(self, path: Path, stamp: str) -> None:
-        """Cache on disk (.npz, no pickle)."""
-        save_cache(path, stamp, self.arrays())
+        """Cache on disk (.npz, no pickle), with the multi-index tables of large indexes."""
+        arrays = self.arrays()
+        for name, index in (("pdq", self.pdq_index), ("phash", self.phash_index)):
+            if index.uses_tables():
+                arrays[f"{name}_order"], arrays[f"{name}_offsets"] = index.tables()
+        save_cache(path, stamp, arrays)
 
     @classmethod
     def load(cls, path: Path, stamp: str | None = None) -> tuple[str, RowSet] | None:
@@ -105,10 +111,21 @@ class RowSet:
         if got is None or (stamp is not None and got[0] != stamp):
             return None
         data = got[1]
-        if set(data) != {"item", "t", "pdq", "has_pdq", "phash", "has_phash", "base"}:
+        if not {*_ROW_ARRAYS, "base"} <= set(data):
             return None
-        base = data.pop("base")
-        return got[0], cls(**data, base=(int(base[0]), int(base[1])))
+        base = data["base"]
+        tables = {k: v for k, v in data.items() if k.endswith(("_order", "_offsets"))}
+        return got[0], cls(**{k: data[k] for k in _ROW_ARRAYS},
+                           base=(int(base[0]), int(base[1])), tables=tables)
+
+
+_ROW_ARRAYS = ("item", "t", "pdq", "has_pdq", "phash", "has_phash")
+
+
+def _pair(tables: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    if f"{name}_order" in tables and f"{name}_offsets" in tables:
+        return tables[f"{name}_order"], tables[f"{name}_offsets"]
+    return None
 
 
 def _hamming(a: str, b: str) -> int:
