@@ -778,7 +778,7 @@ def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | Non
       osintkit frames launch.mp4 --vpdq launch.vpdq
       osintkit frames claim.mp4 --against original.vpdq
     """
-    from osintkit.hashing import hash_image
+    from osintkit.hashing import hash_image, shrink
     from osintkit.media.frames import extract_keyframes
     from osintkit.vpdq import features_from_frames, read_vpdq, write_vpdq
 
@@ -795,7 +795,7 @@ def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | Non
             dest = out_dir / video.stem if out_dir and len(videos) > 1 else out_dir
             res = extract_keyframes(video, dest, every=every, scenes=not no_scenes,
                                     trim=not keep_bars,
-                                    hasher=lambda img: hash_image(img, kinds))
+                                    hasher=lambda img: hash_image(shrink(img), kinds))
             if vpdq_out and res.frames:
                 write_vpdq(features_from_frames(res.frames), vpdq_out)
                 note(ctx, f"{vpdq_out}: {len(res.frames)} frames in vPDQ format")

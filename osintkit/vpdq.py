@@ -121,11 +121,11 @@ def features_from_frames(frames: Iterable[Any]) -> list[VpdqFeature]:
 def vpdq_hash(path: str | os.PathLike[str], every: float = 1.0,
               scenes: bool = True) -> list[VpdqFeature]:
     """PDQ-hash a video's sampled frames (see `media/frames.py`); MediaError if unreadable."""
-    from osintkit.hashing import hash_image
+    from osintkit.hashing import hash_image, shrink
     from osintkit.media.frames import sample_frames
 
     out = []
     for fr in sample_frames(path, every=every, scenes=scenes):
-        h = hash_image(fr.image, kinds=("pdq",))
+        h = hash_image(shrink(fr.image), kinds=("pdq",))  # as `osintkit hash` does
         out.append(VpdqFeature(fr.index, int(h.get("pdq_quality", 0)), str(h["pdq"]), fr.t))
     return out

@@ -231,3 +231,12 @@ def test_vpdq_file_errors_are_one_line(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00\x81" * 10)
     with pytest.raises(InputError, match="not a vPDQ text file"):
         read_vpdq(binary)
+
+
+def test_frame_hashes_are_those_of_the_hash_command(runner, cut_video: Path) -> None:
+    frames = runner.invoke(cli, ["frames", str(cut_video), "--json"])
+    hashed = runner.invoke(cli, ["hash", str(cut_video), "--json"])
+    assert frames.exit_code == hashed.exit_code == 0
+    a = [(f["t"], f["hashes"]) for f in json.loads(frames.stdout)["frames"]]
+    b = [(f["t"], f["hashes"]) for f in json.loads(hashed.stdout)["frames"]]
+    assert a == b and len(a) >= 5
