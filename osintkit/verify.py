@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from osintkit.checks import CheckContext, MediaItem, run_checks
 from osintkit.checks.verdict import decide
 from osintkit.claim import Claim, apply_overrides, is_claim_file, load_claim
-from osintkit.errors import NOT_FOUND, ErrorInfo, InputError, error_info
+from osintkit.errors import NOT_FOUND, UNREADABLE, ErrorInfo, InputError, error_info
 from osintkit.report.model import Report
 from osintkit.report.render import write_report
 
@@ -70,7 +70,11 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     """
     opts = options or VerifyOptions()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the report folder: {exc.strerror or exc}",
+                         code=UNREADABLE) from None
     # 1. Collect the media.
     got = _collect(claim, out / EVIDENCE_DIR, opts)
     # 2. Metadata and hashes.

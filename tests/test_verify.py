@@ -168,6 +168,15 @@ def test_unusable_input_exits_2_with_one_line(runner, tmp_path, name, content, m
     assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
 
 
+def test_report_folder_that_is_a_file_is_one_line_error(runner, samples_dir, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    result = runner.invoke(cli, ["verify", str(samples_dir / "claims" / "corroborated.yaml"),
+                                 "--no-archive", "-o", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {blocker / 'sub'}: cannot create the report folder")
+
+
 def test_unknown_format_is_usage_error(runner, samples_dir, tmp_path):
     result = runner.invoke(cli, ["verify", str(samples_dir / "media" / "forwarded.jpg"),
                                  "--format", "pdf", "-o", str(tmp_path)])
