@@ -246,3 +246,16 @@ def test_directory_target_with_a_copy_and_a_stray_file(runner, samples_dir, tmp_
     assert [(f["media"], f["evidence"]["how"]) for f in dup] == [("m2", "identical bytes")]
     # Time and place fit, but a low finding bars "corroborated" (rule 3).
     assert rep["verdict"]["level"] == "no-contradiction-found"
+
+
+def test_samples_regenerate_byte_for_byte(samples_dir, tmp_path):
+    from fixtures_verify import _script
+
+    made = _script("make_samples").make(tmp_path)
+    rel = sorted(str(p.relative_to(tmp_path)) for p in made)
+    committed = sorted(str(p.relative_to(samples_dir)) for p in samples_dir.rglob("*")
+                       if p.suffix in (".jpg", ".mp4", ".yaml"))  # not local archive DBs
+    assert rel == committed
+    changed = [r for r in rel if (tmp_path / r).read_bytes() != (samples_dir / r).read_bytes()]
+    assert not changed, f"make_samples.py no longer reproduces {changed}"
+    assert max(p.stat().st_size for p in made) < 300_000  # small files only
