@@ -69,8 +69,12 @@ def archive_match(ctx: CheckContext) -> list[Finding]:
         predates = _predates(ctx, best)
         if predates:
             continue
-        why = ("the claim gives no date to compare" if predates is None
-               else f"not before the claimed date {_claimed(ctx)}")
+        if predates is not None:
+            why = f"not before the claimed date {_claimed(ctx)}"
+        elif ctx.claim.claimed_at is None:
+            why = "the claim gives no date to compare"
+        else:
+            why = "the archive records no first-seen date"
         out.append(ctx.finding(
             f"Archived copy {best.name!s} ({best.source}) first seen {best.first_seen}: "
             f"{why}.", _match_evidence(best)))
