@@ -34,7 +34,9 @@ def render_json(report: Report) -> str:
 
 
 # ---------------------------------------------------------------- Markdown
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Markdown's active characters. Text never starts a line here (it follows "- " or "| "),
+# so "-", "+" and digits stay as they are; without "[" and "]" no link can form.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|~>])")
 
 
 def md_escape(value: Any) -> str:
