@@ -259,3 +259,15 @@ def test_samples_regenerate_byte_for_byte(samples_dir, tmp_path):
     changed = [r for r in rel if (tmp_path / r).read_bytes() != (samples_dir / r).read_bytes()]
     assert not changed, f"make_samples.py no longer reproduces {changed}"
     assert max(p.stat().st_size for p in made) < 300_000  # small files only
+
+
+def test_terminal_summary_shows_control_characters_as_escapes(runner, samples_dir, tmp_path):
+    data = (samples_dir / "media" / "forwarded.jpg").read_bytes()
+    (tmp_path / "a.jpg").write_bytes(data)
+    (tmp_path / "b\x1b[2J.jpg").write_bytes(data)  # a file name that would clear the screen
+    result = runner.invoke(cli, ["verify", str(tmp_path / "a.jpg"), str(tmp_path / "b\x1b[2J.jpg"),
+                                 "--no-archive", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    shown = "DUPLICATE_WITHIN_CLAIM [m2]: b\\x1b[2J.jpg is the same picture as a.jpg"
+    assert shown in result.stdout
