@@ -101,6 +101,15 @@ def test_html_shows_verdict_matches_timeline_map_and_hashes(sample_reports):
     assert events[:3] == ["first_seen"] * 3 and "claimed_start" in events
 
 
+def test_timeline_of_the_edited_sample(sample_reports):
+    events = [(e["when"], e["what"]) for e in sample_reports["suspicious"].to_dict()["timeline"]]
+    assert events == [("2026-04-13T09:00:00+05:00", "captured"),
+                      ("2026-04-18T00:00:00+05:00", "claimed_start"),
+                      ("2026-04-18T15:10:00+05:00", "modified"),
+                      ("2026-04-18T20:00:00+05:00", "posted"),
+                      ("2026-04-19T00:00:00+05:00", "claimed_end")]
+
+
 def test_timeline_is_sorted_across_zones(sample_reports):
     from datetime import UTC, datetime
 

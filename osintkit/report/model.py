@@ -168,6 +168,8 @@ def timeline(report: Report) -> list[dict[str, Any]]:
         summary = item.summary
         events.append(_event(getattr(summary, "captured_at", None), "captured",
                              f"{item.name} captured", item.id))
+        events.append(_event(getattr(summary, "modified_at", None), "modified",
+                             f"{item.name} modified (per its metadata)", item.id))
         headers = getattr(item.fetched, "headers", None) or {}
         lm = next((v for k, v in headers.items() if k.lower() == "last-modified"), None)
         if lm:
