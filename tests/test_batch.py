@@ -8,6 +8,7 @@ test uses a real distributed.LocalCluster on 127.0.0.1.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import pty
@@ -143,6 +144,22 @@ def test_hostile_ids_stay_inside_the_output_folder():
     assert folder_name("Termez-2026.04.18") == "Termez-2026.04.18"
 
 
+def test_media_folder_digest_changes_with_any_file_inside(tmp_path):
+    from osintkit.batch import media_digest
+
+    folder = tmp_path / "media"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(b"one")
+    first = media_digest(folder)
+    assert media_digest(folder) == first  # stable
+    (folder / "sub" / "b.jpg").write_bytes(b"two")
+    second = media_digest(folder)
+    assert second != first
+    (folder / "sub" / "b.jpg").write_bytes(b"2wo")  # same size, other bytes
+    assert media_digest(folder) not in (first, second)
+    assert media_digest(folder / "a.jpg") == hashlib.sha256(b"one").hexdigest()
+
+
 # ---------------------------------------------------------------- JUnit, summary (units)
 
 
@@ -190,6 +207,7 @@ BROKEN_ROWS = [
     "just a string, not a claim",                                      # not a mapping
     {"id": "bad-date", "claimed_at": "18/04/2026", "media": ["x.jpg"]},  # bad value
     {"id": "sample-suspicious", "media": ["x.jpg"]},                    # duplicate id
+    {"id": "<img src=x onerror=alert(1)>|", "claimed_at": "soon", "urls": ["https://x.org"]},
 ]
 
 
@@ -283,6 +301,11 @@ def test_bad_rows_and_a_failing_claim_are_recorded_and_the_rest_ran(local_run,
         assert f"Error: {c['error']['message']}" in result.stderr
     assert "duplicate id 'sample-suspicious'" in invalid[2]["error"]["message"]
     assert "Traceback" not in result.stderr
+    # summary.md, for CI job summaries: one row per manifest row, hostile ids inert
+    md = (out / "summary.md").read_text()
+    claim_rows = [r for r in md.split("| line | claim |", 1)[1].splitlines()[2:] if r]
+    assert len(claim_rows) == len(summary["claims"])
+    assert "<img" not in md and "| &lt;img src=x onerror=alert(1)&gt;\\| |" in md
 
 
 def test_terminal_table_shows_verdict_counts_and_top_findings(local_run, sample_manifest):

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,15 +31,28 @@ from osintkit.batch.results import (
     junit_xml,
     level_at_least,
     make_summary,
+    render_markdown,
     render_table,
     top_findings,
     write_junit,
 )
 from osintkit.errors import ErrorInfo, InputError
 
-__all__ = ["LEVELS", "BatchOptions", "BatchResult", "ClaimResult", "Manifest", "junit_xml",
-           "level_at_least", "read_manifest", "render_table", "run_batch", "top_findings",
-           "write_junit"]
+__all__ = [
+    "LEVELS",
+    "BatchOptions",
+    "BatchResult",
+    "ClaimResult",
+    "Manifest",
+    "junit_xml",
+    "level_at_least",
+    "media_digest",
+    "read_manifest",
+    "render_table",
+    "run_batch",
+    "top_findings",
+    "write_junit",
+]
 
 DEFAULT_CLAIM_TIMEOUT = 600.0
 BATCH_FILE = "batch.json"  # per claim folder: the resume key and the outcome
@@ -85,6 +99,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def media_digest(path: Path) -> str:
+    """sha256 of a media file; of a folder, over its files' names and digests (recursive)."""
+    if not path.is_dir():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):  # symlinked folders are not followed
+        dirs.sort()
+        for name in sorted(files):
+            child = Path(root) / name
+            digest.update(f"{child.relative_to(path).as_posix()}\0{file_sha256(child)}\n"
+                          .encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
 def archive_version(db_url: str | None) -> dict[str, Any]:
     """What identifies the archive's content for --resume.
 
@@ -125,7 +153,7 @@ def sqlite_path(db_url: str | None) -> Path | None:
 def resume_key(manifest: Manifest, row: Row, archive: dict[str, Any],
                verify: dict[str, Any]) -> str:
     """Hash of what a claim's report depends on: record, media bytes, archive, options."""
-    media = [[str(p), file_sha256(Path(p))] for p in row.claim.media]
+    media = [[str(p), media_digest(Path(p))] for p in row.claim.media]
     payload = {"record": row.record, "base": str(manifest.path.parent.resolve()),
                "media": media, "archive": archive, "verify": verify, "osintkit": __version__}
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
@@ -199,45 +227,53 @@ def run_batch(manifest: Manifest, options: BatchOptions,
 
 
 class _State:
-    """Results so far; writes each claim's batch.json and the summary as results arrive."""
+    """Results so far. Each claim's batch.json is written as it finishes; summary.json
+    while running at most every SUMMARY_EVERY seconds (rewriting it per claim would cost
+    quadratic time on big batches), and summary.json + summary.md at the end."""
+
+    SUMMARY_EVERY = 2.0
 
     def __init__(self, manifest: Manifest, options: BatchOptions, on_result: OnResult):
         self.manifest, self.options, self.on_result = manifest, options, on_result
         self.results: list[ClaimResult] = []
         self.started = _now()
-        self.lock = threading.Lock()
+        self.files = report_files(options.verify)
+        self.last_write = 0.0
 
     def add(self, result: ClaimResult) -> None:
-        with self.lock:
-            self.results.append(result)
+        self.results.append(result)
         self.on_result(result)
 
     def finish(self, task: dict[str, Any], outcome: dict[str, Any]) -> None:
-        folder = self.options.out_dir / folder_name(task["id"])
+        """Record one claim's outcome (called in the main thread, as claims finish)."""
+        out = self.options.out_dir
+        folder = out / folder_name(task["id"])
         _write_files(folder, outcome.pop("files", None) or {})
         err = outcome.get("error")
-        report = next((folder / name for name in report_files(self.options.verify)
-                       if (folder / name).is_file()), folder / "report.json")
+        report = next((folder / name for name in self.files if (folder / name).is_file()),
+                      None)
         result = ClaimResult(
             task["id"], task["line"], outcome["status"], outcome.get("verdict"),
             outcome.get("reasons") or [], outcome.get("findings") or [],
             ErrorInfo(err["code"], err["message"]) if err else None,
             outcome.get("duration_s", 0.0),
-            report.relative_to(self.options.out_dir).as_posix() if report.is_file() else None)
+            report.relative_to(out).as_posix() if report else None)
         folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(folder / BATCH_FILE, json.dumps(
             {"key": task["key"], "result": result.to_dict()}, indent=1, default=str))
         self.add(result)
-        self.write_summary(complete=False)
+        if time.monotonic() - self.last_write >= self.SUMMARY_EVERY:
+            self.write_summary(complete=False)
 
     def write_summary(self, complete: bool) -> dict[str, Any]:
-        with self.lock:
-            results = sorted(self.results, key=lambda r: r.line)
+        results = sorted(self.results, key=lambda r: r.line)
         summary = make_summary(self.manifest.path, self.options.out_dir, self.options.fail_on,
-                               results, self.started,
-                               _now() if complete else None)
+                               results, self.started, _now() if complete else None)
         _atomic_write(self.options.out_dir / "summary.json",
                       json.dumps(summary, indent=1, ensure_ascii=False, default=str))
+        if complete:
+            _atomic_write(self.options.out_dir / "summary.md", render_markdown(summary))
+        self.last_write = time.monotonic()
         return summary
 
     def close(self) -> BatchResult:

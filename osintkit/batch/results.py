@@ -154,3 +154,27 @@ def render_table(summary: dict[str, Any], limit: int = 5) -> str:
         lines += ["", f"{'top findings':<{code_w}}  {'severity':<8}  claims"]
         lines += [f"{f['code']:<{code_w}}  {f['severity']:<8}  {f['claims']:>6}" for f in top]
     return "\n".join(lines)
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """summary.md: counts, top findings and one row per claim, untrusted text escaped
+    (for a CI job summary such as GitHub's $GITHUB_STEP_SUMMARY)."""
+    from osintkit.report.render import md_escape
+
+    counts = summary["counts"]
+    lines = [f"# osintkit batch: {counts['claims']} claims", "",
+             "| verdict | claims |", "|---|---:|"]
+    lines += [f"| {level} | {n} |" for level, n in summary["verdicts"].items()]
+    lines += [f"| {status} | {counts[status]} |" for status in ("error", "timeout", "invalid")
+              if counts[status]]
+    if summary["top_findings"]:
+        lines += ["", "| finding | severity | claims |", "|---|---|---:|"]
+        lines += [f"| {f['code']} | {f['severity']} | {f['claims']} |"
+                  for f in summary["top_findings"]]
+    lines += ["", "| line | claim | verdict | findings | report |", "|---:|---|---|---|---|"]
+    for c in summary["claims"]:
+        verdict = c["verdict"] if c["ok"] else f"{c['status']}: {md_escape(c['error']['message'])}"
+        codes = ", ".join(dict.fromkeys(f["code"] for f in c["findings"]))
+        report = md_escape(c["report"]) if c["report"] else ""
+        lines.append(f"| {c['line']} | {md_escape(c['id'])} | {verdict} | {codes} | {report} |")
+    return "\n".join(lines) + "\n"
