@@ -107,12 +107,25 @@ def test_jsonl_manifest_keeps_going_past_a_broken_line(tmp_path):
     assert "not valid JSON" in parsed.bad[0].error.message
 
 
+def test_json_array_manifest_with_tabs_keeps_line_numbers(tmp_path):
+    manifest = tmp_path / "claims.json"
+    claims = [{"id": "a", "urls": ["https://example.org/a"]}, 5,
+              {"id": "b", "claimed_at": "2026-04-18", "urls": ["https://example.org/b"]}]
+    manifest.write_text(json.dumps(claims, indent="\t"))  # tabs: not YAML-compatible
+    parsed = read_manifest(manifest)
+    assert parsed.format == "json"
+    assert [(r.line, r.id, r.error is None) for r in parsed.rows] == \
+        [(2, "a", True), (8, "line-8", False), (9, "b", True)]
+
+
 @pytest.mark.parametrize(("name", "content", "reason"), [
     ("missing.yaml", None, "manifest not found"),
     ("broken.yaml", "- id: a\n  urls: [unclosed\n", "not valid YAML"),
     ("map.yaml", "id: a\n", "a YAML manifest is a list of claims"),
     ("cols.csv", "id,url,when\na,https://example.org,2026\n", "unknown: when"),
     ("empty.jsonl", "\n\n", "holds no claims"),
+    ("array.json", '[{"id": "a", "urls": ["https://example.org"]},\n{"id": ]',
+     "line 2: not valid JSON"),
     ("binary.csv", "\xff\xfe\x00", "not UTF-8"),
 ])
 def test_unusable_manifest_is_one_line_error_exit_2(runner, tmp_path, name, content, reason):

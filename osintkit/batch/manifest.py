@@ -41,7 +41,7 @@ class Manifest:
     """A parsed manifest: its rows in file order."""
 
     path: Path
-    format: str  # "yaml" | "jsonl" | "csv"
+    format: str  # "yaml" | "json" (an array) | "jsonl" | "csv"
     rows: list[Row]
 
     @property
@@ -71,7 +71,8 @@ def read_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     text = _read_text(path)
     fmt = _manifest_format(path, text)
-    entries = {"yaml": _yaml_entries, "jsonl": _jsonl_entries, "csv": _csv_entries}[fmt]
+    entries = {"yaml": _yaml_entries, "json": _json_array_entries, "jsonl": _jsonl_entries,
+               "csv": _csv_entries}[fmt]
     rows = [_row(path, line, rec) for line, rec in entries(path, text)]
     _mark_duplicates(path, rows)
     if not rows:
@@ -97,15 +98,17 @@ def _read_text(path: Path) -> str:
 def _manifest_format(path: Path, text: str) -> str:
     suffix = path.suffix.lower()
     head = text.lstrip()[:1]
-    if suffix in (".yaml", ".yml") or (suffix == ".json" and head == "["):
-        return "yaml"  # a JSON array is YAML too, and YAML gives us line numbers
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if head == "[" and suffix != ".csv":
+        return "json"  # a JSON array of claims
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     if suffix in (".csv", ".tsv"):
         return "csv"
     if head == "{":
         return "jsonl"
-    if head in ("-", "["):
+    if head == "-":
         return "yaml"
     if text.split("\n", 1)[0].split(",")[0].strip() == "id":
         return "csv"
@@ -138,6 +141,35 @@ def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
                          code="invalid_manifest") from None
     finally:
         loader.dispose()
+
+
+def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
+    """A JSON array, element by element, each with the line it starts on."""
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    while True:
+        pos = _skip(text, pos)
+        if pos < len(text) and text[pos] == "]":
+            return
+        try:
+            item, end = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            raise InputError(f"{path}: line {text.count(chr(10), 0, pos) + 1}: not valid "
+                             f"JSON: {one_line(exc)}", code="invalid_manifest") from None
+        yield text.count("\n", 0, pos) + 1, item
+        pos = _skip(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+        elif pos >= len(text) or text[pos] != "]":
+            line = text.count("\n", 0, pos) + 1
+            raise InputError(f"{path}: line {line}: not valid JSON: expected ',' or ']'",
+                             code="invalid_manifest")
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
 
 
 def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
