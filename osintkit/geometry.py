@@ -147,7 +147,6 @@ def _good_matches(a: Features, b: Features) -> list[tuple[int, int]]:
 def _fit(q: Features, o: Features) -> tuple[Any, Any, int, int]:
     """(homography query->original, inlier mask, inliers, matches) or Nones."""
     import cv2
-    import numpy as np
 
     good = _good_matches(q, o)
     if len(good) < 8:
@@ -223,10 +222,10 @@ def _clipped_box(poly: np.ndarray, size: tuple[int, int]) -> tuple[Box, float]:
 
     w, h = size
     frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    area, inter = cv2.intersectConvexConvex(poly.astype(np.float32), frame)
+    area, _ = cv2.intersectConvexConvex(poly.astype(np.float32), frame)
     x0, y0 = np.clip(poly.min(axis=0), 0, [w, h])
     x1, y1 = np.clip(poly.max(axis=0), 0, [w, h])
-    box = (int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+    box = (round(float(x0)), round(float(y0)), round(float(x1 - x0)), round(float(y1 - y0)))
     return box, float(area) / (w * h) if area > 0 else 0.0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import errors
+from osintkit.archive import robust
 from osintkit.archive import store as st
 from osintkit.archive.models import (
     AddResult,
@@ -153,6 +154,8 @@ class Archive:
                      strict: bool = False) -> list[AddResult]:
         self._batches += 1
         number = self._batches
+        for res, _ in batch:  # decode for sub-views outside the write lock
+            robust.attach_views(res)
 
         def run(cur: Any) -> list[AddResult]:
             out = [self._upsert(cur, res, meta) for res, meta in  # same lock order everywhere
@@ -221,6 +224,9 @@ class Archive:
             return None  # another process inserted it first: merge instead
         item_id = int(row[0])
         self._insert_frames(cur, item_id, res.frames or [])
+        if views := robust.view_rows(item_id, res):
+            cur.executemany(self.db.sql("INSERT INTO views (item_id, view, pdq, pdq_quality) "
+                                        "VALUES (?, ?, ?, ?)"), views)
         return item_id
 
     def _insert_frames(self, cur: Any, item_id: int, frames: Iterable[Any]) -> None:
@@ -236,14 +242,22 @@ class Archive:
 
     # ------------------------------------------------------------------ search
     def search(self, result: Any, max_distance: int | dict[str, int] | None = None,
-               limit: int = 20, variants: dict[str, str] | None = None) -> list[Match]:
+               limit: int = 20, variants: dict[str, str] | None = None,
+               with_views: bool = True, deep: bool = False) -> list[Match]:
         """Matches of one HashResult, best first: exact sha256/md5, then near (PDQ over
         8 dihedral transforms, pHash untransformed; video frames against images/frames).
-        Every matching frame pair is kept in `Match.frame_matches`."""
+        Every matching frame pair is kept in `Match.frame_matches`.
+
+        `with_views`: an image query also searches its content region and sub-views against
+        archived sub-views (osintkit/views.py). `deep`: then confirms with local features
+        and checks a bounded set of nearest items geometrically (archive/robust.py)."""
         limits = _limits(max_distance)
         matches = self._exact(result)
         seen = {m.item_id for m in matches}
         units = units_of(result, variants)
+        qimg = robust.query_image(result) if with_views or deep else None
+        if with_views:
+            units += robust.view_units(result, qimg)
         rows = self.rows()
         by_item = match_units(rows, units, limits) if units and len(rows) else {}
         near_ids = [i for i in by_item if i not in seen]
@@ -257,12 +271,15 @@ class Archive:
                 m.frame_matches = _frames(by_item[m.item_id], rows, units)
         exact = [m for m in matches if m.match == "exact"]
         near = sorted((m for m in matches if m.match == "near"), key=_match_key)
+        robust.annotate(self.db, near, rows, {i: p[0].row for i, p in by_item.items()})
+        if deep and qimg is not None:
+            near = robust.deep(self, result, qimg, rows, units, exact + near)
         return (exact + near)[:limit] if limit else exact + near
 
     def search_paths(self, paths: Iterable[str | os.PathLike[str]],
                      max_distance: int | dict[str, int] | None = None, limit: int = 20,
                      jobs: int = 1, on_skip: Callable[[Path, str], None] | None = None,
-                     ) -> list[SearchResult]:
+                     deep: bool = False) -> list[SearchResult]:
         """Hash each file (directories expanded) and search it; bad files fail alone."""
         from osintkit.hashing import hash_paths
         from osintkit.media.probe import iter_inputs
@@ -273,7 +290,7 @@ class Archive:
                 out.append(SearchResult(Path(res.path), False, error=res.error, kind=res.kind))
                 continue
             try:
-                matches = self.search(res, max_distance, limit)
+                matches = self.search(res, max_distance, limit, deep=deep)
             except ArchiveError:
                 raise  # the archive itself failed: no point trying the next file
             except Exception as exc:  # one bad query never stops the batch
@@ -368,7 +385,7 @@ class Archive:
         if base is not None and base.base[0] <= now[0]:
             kept = ex(cur, "SELECT COUNT(*) FROM items WHERE id <= ?", (base.base[0],)).fetchone()
             after = base.base[0] if int(kept[0]) == base.base[1] else 0  # nothing removed
-        new = RowSet.from_rows(ex(cur, _ROWS_SQL, (after, after)).fetchall(), now)
+        new = RowSet.from_rows(ex(cur, _ROWS_SQL, (after, after, after)).fetchall(), now)
         rows = base.extend(new, now) if after and base is not None else new
         return f"{archive_id}:{generation}", rows
 
@@ -444,7 +461,8 @@ class Archive:
 
 _ROWS_SQL = ("SELECT id, NULL, pdq, phash FROM items WHERE id > ? AND kind <> 'video' AND "
              "(pdq IS NOT NULL OR phash IS NOT NULL) "
-             "UNION ALL SELECT item_id, t, pdq, phash FROM frames WHERE item_id > ?")
+             "UNION ALL SELECT item_id, t, pdq, phash FROM frames WHERE item_id > ? "
+             "UNION ALL SELECT item_id, NULL, pdq, NULL FROM views WHERE item_id > ?")
 
 
 class _Known:
@@ -500,6 +518,7 @@ def _near(item: Item, pairs: list[Pair], rows: RowSet, units: list[QueryUnit]) -
     m = _match(item, _dist(best), best.transform, "near", units[best.unit].t,
                row_t(rows, best.row))
     m.frame_matches = _frames(pairs, rows, units)
+    m.query_view, m.query_region = units[best.unit].view, units[best.unit].region
     return m
 
 

@@ -144,6 +144,10 @@ class Match:
     tags: list[str] = field(default_factory=list)
     md5: str | None = None
     frame_matches: list[FrameMatch] = field(default_factory=list)
+    query_region: tuple[int, int, int, int] | None = None  # part of the query that matched
+    query_view: str | None = None  # "content", "tl80"... (osintkit/views.py); None = whole
+    item_view: str | None = None  # the archived sub-view that matched; None = whole
+    geometry: dict[str, Any] | None = None  # osintkit/geometry.py Geometry.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "name": self.name, "sha256": self.sha256,
@@ -151,7 +155,10 @@ class Match:
                 "kind": self.kind, "distance": self.distance, "transform": self.transform,
                 "match": self.match, "query_t": self.query_t, "item_t": self.item_t,
                 "title": self.title, "tags": self.tags,
-                "frame_matches": [f.to_dict() for f in self.frame_matches]}
+                "frame_matches": [f.to_dict() for f in self.frame_matches],
+                "query_region": list(self.query_region) if self.query_region else None,
+                "query_view": self.query_view, "item_view": self.item_view,
+                "geometry": self.geometry}
 
 
 @dataclass

@@ -27,6 +27,8 @@ class QueryUnit:
     t: float | None
     pdq: dict[str, str] = field(default_factory=dict)  # transform -> hex
     phash: str | None = None
+    view: str | None = None  # a view of an image query (osintkit/views.py); None = whole
+    region: tuple[int, int, int, int] | None = None  # that view's (x, y, w, h) in the query
 
 
 @dataclass

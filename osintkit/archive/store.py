@@ -25,7 +25,7 @@ from osintkit.errors import ArchiveError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _RETRIES = 8
 _PG_LOCK_ID = 0x05170001  # advisory lock serializing migrations across clients
 
@@ -60,8 +60,19 @@ def _migration_2(pk: str, real: str) -> list[str]:
     ]
 
 
+def _migration_3(pk: str, real: str) -> list[str]:
+    # Sub-view hashes of archived images (osintkit/views.py SUB_VIEWS): a cropped copy
+    # finds its original through the same index. Older items simply have none.
+    return [
+        "CREATE TABLE IF NOT EXISTS views ("
+        " item_id BIGINT NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
+        " view TEXT NOT NULL, pdq TEXT NOT NULL, pdq_quality INTEGER,"
+        " PRIMARY KEY (item_id, view))",
+    ]
+
+
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
-MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3]
 
 
 def redact(url: str) -> str:
