@@ -392,7 +392,22 @@ def _render_search(res: Any) -> str:
                                                        ("item_t", m.item_t)) if v is not None)
         lines.append(f"  {m.match:<5} first seen {m.first_seen or '?'}  {m.source or '-'}  "
                      f"{m.name or m.sha256 or m.md5}  {dist} transform={m.transform}{times}")
+        lines += _render_views(m)
     return "\n".join(lines)
+
+
+def _render_views(m: Any) -> list[str]:
+    """Which views matched and what the geometry says (osintkit/views.py, geometry.py)."""
+    out = []
+    if getattr(m, "query_view", None) or getattr(m, "item_view", None):
+        region = " region x,y,w,h=" + ",".join(map(str, m.query_region)) \
+            if m.query_region else ""
+        out.append(f"        view: query {m.query_view or 'whole'} ~ archived "
+                   f"{m.item_view or 'whole'}{region}")
+    geo = getattr(m, "geometry", None)
+    if geo:
+        out.append(f"        geometry: {geo['inliers']} inliers, {geo['explanation']}")
+    return out
 
 
 @archive_group.command("search")
@@ -401,24 +416,30 @@ def _render_search(res: Any) -> str:
               help="Near-match thresholds in bits (default pdq=31, phash=10).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Matches per query.")
+@click.option("--deep", is_flag=True,
+              help="Also confirm with local features (ORB + RANSAC) and check the nearest "
+                   "items geometrically: finds crops and small rotations. Slower.")
 @jobs_option
 @db_option
 @json_option
 @click.pass_context
 def archive_search(ctx: click.Context, paths: tuple[Path, ...], max_distance: Any, limit: int,
-                   jobs: int, db_url: str | None, as_json: bool) -> None:
+                   deep: bool, jobs: int, db_url: str | None, as_json: bool) -> None:
     """Find each file (or video frame) in the archive: exact, then near matches.
 
     Near matches use PDQ over the 8 rotations/mirrors and pHash; video frames are matched
-    against archived images and video frames (query_t, item_t). Best first.
+    against archived images and video frames (query_t, item_t). Best first. An image
+    query also searches its content region (bars, padding, a screenshot's UI removed:
+    query_region) and sub-views against archived sub-views (crops, logos, captions).
 
     \b
     Example:
       osintkit archive search claim.jpg
+      osintkit archive search screenshot.png --deep --json | jq .matches[0].geometry
       osintkit archive search launch.mp4 --max-distance pdq=40 --json | jq .matches[0]
     """
     with _open(db_url) as archive:
-        results = archive.search_paths(paths, max_distance, limit, jobs=jobs,
+        results = archive.search_paths(paths, max_distance, limit, jobs=jobs, deep=deep,
                                        on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     exit_for(emit_results(ctx, results, as_json, _render_search))
 
