@@ -385,6 +385,7 @@ def _decode(container: Any, stream: Any, packets: _Packets, every: float,
     emit = sorted(plan.emit_keys)
     last_t: float | None = None
     mode, limit = "NONKEY", -1.0
+    ctx.skip_frame = mode  # the decoder's default decodes everything
     for pkt in container.demux(stream):
         t = conv(pkt.pts)
         if t is not None and t in keys:
