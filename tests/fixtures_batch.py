@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Hanging:
-    """A server that never answers: its URL, and an event set when a request arrived."""
+    """A server that never answers: its URL; events set when a request arrived and when
+    the client dropped the connection (its process died: the kernel closed the socket)."""
 
     url: str
     requested: threading.Event
+    dropped: threading.Event
 
 
 @pytest.fixture
@@ -33,12 +35,21 @@ def hanging_server() -> Iterator[Hanging]:
     A claim pointing there hangs deterministically in its fetch (fetch timeouts are far
     longer than the --claim-timeout the test uses): the way a dead mirror looks.
     """
-    release, requested = threading.Event(), threading.Event()
+    release, requested, dropped = threading.Event(), threading.Event(), threading.Event()
 
     class Stall(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             requested.set()
-            release.wait(120)
+            self.connection.settimeout(0.2)
+            while not release.is_set():  # answer nothing; notice when the client is gone
+                try:
+                    if not self.connection.recv(1):
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+            dropped.set()
 
         def log_message(self, *args: object) -> None:
             pass
@@ -51,7 +62,7 @@ def hanging_server() -> Iterator[Hanging]:
     with socket.create_connection((host, port), timeout=5):  # readiness: it accepts
         pass
     try:
-        yield Hanging(f"http://{host}:{port}/", requested)
+        yield Hanging(f"http://{host}:{port}/", requested, dropped)
     finally:
         release.set()
         server.shutdown()

@@ -485,12 +485,36 @@ def test_a_hanging_claim_is_cut_by_claim_timeout(tmp_path, hanging_server, batch
     assert hangs["duration_s"] < 25  # cut at 12 s, not left to the fetch's own 30 s timeout
     assert "Error: claim hangs: no result after 12 s" in stderr
     assert claims["fine"]["status"] == "done" and claims["fine"]["verdict"]
+    assert hanging_server.dropped.is_set()  # the hung process was really killed
     assert not (out / "hangs" / "report.json").exists()
     stored = json.loads((out / "hangs" / "batch.json").read_text())
     assert stored["result"]["status"] == "timeout"
     case = next(c for c in ET.parse(out / "junit.xml").iter("testcase")
                 if c.get("name") == "hangs")
     assert case.find("error").get("type") == "timeout"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_stopping_the_batch_stops_its_claims(tmp_path, hanging_server, sig):
+    """Ctrl-C kills the running claims; so does SIGKILL of the batch (children watch
+    their parent). No orphan goes on fetching with nobody enforcing its timeout."""
+    manifest = tmp_path / "claims.jsonl"
+    manifest.write_text(json.dumps({"id": "hangs", "urls": [f"{hanging_server.url}p"]}) + "\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "osintkit", "batch", str(manifest), "-o",
+                             str(out), "--allow-private", "--claim-timeout", "300"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert hanging_server.requested.wait(60), "the claim never reached the server"
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert hanging_server.dropped.wait(10), "the claim's process outlived the batch"
+    if sig == signal.SIGINT:
+        assert proc.returncode == 1 and "Aborted" in stderr.decode()
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["complete"] is False
 
 
 def test_a_claim_whose_process_dies_is_an_error_and_the_worker_recovers(

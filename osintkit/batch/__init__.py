@@ -218,11 +218,15 @@ def run_batch(manifest: Manifest, options: BatchOptions,
         tasks.append({"id": row.id, "line": row.line, "key": key, "record": row.record,
                       "manifest": str(manifest.path.resolve()), "out_dir": str(folder.resolve()),
                       "db_url": options.db_url, "verify": options.verify})
-    if options.dask:
-        from osintkit.batch.cluster import run_dask
-        run_dask(options.dask, tasks, options, state.finish)
-    else:
-        _run_local(tasks, options, state.finish)
+    try:
+        if options.dask:
+            from osintkit.batch.cluster import run_dask
+            run_dask(options.dask, tasks, options, state.finish)
+        else:
+            _run_local(tasks, options, state.finish)
+    except BaseException:  # Ctrl-C, unreachable cluster: keep what is done on disk
+        state.write_summary(complete=False)
+        raise
     return state.close()
 
 

@@ -15,7 +15,7 @@ import atexit
 import contextlib
 import json
 import os
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -118,7 +118,9 @@ class ClaimWorker:
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buf:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd], [], [], wait)
+            with selectors.DefaultSelector() as sel:  # no FD_SETSIZE limit, unlike select()
+                sel.register(fd, selectors.EVENT_READ)
+                ready = sel.select(wait)
             if not ready:
                 return None
             chunk = os.read(fd, 1 << 16)
@@ -236,15 +238,29 @@ def shared_pool() -> WorkerPool:
 
 
 def kill_running() -> None:
-    """Kill every claim process this process started (on Ctrl-C)."""
+    """Kill every claim process this process started (on Ctrl-C).
+
+    Only signals: the threads waiting on those children see them die and clean up
+    themselves (closing their pipes here could hand a recycled fd to a waiting thread).
+    """
     with _LIVE_LOCK:
-        workers = list(_LIVE)
-    for worker in workers:
-        worker.kill()
+        procs = [w.proc for w in _LIVE if w.proc is not None]
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Kill this child's process group once its parent is gone (even killed by SIGKILL):
+    an orphan would otherwise finish its claim with nobody left to enforce the timeout."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.killpg(0, signal.SIGKILL)
 
 
 def child_main() -> None:
     """`python -m osintkit.batch`: tasks as JSON lines on stdin, outcomes on stdout."""
+    threading.Thread(target=_die_with_parent, args=(os.getppid(),), daemon=True).start()
     # Keep stdout clean for the outcomes: anything else (a library printing, C code
     # writing to fd 1) goes to stderr.
     result = os.fdopen(os.dup(1), "w", encoding="utf-8")
