@@ -37,6 +37,7 @@ class FrameMatch:
     query_t: float
     item_t: float | None
     distance: int
+    transform: str = "none"  # of the query frame: "mirror" when a flipped copy matched
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Segment:
     distance: int  # best PDQ distance in the segment
     mean_distance: float
     matches: list[FrameMatch]
+    transform: str = "none"  # "mirror": the query shows the footage flipped left-right
 
     @property
     def offset(self) -> float | None:
@@ -71,10 +73,10 @@ class Segment:
             "item_end": None if self.item_end is None else round(self.item_end, 3),
             "frames": self.frames, "share": round(self.share, 4),
             "density": round(self.density, 4), "distance": self.distance,
-            "mean_distance": round(self.mean_distance, 2)}
+            "mean_distance": round(self.mean_distance, 2), "transform": self.transform}
         if with_frames:
-            d["matches"] = [{"query_t": m.query_t, "item_t": m.item_t, "distance": m.distance}
-                            for m in self.matches]
+            d["matches"] = [{"query_t": m.query_t, "item_t": m.item_t, "distance": m.distance,
+                             "transform": m.transform} for m in self.matches]
         return d
 
 
@@ -93,13 +95,15 @@ def _frame_tuple(f: Any) -> tuple[float | None, str, int | None]:
     raise TypeError(f"not a frame with a PDQ hash: {f!r}")
 
 
-def _frames(frames: Iterable[Any], min_quality: int) -> list[tuple[float | None, str]]:
+def _frames(frames: Iterable[Any], min_quality: int) -> list[tuple[float | None, str, Any]]:
     out = []
     for f in frames:
         t, pdq, q = _frame_tuple(f)
         if q is not None and q < min_quality:
             continue  # flat frames (black, fades) match each other and say nothing
-        out.append((t, pdq))
+        variants = getattr(f, "variants", None) or \
+            (f.get("pdq_variants") if isinstance(f, dict) else None) or {}
+        out.append((t, pdq, variants))
     return out
 
 
@@ -127,17 +131,33 @@ def distance_matrix(a: Sequence[str], b: Sequence[str]) -> Any:
 # ------------------------------------------------------------------ matching
 def frame_matches(query_frames: Iterable[Any], item_frames: Iterable[Any],
                   max_distance: int = PDQ_MAX_DISTANCE,
-                  min_quality: int = PDQ_MIN_QUALITY) -> tuple[list[FrameMatch], list[float]]:
-    """All query/item frame pairs within `max_distance`; also the query's frame times."""
+                  min_quality: int = PDQ_MIN_QUALITY,
+                  transforms: Sequence[str] = ("none", "mirror"),
+                  ) -> tuple[list[FrameMatch], list[float]]:
+    """All query/item frame pairs within `max_distance`; also the query's frame times.
+
+    Query frames that carry PDQ dihedral variants (`FrameHashes.variants`) are also
+    tried under `transforms` ("mirror": a flipped re-upload); each pair keeps its best.
+    """
     import numpy as np
 
     q = _frames(query_frames, min_quality)
     it = _frames(item_frames, min_quality)
-    dist = distance_matrix([h for _, h in q], [h for _, h in it])
+    items = [h for _, h, _ in it]
+    dist = distance_matrix([h for _, h, _ in q], items)
+    how = np.zeros(dist.shape, dtype=np.int8)
+    for k, name in enumerate(transforms):
+        rows = [i for i, (_, _, v) in enumerate(q) if name != "none" and v.get(name)]
+        if rows and items:
+            d = distance_matrix([q[i][2][name] for i in rows], items)
+            better = d < dist[rows]
+            dist[rows] = np.where(better, d, dist[rows])
+            how[rows] = np.where(better, k, how[rows])
     qi, ii = np.nonzero(dist <= max_distance)
     pairs = [FrameMatch(float(q[a][0] or 0.0), None if it[b][0] is None else float(it[b][0]),
-                        int(dist[a, b])) for a, b in zip(qi.tolist(), ii.tolist(), strict=True)]
-    return pairs, [float(t or 0.0) for t, _ in q]
+                        int(dist[a, b]), transforms[how[a, b]] if how[a, b] else "none")
+             for a, b in zip(qi.tolist(), ii.tolist(), strict=True)]
+    return pairs, [float(t or 0.0) for t, _, _ in q]
 
 
 def match_frame_lists(query_frames: Iterable[Any], item_frames: Iterable[Any],
@@ -199,7 +219,7 @@ def _as_match(m: Any) -> FrameMatch:
     if isinstance(dist, dict):  # archive matches: {"pdq": 12, "phash": 4}
         dist = dist.get("pdq", min(dist.values(), default=0))
     return FrameMatch(float(m.query_t or 0.0), None if m.item_t is None else float(m.item_t),
-                      int(dist))
+                      int(dist), str(getattr(m, "transform", None) or "none"))
 
 
 def _snap(ms: list[FrameMatch], times: list[float]) -> list[FrameMatch]:
@@ -212,7 +232,7 @@ def _snap(ms: list[FrameMatch], times: list[float]) -> list[FrameMatch]:
         near = min((times[j] for j in (i - 1, i) if 0 <= j < len(times)),
                    key=lambda t: abs(t - m.query_t))
         t = near if abs(near - m.query_t) <= 0.02 else m.query_t
-        out.append(m if t == m.query_t else FrameMatch(t, m.item_t, m.distance))
+        out.append(m if t == m.query_t else FrameMatch(t, m.item_t, m.distance, m.transform))
     return out
 
 
@@ -270,7 +290,9 @@ def _segment(run: list[FrameMatch], times: list[float], index: dict[float, int],
     dists = [m.distance for m in run]
     if offset is not None:  # the run's own offset: robust to sampling jitter
         offset = statistics.median(m.item_t - m.query_t for m in run)
+    kinds = [m.transform for m in run]
     return Segment(
+        transform=max(set(kinds), key=kinds.count),
         query_start=first, query_end=end,
         item_start=None if offset is None else max(0.0, first + offset),
         item_end=None if offset is None else end + offset,

@@ -245,6 +245,7 @@ def segment_videos(video_dir: Path, archive_shots: list[Shot],
     - crossfade: other footage, archive shots 2 and 3 (3-10 s), other; 0.6 s cross-fades.
       Query ~2.7-8.5 s <-> archive 3-10 s.
     - reordered: archive 10-14 s then 3-7 s. Two segments: 0-4 <-> 10-14, 4-8 <-> 3-7.
+    - mirrored: archive 3-10 s flipped left-right. Query 0-7 s <-> archive 3-10 s.
     - image: a JPEG of the still shot (archive 7-10 s), at twice the size.
     """
     from PIL import Image
@@ -260,6 +261,8 @@ def segment_videos(video_dir: Path, archive_shots: list[Shot],
         render([Shot(shot_photos[10], 3.0), a[1], a[2], Shot(shot_photos[11], 3.0)],
                crossfade=0.6))
     out["reordered"] = write_video(video_dir / "reordered.mp4", render([a[3], a[1]]))
+    out["mirrored"] = write_video(video_dir / "mirrored.mp4",
+                                  (np.fliplr(f) for f in render(a[1:3])))
     still = next(shot_frames(Shot(a[2].photo, 0.1, "still"), (SIZE[0] * 2, SIZE[1] * 2), FPS))
     out["image"] = video_dir / "still.jpg"
     Image.fromarray(still).save(out["image"], quality=85)

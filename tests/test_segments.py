@@ -46,7 +46,7 @@ def test_reupload_resized_letterboxed_with_logo_is_found_with_its_boundaries(
     segs = match_frame_lists(hashed["reupload"].frames, hashed["archive"].frames)
     assert len(segs) == 1
     assert bounds(segs[0]) == pytest.approx((2.0, 13.0, 3.0, 14.0), abs=TOL)
-    assert segs[0].offset == pytest.approx(1.0, abs=0.25)
+    assert segs[0].offset == pytest.approx(1.0, abs=0.25) and segs[0].transform == "none"
     assert 0.6 <= segs[0].share <= 0.85  # 11 of 15 sampled seconds are archive footage
     assert segs[0].density == pytest.approx(1.0, abs=0.15)
 
@@ -66,6 +66,16 @@ def test_reordered_shots_give_two_segments_at_their_own_offsets(
     assert [bounds(s) for s in segs] == [pytest.approx((0.0, 4.0, 10.0, 14.0), abs=TOL),
                                          pytest.approx((4.0, 8.0, 3.0, 7.0), abs=TOL)]
     assert query_share(segs) == pytest.approx(1.0)
+
+
+def test_mirrored_reupload_is_found_as_mirror(hashed: dict[str, HashResult]) -> None:
+    segs = match_frame_lists(hashed["mirrored"].frames, hashed["archive"].frames,
+                             query_duration=7.0)
+    assert len(segs) == 1 and segs[0].transform == "mirror"
+    assert bounds(segs[0]) == pytest.approx((0.0, 7.0, 3.0, 10.0), abs=TOL)
+    # Without the flipped variants nothing matches.
+    plain = [(f.t, f.hashes["pdq"], f.hashes["pdq_quality"]) for f in hashed["mirrored"].frames]
+    assert match_frame_lists(plain, hashed["archive"].frames) == []
 
 
 def test_unrelated_video_matches_nothing(video_dir: Path, shot_photos: list[Path],
