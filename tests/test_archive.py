@@ -151,6 +151,31 @@ def test_video_frames_match_archived_images_and_frames(archive_url, photos):
         assert matches[photos[9].name].transform == "mirror"
 
 
+def _flip_bits(hex_: str, n: int) -> str:
+    value = int(hex_, 16)
+    for bit in range(0, len(hex_) * 4, len(hex_) * 4 // n)[:n]:  # n bits spread out
+        value ^= 1 << bit
+    return f"{value:0{len(hex_)}x}"
+
+
+def test_matched_video_reports_looser_frame_pairs_for_segments(archive_url, photos):
+    """A frame 45 bits away (re-encoded, logo) is no match alone, but once the video
+    matched it is listed in frame_matches so a segment can extend over it."""
+    a, b = (hash_image(load_image(p)) for p in photos[7:9])
+    archived = HashResult(Path("old.mp4"), True, "video", "a" * 64, "b" * 32,
+                          frames=[FrameHashes(0.0, a), FrameHashes(2.0, b)])
+    worn = {**a, "pdq": _flip_bits(a["pdq"], 45), "phash": _flip_bits(a["phash"], 20)}
+    query = HashResult(Path("new.mp4"), True, "video", "c" * 64, "d" * 32,
+                       frames=[FrameHashes(10.0, a), FrameHashes(12.0, worn)])
+    with open_archive(archive_url) as arc:
+        arc.add_hashed(archived, source="tv", first_seen="2021-05-01")
+        [m] = arc.search(query)
+        pairs = {(f.query_t, f.item_t): f.distance["pdq"] for f in m.frame_matches}
+        assert pairs == {(10.0, 0.0): 0, (12.0, 0.0): 45}
+        [m] = arc.search(query, frame_distance=31)
+        assert [(f.query_t, f.item_t) for f in m.frame_matches] == [(10.0, 0.0)]
+
+
 def test_real_video_of_an_archived_photo_is_found_with_times(archive_url, cut_video, cut_shots):
     """cuts.mp4 holds photo p[6] still from 5 to 7 s: searching the video finds it there."""
     still = cut_shots[2].photo

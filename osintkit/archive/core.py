@@ -32,9 +32,11 @@ from osintkit.archive.models import (
 )
 from osintkit.archive.search import (
     DEFAULT_MAX,
+    FRAME_DISTANCE,
     Pair,
     QueryUnit,
     RowSet,
+    loose_pairs,
     match_units,
     row_t,
     units_of,
@@ -243,10 +245,13 @@ class Archive:
     # ------------------------------------------------------------------ search
     def search(self, result: Any, max_distance: int | dict[str, int] | None = None,
                limit: int = 20, variants: dict[str, str] | None = None,
-               with_views: bool = True, deep: bool = False) -> list[Match]:
+               with_views: bool = True, deep: bool = False,
+               frame_distance: int = FRAME_DISTANCE) -> list[Match]:
         """Matches of one HashResult, best first: exact sha256/md5, then near (PDQ over
         8 dihedral transforms, pHash untransformed; video frames against images/frames).
-        Every matching frame pair is kept in `Match.frame_matches`.
+        When a video is involved, `Match.frame_matches` lists every frame pair of that
+        item within max_distance, plus (for video items) those within `frame_distance` PDQ
+        bits in the best match's transform: the looser evidence segments.py extends with.
 
         `with_views`: an image query also searches its content region and sub-views against
         archived sub-views (osintkit/views.py). `deep`: then confirms with local features
@@ -266,9 +271,14 @@ class Archive:
             pairs = by_item[item_id]
             if item_id in items:
                 matches.append(_near(items[item_id], pairs, rows, units))
-        for m in matches:  # exact matches of videos also get their frame pairs
-            if m.match == "exact" and m.item_id in by_item:
-                m.frame_matches = _frames(by_item[m.item_id], rows, units)
+        for m in matches:  # every frame pair near enough to extend a segment
+            if m.item_id in by_item:
+                pairs = by_item[m.item_id]
+                known = {(p.unit, p.row) for p in pairs}
+                loose = [p for p in loose_pairs(rows, units, m.item_id, pairs[0].transform,
+                                                max(frame_distance, limits["pdq"]))
+                         if (p.unit, p.row) not in known]
+                m.frame_matches = _frames(pairs + loose, rows, units)
         exact = [m for m in matches if m.match == "exact"]
         near = sorted((m for m in matches if m.match == "near"), key=_match_key)
         robust.annotate(self.db, near, rows, {i: p[0].row for i, p in by_item.items()})

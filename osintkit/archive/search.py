@@ -15,9 +15,14 @@ from typing import Any
 import numpy as np
 
 from osintkit.archive.index import HammingIndex, pack_hex, read_cache, save_cache
+from osintkit.archive.models import check_hex
 from osintkit.hashing import TRANSFORMS  # "none" first: it wins ties
 
 DEFAULT_MAX = {"pdq": 31, "phash": 10}
+# Frame pairs of a matched video item are reported up to this PDQ distance (segments.py
+# seeds a segment at <= 31 and extends it with frames up to 64; unrelated frames sit
+# near 128).
+FRAME_DISTANCE = 64
 
 
 @dataclass
@@ -204,6 +209,27 @@ def match_units(rows: RowSet, units: list[QueryUnit],
     return out
 
 
+def loose_pairs(rows: RowSet, units: list[QueryUnit], item_id: int, transform: str,
+                limit: int) -> list[Pair]:
+    """Every (query frame, archived frame) pair of one matched item within `limit` PDQ bits,
+    in the transform of its best match: the looser evidence that segment grouping
+    (segments.py) needs to extend a shot past re-encoding noise."""
+    # video frames only: an image item's other rows are its sub-views (views.py)
+    mine = np.flatnonzero((rows.item == item_id) & rows.has_pdq & ~np.isnan(rows.t))
+    have = [(ui, u.pdq[transform]) for ui, u in enumerate(units) if u.pdq.get(transform)]
+    if not len(mine) or not have:
+        return []
+    q = pack_hex([h for _, h in have], 32).view("<u8")  # (U, 4)
+    d = np.bitwise_count(rows.pdq[mine].view("<u8")[None, :, :] ^ q[:, None, :]).sum(
+        axis=2, dtype=np.int64)  # (U, R): one video against one video, small
+    out = []
+    for qi, ri in zip(*np.nonzero(d <= limit), strict=True):
+        pair = Pair(have[qi][0], int(mine[ri]), int(d[qi, ri]), transform)
+        _fill(rows, units, pair)
+        out.append(pair)
+    return out
+
+
 def units_of(result: Any, variants: dict[str, str] | None = None) -> list[QueryUnit]:
     """Query units of a HashResult (image: one unit; video: one per frame).
 
@@ -216,19 +242,19 @@ def units_of(result: Any, variants: dict[str, str] | None = None) -> list[QueryU
     if (hashes.get("pdq") or hashes.get("phash")) and not frames:
         pdq = dict(variants or getattr(result, "variants", None) or {})
         if hashes.get("pdq"):
-            pdq["none"] = str(hashes["pdq"])
+            pdq["none"] = check_hex("pdq", hashes["pdq"])
         units.append(QueryUnit(None, pdq, _str(hashes.get("phash"))))
     for frame in frames:
         fh = frame.hashes
         pdq = dict(getattr(frame, "variants", None) or {})
         if fh.get("pdq"):
-            pdq["none"] = str(fh["pdq"])
+            pdq["none"] = check_hex("pdq", fh["pdq"])
         units.append(QueryUnit(float(frame.t), pdq, _str(fh.get("phash"))))
     return units
 
 
 def _str(value: Any) -> str | None:
-    return str(value) if value else None
+    return check_hex("phash", value) if value else None
 
 
 def row_t(rows: RowSet, row: int) -> float | None:
