@@ -72,6 +72,8 @@ class CompareResult:
     visual: str | None = None
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
+    views: dict[str, Any] | None = None  # best view pair (osintkit/views.py), images only
+    geometry: dict[str, Any] | None = None  # local features A -> B (osintkit/geometry.py)
 
     def to_dict(self) -> dict[str, Any]:
         videos = "video" in (self.kind_a, self.kind_b)
@@ -84,6 +86,7 @@ class CompareResult:
                          for s in self.segments] if videos else None,
             "frame_matches": self.frame_matches if videos else None,
             "visual": self.visual, "notes": self.notes,
+            "views": self.views, "geometry": self.geometry,
             "error": self.error.to_dict() if self.error else None,
         }
 
@@ -235,7 +238,13 @@ def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
         sb = _load_side(pb, kinds, every, size)
         res.kind_a, res.kind_b = sa.kind, sb.kind
         _fill(res, sa, sb, kinds, every)
-        if visual is not None:
+        geo = _robust(res) if sa.kind == sb.kind == "image" else None
+        if visual is not None and geo is not None:
+            from osintkit.geometry import draw
+
+            res.visual = str(draw(load_image(pa, VISUAL_HEIGHT), load_image(pb, VISUAL_HEIGHT),
+                                  geo, Path(visual)))
+        elif visual is not None:
             res.visual = str(_write_visual(res, sa, sb, Path(visual), every))
         res.ok = True
     except MediaError as exc:
@@ -283,6 +292,41 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
             {"a_t": e.t, "b_t": sb.entries[int(dist[k].argmin())].t,
              "pdq": int(dist[k].min()), "transform": TRANSFORMS[int(tix[k, dist[k].argmin()])]}
             for k, e in enumerate(sa.entries)]
+
+
+# ---------------------------------------------------------------- crops, padding, rotation
+def _robust(res: CompareResult) -> Any:
+    """Views (content region, sub-views) and local-feature geometry of two images; a
+    confirmed match upgrades "similar"/"different" to "near-duplicate" with a note."""
+    from osintkit.geometry import match_files
+    from osintkit.views import best_view_pair, load_view_image
+
+    va, vb = load_view_image(res.a), load_view_image(res.b)
+    pair = best_view_pair(va, vb)
+    if pair is not None:
+        for side, img, path in (("a", va, res.a), ("b", vb, res.b)):
+            pair[f"{side}_box"] = _to_file_pixels(pair[f"{side}_box"], img, path)
+        res.views = pair
+    geo = match_files(res.a, res.b)
+    res.geometry = geo.to_dict()
+    if res.verdict in ("similar", "different"):
+        if pair is not None and pair["pdq"] <= NEAR_PDQ:
+            res.verdict = "near-duplicate"
+            res.notes.append(f"matched on views: A {pair['a_view']} ~ B {pair['b_view']} "
+                             f"(PDQ {pair['pdq']})")
+        elif geo.confirmed:
+            res.verdict = "near-duplicate"
+            res.notes.append(f"matched by local features ({geo.inliers} inliers): "
+                             f"{geo.explanation}")
+    return geo
+
+
+def _to_file_pixels(box: list[int], img: Image.Image, path: Path) -> list[int]:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        w = ImageOps.exif_transpose(im).width if im.getexif().get(0x0112, 1) > 1 else im.width
+    return [round(c * w / img.width) for c in box]
 
 
 # ---------------------------------------------------------------- the picture

@@ -31,6 +31,7 @@ WORK_SIZE = 640  # longer side the features are found on (original coordinates r
 MIN_INLIERS = 15  # measured: unrelated corpus photos reach <= 8 RANSAC inliers (README)
 MIN_INLIER_RATIO = 0.2
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
+CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
 _CACHE: OrderedDict[tuple, Features] = OrderedDict()
 _CACHE_SIZE = 256
@@ -63,6 +64,7 @@ class Geometry:
     method: str = "orb"
     homography: list[list[float]] | None = None  # query -> original pixels
     pairs: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)
+    sizes: tuple[tuple[int, int], tuple[int, int]] | None = None  # (query, original) pixels
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "inliers": self.inliers, "matches": self.matches,
@@ -102,17 +104,19 @@ def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> F
     return Features(pts, desc, img.size, method)
 
 
-def cached_features(path: str | os.PathLike[str], method: str = "orb") -> Features:
-    """Features of an image file, cached in memory by (path, size, mtime)."""
+def cached_features(path: str | os.PathLike[str], method: str = "orb",
+                    mirrored: bool = False) -> Features:
+    """Features of an image file in the file's own (EXIF-oriented) pixels, cached in
+    memory by (path, size, mtime)."""
     from osintkit.hashing import load_image
 
     p = Path(path)
     st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, method)
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, method, mirrored)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    feats = features(load_image(p, size=WORK_SIZE), method)
+    feats = features(load_image(p, size=WORK_SIZE), method, mirrored)
     # points in the full picture's pixels, whatever size the decoder chose
     from PIL import Image as _I
 
@@ -176,7 +180,7 @@ def match_features(q: Features, qm: Features, o: Features) -> Geometry:
         flip = np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
         h = h @ flip  # from the query's own pixels
         pts = (np.column_stack([w - 1.0 - pts[0][:, 0], pts[0][:, 1]]), pts[1])
-    geo = Geometry(False, inl, n, mirrored, method=q.method)
+    geo = Geometry(False, inl, n, mirrored, method=q.method, sizes=(q.size, o.size))
     if h is None or not _plausible(h, q.size, o.size):
         geo.explanation = "no consistent geometric match"
         return geo
@@ -246,10 +250,12 @@ def _describe(geo: Geometry, h: np.ndarray, pts: tuple, fit_pts: tuple,
     sim = _similarity(fit_pts)
     if sim is not None:
         geo.rotation, geo.scale = sim
+        if geo.mirrored:  # fitted after un-mirroring: read it as "mirrored, then rotated"
+            geo.rotation = -geo.rotation
     geo.crop_box, shown = _clipped_box(_project(h, _corners(qsize)), osize)
     geo.cropped = max(0.0, 1.0 - shown)
     region, covered = _clipped_box(_project(np.linalg.inv(h), _corners(osize)), qsize)
-    if covered < 0.97:
+    if covered < CANVAS_SHARE:
         geo.query_region = region
     geo.explanation = explain(geo, covered)
 
@@ -265,7 +271,7 @@ def explain(geo: Geometry, covered: float = 1.0) -> str:
             parts.append(f"rotated {r:.0f}°")
     if geo.cropped is not None and geo.cropped >= 0.02:
         parts.append(f"cropped {geo.cropped * 100:.0f}%")
-    if covered < 0.97:
+    if covered < CANVAS_SHARE:
         parts.append(f"inside a larger canvas (the original fills {covered * 100:.0f}%)")
     what = ", ".join(parts) or "same framing"
     return what if geo.confirmed else f"not confirmed ({geo.inliers} inliers): {what}"
@@ -277,16 +283,28 @@ def match_images(query: Image.Image, original: Image.Image, method: str = "orb")
                           features(original, method))
 
 
+def match_files(query: str | os.PathLike[str], original: str | os.PathLike[str],
+                method: str = "orb") -> Geometry:
+    """Geometric relation of two image files, boxes in the files' own pixels."""
+    return match_features(cached_features(query, method),
+                          cached_features(query, method, mirrored=True),
+                          cached_features(original, method))
+
+
 # ---------------------------------------------------------------- the picture
 def draw(query: Image.Image, original: Image.Image, geo: Geometry,
          out: str | os.PathLike[str], height: int = 480) -> Path:
     """Query | original side by side with the inlier pairs joined by lines, the query's
-    outline drawn on the original, and the explanation underneath. PNG."""
+    outline drawn on the original, and the explanation underneath. PNG. A mirrored query
+    is drawn un-mirrored, so both halves look alike."""
     from PIL import ImageDraw, ImageFont
 
-    sq, so = height / query.height, height / original.height
-    left = query.convert("RGB").resize((max(1, round(query.width * sq)), height))
-    right = original.convert("RGB").resize((max(1, round(original.width * so)), height))
+    qsize, osize = geo.sizes or (query.size, original.size)
+    sq, so = height / qsize[1], height / osize[1]  # geometry pixels -> drawing pixels
+    left = query.convert("RGB").resize((max(1, round(qsize[0] * sq)), height))
+    if geo.mirrored:
+        left = left.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    right = original.convert("RGB").resize((max(1, round(osize[0] * so)), height))
     cap = 40
     canvas = Image.new("RGB", (left.width + right.width + 8, height + cap), (24, 24, 24))
     canvas.paste(left, (0, 0))
@@ -294,8 +312,9 @@ def draw(query: Image.Image, original: Image.Image, geo: Geometry,
     canvas.paste(right, (ox, 0))
     d = ImageDraw.Draw(canvas)
     colours = [(80, 220, 120), (250, 200, 60), (90, 170, 255), (255, 110, 110)]
-    for k, (qx, qy, rx, ry) in enumerate(geo.pairs[:80]):
+    for k, (qx, qy, rx, ry) in enumerate(geo.pairs[:60]):
         c = colours[k % len(colours)]
+        qx = qsize[0] - qx if geo.mirrored else qx
         a, b = (qx * sq, qy * sq), (ox + rx * so, ry * so)
         d.line([a, b], fill=c, width=1)
         d.ellipse((a[0] - 2, a[1] - 2, a[0] + 2, a[1] + 2), outline=c)
@@ -303,7 +322,7 @@ def draw(query: Image.Image, original: Image.Image, geo: Geometry,
     if geo.homography is not None:
         import numpy as np
 
-        poly = _project(np.array(geo.homography), _corners(query.size))
+        poly = _project(np.array(geo.homography), _corners(qsize))  # query frame on B
         d.polygon([(ox + x * so, y * so) for x, y in poly], outline=(255, 60, 200), width=3)
     font = ImageFont.load_default(size=14)
     d.text((6, height + 10), f"{geo.inliers} inliers of {geo.matches}: {geo.explanation}",

@@ -212,3 +212,36 @@ def load_view_image(path: Any) -> Image.Image:
     from osintkit.hashing import DRAFT_SIZE, load_image
 
     return load_image(path, size=DRAFT_SIZE * 2)
+
+
+def _targets(img: Image.Image) -> list[tuple[str, Box, str]]:
+    """(view name, box, PDQ hex) of the whole picture and its sub-views, flat ones dropped."""
+    whole = hash_views([View("whole", (0, 0, img.width, img.height), img)])
+    return [(v.name, v.box, v.pdq["none"]) for v in whole + archive_view_hashes(img)]
+
+
+def best_view_pair(a: Image.Image, b: Image.Image) -> dict[str, Any] | None:
+    """The closest pair (PDQ) between a query view of one picture and the whole or a
+    sub-view of the other, tried both ways; None when every view is flat.
+
+    {"pdq", "transform", "a_view", "b_view", "a_box", "b_box"}: boxes in each picture's
+    pixels; the transform applies to the query view's side.
+    """
+    from osintkit.hashing import hamming
+
+    best: tuple[tuple[bool, int, int], dict[str, Any]] | None = None
+    for q, t, qn, tn in ((a, b, "a", "b"), (b, a, "b", "a")):
+        targets = _targets(t)
+        for v in hash_views(query_views(q)):
+            for tr, h in v.pdq.items():
+                for name, box, th in targets:
+                    d = hamming(h, th)
+                    # ties: prefer the whole pictures, then the untransformed view
+                    rank = (v.name not in ("full", "content")) + (name != "whole") + \
+                        (tr != "none")
+                    key = (d > 31, rank, d)  # the simplest explanation among matches
+                    if best is None or key < best[0]:
+                        best = (key, {"pdq": d, "transform": tr, f"{qn}_view": v.name,
+                                          f"{tn}_view": name, f"{qn}_box": list(v.box),
+                                          f"{tn}_box": list(box)})
+    return best[1] if best else None

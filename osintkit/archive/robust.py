@@ -119,8 +119,10 @@ def query_features(result: Any, img: Any) -> tuple[Any, Any, float]:
     """Local features of the query (and of its mirror image), and file pixels per pixel."""
     from osintkit import geometry
 
-    ratio = _full_size(result, img)[0] / img.width
-    return geometry.features(img), geometry.features(img, mirrored=True), ratio
+    if img is None:
+        return None, None, 1.0
+    return (geometry.cached_features(result.path),
+            geometry.cached_features(result.path, mirrored=True), 1.0)
 
 
 def confirm(qf: tuple[Any, Any, float], origin: str | None) -> Any:
