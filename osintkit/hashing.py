@@ -13,9 +13,11 @@ copy. Drift of draft-mode hashes against full decodes is measured in the README.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -345,22 +347,52 @@ def _hash_video(path: Path, kinds: tuple[str, ...], every: float,
                                variants))
 
 
+class _BackgroundDigests(threading.Thread):
+    """sha256 + md5 of a file in a thread. hashlib and Pillow's decoders release the GIL,
+    so the digests overlap the decode (measured in scripts/bench_hash.py)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self._out: tuple[str, str] | None = None
+        self._exc: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._out = file_digests(self.path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._exc = exc
+
+    def result(self) -> tuple[str, str]:
+        self.join()
+        if self._exc is not None:
+            raise self._exc
+        assert self._out is not None
+        return self._out
+
+
+def _hash_content(res: HashResult, kinds: tuple[str, ...], every: float) -> None:
+    if res.kind == "video":
+        _hash_video(res.path, kinds, every, res.frames)  # a truncated video keeps its frames
+    else:
+        img = load_image(res.path)
+        res.width, res.height = img.size
+        res.hashes, res.variants = hash_with_variants(img, kinds)
+
+
 def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHES,
               every: float = VIDEO_EVERY) -> HashResult:
     """Digests and perceptual hashes of one image or video; never raises for a bad file."""
     p = Path(path)
-    kinds = tuple(kinds)
     res = HashResult(p, ok=False)
+    digests: _BackgroundDigests | None = None
     try:
         probe = sniff(p)
         res.kind, res.format = probe.kind, probe.format
-        res.sha256, res.md5 = file_digests(p)
-        if probe.kind == "video":
-            _hash_video(p, kinds, every, res.frames)  # a truncated video keeps its frames
-        else:
-            img = load_image(p)
-            res.width, res.height = img.size
-            res.hashes, res.variants = hash_with_variants(img, kinds)
+        digests = _BackgroundDigests(p)
+        _hash_content(res, tuple(kinds), every)
+        res.sha256, res.md5 = digests.result()
         res.ok = True
     except MediaError as exc:
         res.error = exc.info()
@@ -369,6 +401,9 @@ def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHE
     except Exception as exc:  # one bad file never stops a batch
         info = error_info(exc)
         res.error = ErrorInfo(info.code, f"{p}: {info.message}")
+    if digests is not None and res.sha256 is None:
+        with contextlib.suppress(Exception):  # a bad picture still gets its digests
+            res.sha256, res.md5 = digests.result()
     return res
 
 
