@@ -70,11 +70,18 @@ def hanging_server() -> Iterator[Hanging]:
 
 
 @pytest.fixture(scope="session")
-def dask_cluster() -> Iterator[str]:
-    """A real distributed.LocalCluster (2 worker processes on 127.0.0.1); its address."""
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real distributed.LocalCluster (2 worker processes on 127.0.0.1); its address.
+
+    The workers' user cache (PostgreSQL archive indexes) is a temporary folder. The
+    scheduler's HTTP server gets a free port: with dashboard_address=None it still tries
+    8787 and warns when another cluster holds it.
+    """
     distributed = pytest.importorskip("distributed")
+    cache = tmp_path_factory.mktemp("dask-cache")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                  env={"XDG_CACHE_HOME": str(cache)}) as cluster:
         yield cluster.scheduler_address
 
 

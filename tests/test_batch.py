@@ -591,3 +591,38 @@ def test_unreachable_dask_scheduler_is_one_line_exit_2(runner, tmp_path):
     assert last.startswith(f"Error: --dask tcp://127.0.0.1:{port}: cannot reach the Dask scheduler")
     assert "Traceback" not in result.stderr
     assert not list((tmp_path / "out").glob("*/report.json"))  # no claim ran
+
+
+def test_dask_with_a_postgresql_archive_and_resume(runner, tmp_path, dask_cluster,
+                                                   postgres_server, batch_samples,
+                                                   monkeypatch):
+    """The workers use the shared PostgreSQL archive as is; its change counter drives
+    --resume (every verification here runs on the cluster)."""
+    from osintkit.archive import open_archive
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    db = postgres_server.new_database()
+    with open_archive(db) as archive:
+        assert archive.add([batch_samples / "archive" / "2019_parade.jpg"], source="news",
+                           first_seen="2019-05-09")[0].ok
+    manifest = tmp_path / "claims.jsonl"
+    manifest.write_text(json.dumps({
+        "id": "recycled", "claimed_at": "2026-04-18",
+        "media": [str(batch_samples / "media" / "recycled.jpg")]}) + "\n")
+    out = tmp_path / "out"
+
+    def run() -> dict:
+        result = _run(runner, manifest, out, "--dask", dask_cluster, "--db", db, "--resume")
+        assert result.exit_code == 1, result.output  # recycled: contradicted
+        return _claims_by_id(out)["recycled"]
+
+    first = run()
+    assert first["verdict"] == "contradicted" and not first["resumed"]
+    assert "ARCHIVE_MATCH_PREDATES_CLAIM" in [f["code"] for f in first["findings"]]
+    report = json.loads((out / "recycled" / "report.json").read_text())
+    assert report["archive"]["url"].startswith("postgresql://")  # not a shipped copy
+    assert run()["resumed"] is True
+    with open_archive(db) as archive:
+        assert archive.add([batch_samples / "archive" / "2018_market.jpg"], source="news",
+                           first_seen="2018-11-20")[0].ok
+    assert run()["resumed"] is False
