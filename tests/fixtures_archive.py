@@ -88,12 +88,22 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def new_database(self) -> str:
+        """URL of an isolated, empty archive: its own schema in one shared test database.
+
+        (A schema costs nothing; a database per test would copy a template each time and
+        leave thousands of files to delete at the end.)
+        """
         import psycopg
 
-        name = f"osintkit_{os.getpid()}_{next(_counter)}"
+        base = f"postgresql://postgres@127.0.0.1:{self.port}/osintkit_tests"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'osintkit_tests'"
+                                ).fetchone():
+                conn.execute("CREATE DATABASE osintkit_tests")
+        name = f"t_{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"{base}?options=-csearch_path%3D{name}"
 
 
 @pytest.fixture(scope="session")
