@@ -63,6 +63,7 @@ class Hasher:
     description: str
     example: str  # a valid hex value (the contract test checks it)
     multi: bool = False  # comma-separated list of segment hashes ("crop")
+    luma: bool = False  # computed from greyscale: hash_image converts once for all of these
 
     @property
     def hex_len(self) -> int:
@@ -126,11 +127,11 @@ HASHERS: dict[str, Hasher] = {h.name: h for h in (
     Hasher("pdq", 256, _pdq, 31, "Meta PDQ, 256 bits (industry hash-sharing format)",
            "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"),
     Hasher("phash", 64, _imagehash("phash"), 10, "DCT perceptual hash (imagehash)",
-           "d1c4b29c6e8f3a05"),
+           "d1c4b29c6e8f3a05", luma=True),
     Hasher("dhash", 64, _imagehash("dhash"), 12, "difference hash (imagehash)",
-           "0e1e3e7c78f0e0c0"),
+           "0e1e3e7c78f0e0c0", luma=True),
     Hasher("whash", 64, _imagehash("whash"), 10, "Haar wavelet hash (imagehash)",
-           "ffd8c0c0e0f0f8ff"),
+           "ffd8c0c0e0f0f8ff", luma=True),
     Hasher("colorhash", 42, _imagehash("colorhash"), 4,
            "colour distribution hash, 42 bits (imagehash)", "07000000000"),
     Hasher("crop", 64, _crop, 16, "crop-resistant: dHash per image segment, comma-separated",
@@ -203,10 +204,17 @@ def _decode_error(path: Path, exc: BaseException) -> MediaError:
 
 
 def _reduce_factor(size: tuple[int, int], target: int) -> int:
-    """Largest power-of-two factor <= 8 that keeps the shorter side >= target (as draft)."""
+    """Largest power-of-two factor <= 8 that keeps as many pixels as a target x 4/3 target
+    picture and a shorter side >= target / 2. A 4:3 photo keeps its shorter side >= target;
+    a wide one is not kept twice as large (PDQ's cost grows with the pixels)."""
+    w, h = size
+    floor = target * target * 4 // 3
     factor = 1
-    while factor < 8 and min(size) // (factor * 2) >= target:
-        factor *= 2
+    while factor < 8:
+        f = factor * 2
+        if (w // f) * (h // f) < floor or min(w, h) // f < target // 2:
+            break
+        factor = f
     return factor
 
 
@@ -226,8 +234,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def _open_and_decode(path: Path, size: int | None) -> Image.Image:
     with open(path, "rb") as fh:
         img = Image.open(fh)
-        if size and img.format == "JPEG":
-            img.draft("RGB", (size, size))  # reduced-DCT decode: 1/2, 1/4 or 1/8 scale
+        if size and img.format == "JPEG" and (factor := _reduce_factor(img.size, size)) > 1:
+            # reduced-DCT decode at 1/2, 1/4 or 1/8 scale: Pillow picks `factor` from this
+            img.draft("RGB", (img.width // factor, img.height // factor))
         img.load()
     ImageOps.exif_transpose(img, in_place=True)
     if size and (factor := _reduce_factor(img.size, size)) > 1:
@@ -267,12 +276,17 @@ def hash_with_variants(img: Image.Image, kinds: Iterable[str]) -> tuple[dict[str
     """Hashes of an RGB image and its PDQ dihedral variants (empty without "pdq")."""
     out: dict[str, str | int] = {}
     variants: dict[str, str] = {}
+    gray: Image.Image | None = None
     for kind in kinds:
+        hasher = HASHERS[kind]
         if kind == "pdq":  # one PDQ pass gives the 8 dihedral variants at no extra cost
             variants, quality = _pdq_all(img)
             out["pdq"], out["pdq_quality"] = variants["none"], int(quality)
+        elif hasher.luma:  # imagehash converts to "L" itself: same result, done once
+            gray = gray or img.convert("L")
+            out[kind] = hasher.compute(gray)
         else:
-            out[kind] = HASHERS[kind].compute(img)
+            out[kind] = hasher.compute(img)
     return out, variants
 
 
