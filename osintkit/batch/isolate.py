@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import json
 import os
 import selectors
@@ -29,6 +30,7 @@ from osintkit.batch.manifest import one_line
 from osintkit.claim import claim_from_dict
 from osintkit.errors import INTERNAL, TIMEOUT, error_info
 
+READY = b'{"ready": true}'  # the child's first line, once the pipeline is imported
 _LIVE: set[ClaimWorker] = set()
 _LIVE_LOCK = threading.Lock()
 
@@ -72,6 +74,7 @@ class ClaimWorker:
     """
 
     MAX_TASKS = 50
+    STARTUP_TIMEOUT = 120.0  # seconds to import the pipeline on a very busy machine
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
@@ -79,7 +82,9 @@ class ClaimWorker:
         self.buf = b""
         self.tasks = 0
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> str | None:
+        """Start the child and wait until it has imported the pipeline; None when ready,
+        else why not. Startup does not count against a claim's timeout."""
         # stderr to a file: an undrained pipe would fill up and stall a chatty child.
         # The file lives as long as the child, hence no `with`.
         self.stderr = tempfile.TemporaryFile(prefix="osintkit-claim-stderr-")  # noqa: SIM115
@@ -89,14 +94,26 @@ class ClaimWorker:
         self.buf, self.tasks = b"", 0
         with _LIVE_LOCK:
             _LIVE.add(self)
-        return self.proc
+        line = self._read_line(time.monotonic() + self.STARTUP_TIMEOUT)
+        if line == READY:
+            return None
+        tail = self._stderr_tail()
+        self.kill()
+        why = "no sign of life" if line is None else "it exited" if not line else "garbage"
+        return f"{why}{f': {one_line(tail)}' if tail else ''}"
 
     def run(self, task: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         """Verify one claim in the child → outcome dict; never raises."""
+        if not (self.proc and self.proc.poll() is None):
+            failed = self._start()
+            if failed:
+                return {"status": "error", "duration_s": 0.0, "error": {
+                    "code": INTERNAL,
+                    "message": f"claim {task['id']}: worker process did not start ({failed})"}}
+        proc = self.proc
+        assert proc is not None and proc.stdin is not None
         start = time.monotonic()
-        proc = self.proc if self.proc and self.proc.poll() is None else self._start()
         try:
-            assert proc.stdin is not None
             proc.stdin.write(json.dumps(task).encode() + b"\n")
             proc.stdin.flush()
             line = self._read_line(None if timeout is None else start + timeout)
@@ -250,6 +267,11 @@ def kill_running() -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+# The pipeline's stages, imported by the child before it says it is ready.
+PRELOAD = ("osintkit.verify", "osintkit.fetch", "osintkit.media.metadata", "osintkit.hashing",
+           "osintkit.archive")
+
+
 def _die_with_parent(parent: int) -> None:
     """Kill this child's process group once its parent is gone (even killed by SIGKILL):
     an orphan would otherwise finish its claim with nobody left to enforce the timeout."""
@@ -266,6 +288,10 @@ def child_main() -> None:
     result = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    for module in PRELOAD:  # before READY, so imports do not eat the first claim's timeout
+        importlib.import_module(module)
+    result.write(READY.decode() + "\n")
+    result.flush()
     for line in sys.stdin.buffer:
         if line.strip():
             result.write(json.dumps(run_task(json.loads(line)), default=str) + "\n")
