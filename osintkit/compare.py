@@ -224,10 +224,11 @@ def _other_distances(a: _Side, b: _Side, i: int, j: int, transform: str,
 def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
                   kinds: Iterable[str] = DEFAULT_HASHES, every: float = VIDEO_EVERY,
                   visual: str | os.PathLike[str] | None = None,
-                  size: int | None = DRAFT_SIZE) -> CompareResult:
+                  size: int | None = DRAFT_SIZE, robust: bool = True) -> CompareResult:
     """Compare two images/videos; never raises for a bad file (ok=False + error).
 
     `size`: decode pictures down to this shorter side (None: full decode, for measuring).
+    `robust=False`: hashes only, without views and local features (for measuring).
     """
     pa, pb = Path(a), Path(b)
     # PDQ finds the transform; pHash and dHash corroborate the verdict.
@@ -238,7 +239,7 @@ def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
         sb = _load_side(pb, kinds, every, size)
         res.kind_a, res.kind_b = sa.kind, sb.kind
         _fill(res, sa, sb, kinds, every)
-        geo = _robust(res) if sa.kind == sb.kind == "image" else None
+        geo = _robust(res) if robust and sa.kind == sb.kind == "image" else None
         if visual is not None and geo is not None:
             from osintkit.geometry import draw
 

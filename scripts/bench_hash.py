@@ -165,8 +165,10 @@ def robustness(photos: list[Path]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for p, v in itertools.product(distinct, VARIANTS):
             copy = make_variant(p, v, Path(tmp))
-            res = compare_files(p, copy)
-            full = compare_files(p, copy, size=None)  # does draft decoding change verdicts?
+            # Hash-level verdicts (the views/geometry of osintkit/views.py, geometry.py are
+            # measured by their own benchmark); does draft decoding change them?
+            res = compare_files(p, copy, robust=False)
+            full = compare_files(p, copy, size=None, robust=False)
             assert res.ok and full.ok, res.error or full.error
             changed[v.family] += res.verdict != full.verdict
             d = res.distance
