@@ -31,6 +31,7 @@ WORK_SIZE = 640  # longer side the features are found on (original coordinates r
 MIN_INLIERS = 15  # measured: unrelated corpus photos reach <= 8 RANSAC inliers (README)
 MIN_INLIER_RATIO = 0.2
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
+ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
 _CACHE: OrderedDict[tuple, Features] = OrderedDict()
@@ -98,7 +99,8 @@ def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> F
     if mirrored:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     gray, scale = _gray(img)
-    det = cv2.SIFT_create(nfeatures=1500) if method == "sift" else cv2.ORB_create(nfeatures=1000)
+    det = cv2.SIFT_create(nfeatures=1500) if method == "sift" else \
+        cv2.ORB_create(nfeatures=ORB_FEATURES)
     kps, desc = det.detectAndCompute(gray, None)
     pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2) / scale
     return Features(pts, desc, img.size, method)
@@ -170,7 +172,8 @@ def match_features(q: Features, qm: Features, o: Features) -> Geometry:
     import numpy as np
 
     h, pts, inl, n = _fit(q, o)
-    hm, ptsm, inlm, nm = _fit(qm, o)
+    # a strong direct fit settles it: the mirrored fit (half the cost) is then skipped
+    hm, ptsm, inlm, nm = _fit(qm, o) if inl < 3 * MIN_INLIERS else (None, None, 0, 0)
     mirrored = inlm > inl
     fit_pts = pts
     if mirrored:
@@ -181,7 +184,7 @@ def match_features(q: Features, qm: Features, o: Features) -> Geometry:
         h = h @ flip  # from the query's own pixels
         pts = (np.column_stack([w - 1.0 - pts[0][:, 0], pts[0][:, 1]]), pts[1])
     geo = Geometry(False, inl, n, mirrored, method=q.method, sizes=(q.size, o.size))
-    if h is None or not _plausible(h, q.size, o.size):
+    if h is None or inl < 4 or not _plausible(h, q.size, o.size):
         geo.explanation = "no consistent geometric match"
         return geo
     geo.confirmed = inl >= MIN_INLIERS and inl >= MIN_INLIER_RATIO * n

@@ -49,6 +49,7 @@ ANALYSIS_SIZE = 384  # longer side of the copy the content region is found on
 BG_TOLERANCE = 28  # max per-channel difference from the canvas colour (JPEG noise, blur)
 MIN_REGION = 0.12  # a content region smaller than this share of the canvas is not a photo
 MIN_TRIM = 0.03  # ... and one within 3% of the canvas on every side is the canvas itself
+VIEW_SIZE = 256  # views are cut from a decode whose shorter side is >= this
 
 
 @dataclass
@@ -115,9 +116,28 @@ def _largest_component(mask: np.ndarray) -> Box | None:
     return x, y, w, h
 
 
+def _trimmed(mask: np.ndarray) -> Box | None:
+    """Box left after trimming outer rows/columns that are (almost) all canvas."""
+    import numpy as np
+
+    rows = np.flatnonzero(mask.mean(axis=1) > 0.03)
+    cols = np.flatnonzero(mask.mean(axis=0) > 0.03)
+    if not len(rows) or not len(cols):
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
 def content_region(img: Image.Image) -> Box | None:
     """The dominant picture inside a uniform canvas (bars, padding, borders, a UI), as
     (x, y, w, h) in `img`'s pixels; None when the picture fills the frame."""
+    regions = content_regions(img)
+    return regions[0] if regions else None
+
+
+def content_regions(img: Image.Image) -> list[Box]:
+    """Candidate content regions, best first: the largest non-canvas blob, then the box
+    left by trimming canvas-only rows and columns (when the picture's own edges are
+    canvas-coloured, the blob is too small and the trimmed box is right)."""
     import numpy as np
 
     scale = min(1.0, ANALYSIS_SIZE / max(img.size))
@@ -127,24 +147,36 @@ def content_region(img: Image.Image) -> Box | None:
                              Image.Resampling.BOX)
     a = np.asarray(small)
     if min(a.shape[:2]) < 16:
-        return None
+        return []
     bg = _canvas_colour(a)
     if bg is None:
-        return None
+        return []
     mask = np.abs(a.astype(np.int16) - bg.astype(np.int16)).max(axis=2) > BG_TOLERANCE
-    box = _largest_component(mask)
-    if box is None:
-        return None
-    sw, sh = small.size
+    out: list[Box] = []
+    for box in (_largest_component(mask), _trimmed(mask)):
+        if box is None or not _is_region(box, small.size):
+            continue
+        if any(max(abs(p - q) for p, q in zip(box, o, strict=True)) <= 0.02 * max(small.size)
+               for o in out):
+            continue  # the same box twice
+        out.append(box)
+    fx, fy = img.width / small.width, img.height / small.height
+    return [_scaled(b, fx, fy, img.size) for b in out]
+
+
+def _is_region(box: Box, size: tuple[int, int]) -> bool:
     x, y, w, h = box
+    sw, sh = size
     if w * h < MIN_REGION * sw * sh:
-        return None
-    if x <= MIN_TRIM * sw and y <= MIN_TRIM * sh and x + w >= (1 - MIN_TRIM) * sw \
-            and y + h >= (1 - MIN_TRIM) * sh:
-        return None
-    fx, fy = img.width / sw, img.height / sh
+        return False
+    return not (x <= MIN_TRIM * sw and y <= MIN_TRIM * sh and x + w >= (1 - MIN_TRIM) * sw
+                and y + h >= (1 - MIN_TRIM) * sh)
+
+
+def _scaled(box: Box, fx: float, fy: float, size: tuple[int, int]) -> Box:
+    x, y, w, h = box
     x0, y0 = round(x * fx), round(y * fy)
-    return (x0, y0, min(img.width - x0, round(w * fx)), min(img.height - y0, round(h * fy)))
+    return x0, y0, min(size[0] - x0, round(w * fx)), min(size[1] - y0, round(h * fy))
 
 
 # ---------------------------------------------------------------- query side
@@ -153,11 +185,11 @@ def query_views(img: Image.Image, with_sub_views: bool = True) -> list[View]:
     sub-views of the content region (names prefixed "content:" when inside it)."""
     full = View("full", (0, 0, img.width, img.height), img)
     views = [full]
-    region = content_region(img)
     base = full
-    if region is not None:
-        base = View("content", region, crop(img, region))
-        views.append(base)
+    for k, region in enumerate(content_regions(img)):
+        views.append(View("content" if k == 0 else "trimmed", region, crop(img, region)))
+    if len(views) > 1:
+        base = views[1]
     if with_sub_views:
         bx, by = base.box[:2]
         prefix = "content:" if base is not full else ""
@@ -169,7 +201,7 @@ def query_views(img: Image.Image, with_sub_views: bool = True) -> list[View]:
 
 def view_transforms(view: View) -> tuple[str, ...] | None:
     """The dihedral transforms a query view is searched under (None: all 8)."""
-    return None if view.name in ("full", "content") else SUB_VIEW_TRANSFORMS
+    return None if view.name in ("full", "content", "trimmed") else SUB_VIEW_TRANSFORMS
 
 
 @dataclass
@@ -208,10 +240,11 @@ def archive_view_hashes(img: Image.Image) -> list[ViewHashes]:
 
 
 def load_view_image(path: Any) -> Image.Image:
-    """The picture decoded for views: twice the hashing size, so sub-views keep detail."""
-    from osintkit.hashing import DRAFT_SIZE, load_image
+    """The picture decoded for views: larger than for hashing, so that a content region
+    of ~60% of a screenshot still has the detail PDQ sees in the whole original."""
+    from osintkit.hashing import load_image
 
-    return load_image(path, size=DRAFT_SIZE * 2)
+    return load_image(path, size=VIEW_SIZE)
 
 
 def _targets(img: Image.Image) -> list[tuple[str, Box, str]]:
@@ -237,7 +270,7 @@ def best_view_pair(a: Image.Image, b: Image.Image) -> dict[str, Any] | None:
                 for name, box, th in targets:
                     d = hamming(h, th)
                     # ties: prefer the whole pictures, then the untransformed view
-                    rank = (v.name not in ("full", "content")) + (name != "whole") + \
+                    rank = (v.name not in ("full", "content", "trimmed")) + (name != "whole") + \
                         (tr != "none")
                     key = (d > 31, rank, d)  # the simplest explanation among matches
                     if best is None or key < best[0]:

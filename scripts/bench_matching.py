@@ -245,8 +245,8 @@ def run_queries(archive, originals: dict[str, Path], distractors: list[Path], tm
         for k, (name, path, archived) in enumerate(sources):
             rnd = random.Random(f"{seed}:{fam}:{k}")
             q = fn(Image.open(path).convert("RGB"), rnd)
-            qpath = qdir / f"{k}.png"
-            q.save(qpath)
+            qpath = qdir / f"{k}.jpg"
+            q.save(qpath, quality=95)  # claims circulate as JPEGs
             found_plain = plain_pdq(archive_pdq, shrink(q))
             res = hash_file(qpath)
             t0 = time.perf_counter()
@@ -347,8 +347,8 @@ def bench_large(args: argparse.Namespace, tmp: Path) -> None:
     for k, p in enumerate(photos):
         rnd = random.Random(k)
         fam = list(FAMILIES)[k % len(FAMILIES)]
-        qp = tmp / f"large_{k}.png"
-        FAMILIES[fam](Image.open(p).convert("RGB"), rnd).save(qp)
+        qp = tmp / f"large_{k}.jpg"
+        FAMILIES[fam](Image.open(p).convert("RGB"), rnd).save(qp, quality=95)
         queries.append(qp)
     db.search(hash_file(queries[0]))  # warm the index tables
     plain, views, total = [], [], []

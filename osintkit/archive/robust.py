@@ -12,7 +12,7 @@ import numpy as np
 
 from osintkit.archive.search import QueryUnit, RowSet
 
-DEEP_CANDIDATES = 24  # items checked with local features by `search(deep=True)`
+DEEP_CANDIDATES = 16  # items checked with local features by `search(deep=True)`
 
 
 def attach_views(res: Any) -> None:
@@ -101,7 +101,7 @@ def nearest_items(rows: RowSet, units: list[QueryUnit], k: int) -> list[int]:
     codes = rows.pdq[rows.pdq_rows].view("<u8")
     best = np.full(len(codes), 256, dtype=np.int64)
     for qw in q:
-        d = np.bitwise_count(codes ^ qw[None, :]).sum(axis=1)
+        d = np.bitwise_count(codes ^ qw[None, :]).sum(axis=1, dtype=np.int64)
         np.minimum(best, d, out=best)
     items = rows.item[rows.pdq_rows]
     order = np.argsort(best, kind="stable")
