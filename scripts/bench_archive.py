@@ -126,7 +126,7 @@ def bench_load(n: int) -> dict[str, float]:
             "cache_mb": size}
 
 
-def bench_sqlite(n: int) -> float:
+def bench_sqlite(n: int) -> tuple[float, float]:
     """Rebuild the index of an n-item SQLite archive from its rows (no cache)."""
     from osintkit.archive import open_archive
 
@@ -142,9 +142,9 @@ def bench_sqlite(n: int) -> float:
                             "VALUES (?, ?, ?, ?, ?, ?)", rows)
             arc.db.bump(cur)
         arc.db.write(load)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         arc.rows().pdq_index.query(np.zeros((1, 32), np.uint8), RADIUS)
-        took = time.perf_counter() - t
+        took = (time.perf_counter() - t, time.process_time() - c)
         arc.close()
     return took
 
@@ -176,7 +176,9 @@ def main() -> None:
           f"{load['load_s']:.2f} s wall, {load['load_cpu_s']:.2f} s CPU "
           f"(cache file {load['cache_mb']:.0f} MB)")
     if args.sqlite:
-        print(f"rebuild the index from a {big:,}-item SQLite archive: {bench_sqlite(big):.2f} s")
+        wall, cpu = bench_sqlite(big)
+        print(f"rebuild the index from a {big:,}-item SQLite archive (and write its cache): "
+              f"{wall:.2f} s wall, {cpu:.2f} s CPU")
     print("One query = 8 PDQ variants (all dihedral transforms), radius 31, medians; "
           "faiss on one thread.")
 

@@ -145,19 +145,6 @@ class Store:
             return list(self.execute(cur, text, params).fetchall())
         return self.read(run)
 
-    def iter_query(self, text: str, params: Sequence[Any] = (),
-                   size: int = 5000) -> Iterator[tuple]:
-        """Rows streamed in chunks (for exports of large archives)."""
-        cur = self.cursor()
-        try:
-            self.execute(cur, text, params)
-            while rows := cur.fetchmany(size):
-                yield from rows
-        finally:
-            cur.close()
-            if self.pg:
-                self.conn.rollback()
-
     def read(self, fn: Callable[[Any], T]) -> T:
         """Run `fn(cursor)` outside any write lock."""
         cur = self.cursor()
@@ -313,20 +300,22 @@ def _connect_sqlite(target: Target, create: bool) -> Store:
             raise ArchiveError(f"{path}: cannot create the archive ({exc.strerror})") from None
     elif path.is_dir():
         raise ArchiveError(f"{path}: is a directory, not an SQLite archive")
+    conn = None
     try:
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        # WAL: readers never block the writer, and a killed writer's transaction is simply
+        # not in the log. (On a read-only medium the mode stays as it was: reads still work.)
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: durable at checkpoints
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
         reason = " ".join(str(exc).split())
         raise ArchiveError(f"{path}: not a usable SQLite archive ({reason})") from None
-    if not mode or str(mode[0]).lower() != "wal":
-        pass  # e.g. a read-only medium: still usable for reads
-    store = Store(target, _SqliteConn(conn))
-    return store
+    return Store(target, _SqliteConn(conn))
 
 
 class _SqliteConn:
