@@ -92,6 +92,17 @@ def test_yaml_manifest_rows_carry_their_line_numbers(tmp_path):
     assert first.claimed_at.start.isoformat() == "2026-04-18T10:00:00+05:00"  # zone kept
 
 
+def test_yaml_values_json_cannot_carry_are_bad_rows(tmp_path):
+    manifest = tmp_path / "claims.yaml"
+    manifest.write_text("- {id: a, urls: [https://example.org/a], notes: !!binary aGVsbG8=}\n"
+                        "- {id: b, urls: [https://example.org/b], title: !!set {x, y}}\n"
+                        "- {id: c, urls: [https://example.org/c]}\n")
+    parsed = read_manifest(manifest)
+    assert [r.id for r in parsed.good] == ["c"]
+    assert [(r.line, "not JSON serializable" in r.error.message) for r in parsed.bad] == \
+        [(1, True), (2, True)]
+
+
 def test_jsonl_manifest_keeps_going_past_a_broken_line(tmp_path):
     manifest = tmp_path / "claims.jsonl"
     manifest.write_text('{"id": "a", "urls": ["https://example.org/a"]}\n'

@@ -36,7 +36,7 @@ from osintkit.batch.results import (
     top_findings,
     write_junit,
 )
-from osintkit.errors import ErrorInfo, InputError
+from osintkit.errors import INTERNAL, ErrorInfo, InputError, error_info
 
 __all__ = [
     "LEVELS",
@@ -297,12 +297,20 @@ def _run_local(tasks: list[dict[str, Any]], options: BatchOptions,
         futures = {pool.submit(workers.run, t, options.claim_timeout): t for t in tasks}
         try:
             for fut in as_completed(futures):
-                done(futures[fut], fut.result())
+                done(futures[fut], _outcome_of(fut, futures[fut]))
         except BaseException:  # Ctrl-C: results so far are written; stop the children
             for fut in futures:
                 fut.cancel()
             kill_running()
             raise
+
+
+def _outcome_of(fut: Any, task: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return fut.result()
+    except Exception as exc:  # a bug of ours in one claim still leaves the others running
+        return {"status": "error", "error": {
+            "code": INTERNAL, "message": f"claim {task['id']}: {error_info(exc).message}"}}
 
 
 def _clear(folder: Path) -> None:

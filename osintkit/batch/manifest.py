@@ -250,6 +250,8 @@ def _row(path: Path, line: int, rec: Any) -> Row:
         claim = claim_from_dict(rec, base_dir=path.parent, default_id=claim_id, source=path)
         if not claim.urls and not claim.media:
             raise ValueError("nothing to verify: give urls or media")
+        json.dumps(rec)  # tasks travel as JSON: no YAML sets, binaries or odd keys
+
     except Exception as exc:  # any bad value is this row's error; the others still run
         return Row(line, claim_id, rec, error=_row_error(path, line, exc))
     return Row(line, claim_id, rec, claim)
