@@ -70,6 +70,16 @@ def test_csv_bad_rows_are_reported_by_line_and_good_rows_kept(tmp_path):
     assert parsed.good[1].claim.urls == ["https://example.org/p/1", "https://example.org/p/2"]
 
 
+def test_csv_row_over_the_field_limit_is_skipped_and_reading_goes_on(tmp_path):
+    manifest = tmp_path / "claims.csv"
+    manifest.write_text("id,url,claimed_at,lat,lon,radius_km,media\n"
+                        f'huge,"{"x" * 200_000}",,,,,\n'
+                        "next,https://example.org/p/2,,,,,\n")
+    parsed = read_manifest(manifest)
+    assert [(r.line, r.id) for r in parsed.good] == [(3, "next")]
+    assert parsed.bad[0].line == 2 and "not valid CSV: field larger" in parsed.bad[0].error.message
+
+
 def test_yaml_manifest_rows_carry_their_line_numbers(tmp_path):
     manifest = tmp_path / "claims.yaml"
     manifest.write_text(

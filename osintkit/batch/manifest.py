@@ -23,6 +23,7 @@ from osintkit.errors import ErrorInfo, InputError
 CSV_COLUMNS = ("id", "url", "claimed_at", "lat", "lon", "radius_km", "media")
 CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes")
 INVALID_ROW = "invalid_row"
+MAX_MANIFEST_BYTES = 100_000_000
 
 
 @dataclass
@@ -82,6 +83,9 @@ def read_manifest(path: str | Path) -> Manifest:
 
 def _read_text(path: Path) -> str:
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise InputError(f"{path}: manifest is larger than {MAX_MANIFEST_BYTES} bytes "
+                             "(split it)", code="too_large")
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: manifest not found") from None
@@ -185,23 +189,37 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
 def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
-    unknown = [h for h in header if h not in CSV_COLUMNS + CSV_EXTRA]
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        header, unknown = [], [one_line(exc)]
+    else:
+        unknown = [h for h in header if h not in CSV_COLUMNS + CSV_EXTRA]
     if not header or unknown or "id" not in header:
         raise InputError(f"{path}: line 1: CSV header must name columns from "
                          f"{','.join(CSV_COLUMNS)} (unknown: {','.join(unknown) or '-'})",
                          code="invalid_manifest")
-    for cells in reader:
-        if not cells or cells[0].lstrip().startswith("#"):
-            continue
-        if len(cells) != len(header):
-            yield reader.line_num, ValueError(
-                f"expected {len(header)} fields, found {len(cells)}")
-            continue
+    while True:
         try:
-            yield reader.line_num, csv_record(dict(zip(header, cells, strict=True)))
-        except ValueError as exc:
-            yield reader.line_num, exc
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit(): skip the row
+            yield reader.line_num, ValueError(f"not valid CSV: {one_line(exc)}")
+            continue
+        yield from _csv_row(header, cells, reader.line_num)
+
+
+def _csv_row(header: list[str], cells: list[str], line: int) -> Iterator[Entry]:
+    if not cells or cells[0].lstrip().startswith("#"):
+        return
+    if len(cells) != len(header):
+        yield line, ValueError(f"expected {len(header)} fields, found {len(cells)}")
+        return
+    try:
+        yield line, csv_record(dict(zip(header, cells, strict=True)))
+    except ValueError as exc:
+        yield line, exc
 
 
 def csv_record(cells: dict[str, str]) -> dict[str, Any]:
