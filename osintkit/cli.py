@@ -986,7 +986,7 @@ def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | Non
               dask_address: str | None, formats: str, tolerance_hours: float,
               max_distance: int | None, no_archive: bool, allow_private: bool,
               db_url: str | None, as_json: bool) -> None:
-    """Verify many claims from a manifest (YAML list, JSON Lines or CSV).
+    """Verify many claims from a manifest (YAML list, JSON array, JSON Lines or CSV).
 
     CSV columns: id,url,claimed_at,lat,lon,radius_km,media. Bad rows are reported by
     line number and the others still run. Exit 0 when every verdict is below
