@@ -53,6 +53,18 @@ def test_sparse_sampling_still_keeps_every_cut(cut_video: Path) -> None:
     assert len(frames) <= 6
 
 
+def test_short_gop_video_is_sampled_from_keyframes(video_dir: Path,
+                                                   cut_shots: list[Shot]) -> None:
+    # Phone-style: a keyframe every 8 frames (~0.5 s); only keyframes need decoding.
+    path = write_video(video_dir / "short-gop.mp4", render(cut_shots), gop=8)
+    full = full_decode(path)
+    frames = list(sample_frames(path, every=1.0))
+    times = [f.t for f in frames]
+    assert max(b - a for a, b in pairwise(times)) <= 1.0 + 1 / FPS
+    assert [f.t for f in frames if f.scene_change] == pytest.approx(CUTS, abs=8 / FPS)
+    assert all(np.array_equal(np.asarray(f.image), full[f.t]) for f in frames)
+
+
 def test_without_scenes_only_the_regular_samples(cut_video: Path) -> None:
     frames = list(sample_frames(cut_video, every=3.0, scenes=False))
     times = [f.t for f in frames]
