@@ -65,6 +65,25 @@ def test_short_gop_video_is_sampled_from_keyframes(video_dir: Path,
     assert all(np.array_equal(np.asarray(f.image), full[f.t]) for f in frames)
 
 
+@pytest.mark.parametrize(("suffix", "codec"), [("webm", "libvpx-vp9"), ("avi", "mpeg4"),
+                                               ("avi", "mjpeg"), ("mkv", "libx264")])
+def test_other_containers_and_codecs(video_dir: Path, cut_shots: list[Shot],
+                                     suffix: str, codec: str) -> None:
+    import av
+
+    path = video_dir / f"{codec}.{suffix}"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=FPS)
+        stream.width, stream.height = 320, 240
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        for arr in render(cut_shots[:2]):  # a cut at 2 s, 5 s long
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")))
+        out.mux(stream.encode(None))
+    frames = list(sample_frames(path, every=1.0))
+    assert [f.t for f in frames if f.scene_change] == pytest.approx([0.0, 2.0], abs=1 / FPS)
+    assert frames[-1].t >= 4.0 and frames[0].image.size == (320, 240)
+
+
 def test_without_scenes_only_the_regular_samples(cut_video: Path) -> None:
     frames = list(sample_frames(cut_video, every=3.0, scenes=False))
     times = [f.t for f in frames]
