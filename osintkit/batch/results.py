@@ -153,7 +153,23 @@ def render_table(summary: dict[str, Any], limit: int = 5) -> str:
         code_w = max(len(f["code"]) for f in top)
         lines += ["", f"{'top findings':<{code_w}}  {'severity':<8}  claims"]
         lines += [f"{f['code']:<{code_w}}  {f['severity']:<8}  {f['claims']:>6}" for f in top]
+    failing = [c for c in summary["claims"]
+               if c["ok"] and level_at_least(c["verdict"], summary["fail_on"])]
+    if failing:
+        lines += ["", f"at or above {summary['fail_on']}:"]
+        out = Path(summary["out_dir"])
+        lines += [f"  {printable(c['id'])}  {c['verdict']}  "
+                  f"{printable(out / Path(c['report']).parent) if c['report'] else ''}"
+                  for c in failing[:limit * 2]]
+        if len(failing) > limit * 2:
+            lines.append(f"  ... and {len(failing) - limit * 2} more (summary.json)")
     return "\n".join(lines)
+
+
+def printable(text: Any) -> str:
+    """Untrusted text for a terminal: one line, control characters (ANSI escapes) shown
+    as escapes instead of acting on the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(str(text).split()))
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
