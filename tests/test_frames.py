@@ -135,6 +135,16 @@ def test_bad_videos_raise_one_clear_error(bad_videos: dict[str, Path], kind: str
     assert str(bad_videos[kind]) in exc.value.message and "\n" not in exc.value.message
 
 
+def test_oversized_frames_are_refused_before_decoding(cut_video: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import osintkit.media.frames as frames_mod
+
+    monkeypatch.setattr(frames_mod, "MAX_PIXELS", 320 * 240 - 1)
+    with pytest.raises(MediaError, match="320x240 pixels") as exc:
+        next(sample_frames(cut_video))
+    assert exc.value.code == errors.TOO_LARGE
+
+
 def test_a_truncated_video_gives_its_first_frames_then_the_error(
         bad_videos: dict[str, Path]) -> None:
     got = []

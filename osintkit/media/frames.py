@@ -49,6 +49,7 @@ MIN_SHOT = 0.3  # seconds: a fade scores high on several frames in a row; flag i
 BAR_LEVEL = 20
 BAR_PROBES = 8
 THUMB = (64, 36)
+MAX_PIXELS = 80_000_000  # per frame: 8K is 33 MP; a hostile header can claim far more
 DECODE_THREADS = "AUTO"  # frame + slice threads (measured in scripts/bench_video.py)
 
 
@@ -96,7 +97,14 @@ def _open(path: Path) -> Any:
                              code=errors.TRUNCATED) from None
         reason = " ".join(str(getattr(exc, "strerror", "") or exc).split())
         raise MediaError(f"{path}: cannot read video ({reason})", code=errors.CORRUPT) from None
-    if not container.streams.video:
+    video = container.streams.video
+    if video and (video[0].codec_context.width or 0) * (video[0].codec_context.height or 0) \
+            > MAX_PIXELS:
+        w, h = video[0].codec_context.width, video[0].codec_context.height
+        container.close()
+        raise MediaError(f"{path}: video frames of {w}x{h} pixels, over the "
+                         f"{MAX_PIXELS // 1_000_000} MP limit", code=errors.TOO_LARGE)
+    if not video:
         empty = not container.streams
         container.close()
         if empty:  # what a muxer leaves when a recording stopped before its first frame
