@@ -46,7 +46,8 @@ def run_dask(address: str, tasks: list[dict[str, Any]], options: BatchOptions,
         raise InputError(f"--dask {address}: cannot reach the Dask scheduler "
                          f"({one_line(exc)})", code="network") from None
     with client:
-        archive = ship_archive(client, options.db_url)
+        searching = options.verify.get("search_archive", True)
+        archive = ship_archive(client, options.db_url) if searching else None
         futures = {client.submit(remote_claim, task, options.claim_timeout, archive,
                                  key=f"osintkit-claim-{folder_name(task['id'])}-"
                                      f"{uuid.uuid4().hex[:12]}"): task
