@@ -732,7 +732,7 @@ def evidence_check_cmd(directory: Path, as_json: bool) -> None:
 
 # --- frames (media/frames.py) ---
 def _render_frames(res: Any) -> str:
-    from osintkit.media.frames import format_time
+    from osintkit.media.keyframes import format_time
 
     where = f" -> {res.out_dir}" if res.out_dir else ""
     lines = [f"{res.path}: {len(res.frames)} keyframes{where}"]
@@ -800,7 +800,7 @@ def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | Non
       osintkit frames claim.mp4 --against original.vpdq
     """
     from osintkit.hashing import hash_image, shrink
-    from osintkit.media.frames import extract_keyframes
+    from osintkit.media.keyframes import extract_keyframes
     from osintkit.vpdq import features_from_frames, read_vpdq, write_vpdq
 
     if (vpdq_out or against) and len(videos) > 1:

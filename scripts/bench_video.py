@@ -141,7 +141,7 @@ def main() -> None:
     for name, t, n in results:
         print(f"| {name} | {n} | {t:.2f} | {secs / t:.1f}x | {base / t:.1f}x |")
     if args.sheet:
-        from osintkit.media.frames import extract_keyframes
+        from osintkit.media.keyframes import extract_keyframes
 
         out = Path(tempfile.mkdtemp(prefix="osintkit-sheet-"))
         res = extract_keyframes(video, out, every=5.0)

@@ -21,7 +21,8 @@ from PIL import Image
 from osintkit import errors
 from osintkit.cli import cli
 from osintkit.errors import InputError, MediaError
-from osintkit.media.frames import content_box, frame_name, sample_frames
+from osintkit.media.frames import content_box, sample_frames
+from osintkit.media.keyframes import frame_name
 from osintkit.vpdq import VpdqFeature, parse_line, read_vpdq, write_vpdq
 
 CUTS = (0.0, 2.0, 5.0, 7.0)  # cut_video: shots start here; it is 9 s long
