@@ -113,6 +113,20 @@ def test_yaml_values_json_cannot_carry_are_bad_rows(tmp_path):
         [(1, True), (2, True)]
 
 
+def test_yaml_alias_bomb_is_a_bad_row_not_a_hang(tmp_path):
+    text = "- {id: ok, urls: [https://example.org/a], notes: &n lol}\n"
+    text += "- id: bomb\n  urls: [https://example.org/b]\n  notes: &a0 [lol, lol]\n"
+    for i in range(1, 30):  # 10**29 copies once expanded
+        text += f"  x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n"
+    text += "- {id: once, urls: [https://example.org/c], notes: *n}\n"  # one alias is fine
+    manifest = tmp_path / "claims.yaml"
+    manifest.write_text(text)
+    parsed = read_manifest(manifest)
+    assert [r.id for r in parsed.good] == ["ok", "once"]
+    assert parsed.good[1].claim.notes == "lol"
+    assert parsed.bad[0].line == 2 and "YAML aliases" in parsed.bad[0].error.message
+
+
 def test_jsonl_manifest_keeps_going_past_a_broken_line(tmp_path):
     manifest = tmp_path / "claims.jsonl"
     manifest.write_text('{"id": "a", "urls": ["https://example.org/a"]}\n'

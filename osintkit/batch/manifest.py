@@ -1,4 +1,4 @@
-"""Batch stage, step 1: read a manifest of claims (YAML list, JSON Lines or CSV).
+"""Batch stage, step 1: read a manifest of claims (YAML list, JSON array, JSON Lines, CSV).
 
 Every entry becomes a `Row`: a Claim built by `claim.claim_from_dict`, or the one-line
 reason (with the line number) why it could not be. Only an unusable file raises.
@@ -65,7 +65,7 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def read_manifest(path: str | Path) -> Manifest:
-    """Parse a YAML list, JSON Lines or CSV manifest. Bad rows are kept with their error.
+    """Parse a YAML list, JSON array, JSON Lines or CSV manifest; bad rows keep their error.
 
     Raises InputError (exit 2) only when the file as a whole is unusable.
     """
@@ -135,8 +135,9 @@ def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
         for node in root.value:
             line = node.start_mark.line + 1
             try:
+                _no_repeated_alias(node)
                 yield line, loader.construct_document(node)
-            except yaml.YAMLError as exc:
+            except (yaml.YAMLError, ValueError) as exc:
                 yield line, ValueError(one_line(exc))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -145,6 +146,23 @@ def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
                          code="invalid_manifest") from None
     finally:
         loader.dispose()
+
+
+def _no_repeated_alias(node: yaml.Node) -> None:
+    """Refuse an entry that reaches one YAML node twice (aliases): nested aliases expand
+    exponentially once turned into text (the "billion laughs")."""
+    seen: set[int] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            raise ValueError("YAML aliases (*name) used more than once in a claim are "
+                             "not supported")
+        seen.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            todo.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            todo.extend(n for pair in current.value for n in pair)
 
 
 def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
