@@ -157,9 +157,10 @@ def _dir_entry(path: Path, on_skip: SkipCallback | None) -> Iterator[Input]:
     try:
         sniff(path)
     except MediaError as exc:
-        if exc.code == errors.NOT_MEDIA and path.suffix.lower() not in MEDIA_SUFFIXES:
+        if exc.code in (errors.NOT_MEDIA, errors.EMPTY) \
+                and path.suffix.lower() not in MEDIA_SUFFIXES:
             if on_skip:
-                on_skip(path, "not media")
+                on_skip(path, "not media" if exc.code == errors.NOT_MEDIA else "empty, not media")
             return
         yield Input(path, exc.info())
         return
