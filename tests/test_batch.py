@@ -133,13 +133,15 @@ def test_jsonl_manifest_keeps_going_past_a_broken_line(tmp_path):
                         '\n'
                         '{"id": "b", "urls": [\n'
                         '[1, 2]\n'
+                        + "[" * 100_000 + "]" * 100_000 + "\n"  # deeper than the parser goes
                         '{"id": "c", "urls": ["https://example.org/c"], '
                         '"claimed_at": "2026-04-18"}\n')
     parsed = read_manifest(manifest)
     assert [r.id for r in parsed.good] == ["a", "c"]
     assert [(r.line, r.error.message.split(": ", 2)[1]) for r in parsed.bad] == \
-        [(3, "line 3"), (4, "line 4")]
+        [(3, "line 3"), (4, "line 4"), (5, "line 5")]
     assert "not valid JSON" in parsed.bad[0].error.message
+    assert "not valid JSON: maximum recursion depth" in parsed.bad[2].error.message
 
 
 def test_json_array_manifest_with_tabs_keeps_line_numbers(tmp_path):
@@ -161,6 +163,8 @@ def test_json_array_manifest_with_tabs_keeps_line_numbers(tmp_path):
     ("empty.jsonl", "\n\n", "holds no claims"),
     ("array.json", '[{"id": "a", "urls": ["https://example.org"]},\n{"id": ]',
      "line 2: not valid JSON"),
+    ("deep.yaml", "- " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("deep.json", "[" + "[" * 100_000 + "]" * 100_000 + "]", "line 1: not valid JSON"),
     ("binary.csv", "\xff\xfe\x00", "not UTF-8"),
 ])
 def test_unusable_manifest_is_one_line_error_exit_2(runner, tmp_path, name, content, reason):

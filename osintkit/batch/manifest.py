@@ -139,6 +139,9 @@ def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
                 yield line, loader.construct_document(node)
             except (yaml.YAMLError, ValueError) as exc:
                 yield line, ValueError(one_line(exc))
+    except RecursionError:
+        raise InputError(f"{path}: not valid YAML: nested too deeply",
+                         code="invalid_manifest") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -175,7 +178,7 @@ def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
             return
         try:
             item, end = decoder.raw_decode(text, pos)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InputError(f"{path}: line {text.count(chr(10), 0, pos) + 1}: not valid "
                              f"JSON: {one_line(exc)}", code="invalid_manifest") from None
         yield text.count("\n", 0, pos) + 1, item
@@ -200,8 +203,8 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
             continue
         try:
             yield line, json.loads(raw)
-        except ValueError as exc:
-            yield line, ValueError(f"not valid JSON: {exc}")
+        except (ValueError, RecursionError) as exc:
+            yield line, ValueError(f"not valid JSON: {one_line(exc)}")
 
 
 def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
