@@ -265,6 +265,7 @@ class Archive:
             units += robust.view_units(result, qimg)
         rows = self.rows()
         by_item = match_units(rows, units, limits) if units and len(rows) else {}
+        robust.prefer_simple(by_item, units, limits["pdq"])
         near_ids = [i for i in by_item if i not in seen]
         items = self._items(near_ids)
         for item_id in near_ids:

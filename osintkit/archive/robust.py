@@ -190,3 +190,14 @@ def _apply(m: Any, geo: Any) -> None:
     m.geometry = geo.to_dict()
     if geo.confirmed and m.query_region is None and geo.query_region is not None:
         m.query_region = geo.query_region
+
+
+def prefer_simple(by_item: dict[int, list[Any]], units: list[QueryUnit], max_pdq: int) -> None:
+    """Among an item's PDQ matches, put the simplest explanation first: the whole query
+    or its content region before its sub-views (pHash-only pairs stay behind them)."""
+    def rank(pair: Any) -> tuple[bool, bool]:
+        return (pair.pdq is None or pair.pdq > max_pdq,
+                units[pair.unit].view not in (None, "content", "trimmed"))
+
+    for pairs in by_item.values():
+        pairs.sort(key=rank)  # stable: the distance order stays within each rank
