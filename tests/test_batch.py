@@ -163,7 +163,7 @@ def test_json_array_manifest_with_tabs_keeps_line_numbers(tmp_path):
     ("empty.jsonl", "\n\n", "holds no claims"),
     ("array.json", '[{"id": "a", "urls": ["https://example.org"]},\n{"id": ]',
      "line 2: not valid JSON"),
-    ("deep.yaml", "- " + "[" * 5_000 + "]" * 5_000, "nested too deeply"),
+    ("deep.yaml", "- " + "[" * 5_000 + "]" * 5_000, "not valid YAML"),
     ("deep.json", "[" + "[" * 100_000 + "]" * 100_000 + "]", "line 1: not valid JSON"),
     ("binary.csv", "\xff\xfe\x00", "not UTF-8"),
 ])
