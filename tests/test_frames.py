@@ -282,3 +282,13 @@ def test_frame_hashes_are_those_of_the_hash_command(runner, cut_video: Path) -> 
     a = [(f["t"], f["hashes"]) for f in json.loads(frames.stdout)["frames"]]
     b = [(f["t"], f["hashes"]) for f in json.loads(hashed.stdout)["frames"]]
     assert a == b and len(a) >= 5
+
+
+def test_frames_against_a_bad_vpdq_file_is_a_one_line_usage_error(runner, cut_video: Path,
+                                                                 tmp_path: Path) -> None:
+    bad = tmp_path / "bad.vpdq"
+    bad.write_text("0,100,nothex,0.000\n")
+    result = runner.invoke(cli, ["frames", str(cut_video), "--against", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {bad} line 1: not a vPDQ line (PDQ hash must be 64 hex digits)"]
