@@ -30,6 +30,8 @@ Box = tuple[int, int, int, int]
 WORK_SIZE = 640  # longer side the features are found on (original coordinates reported)
 MIN_INLIERS = 15  # measured: unrelated corpus photos reach <= 8 RANSAC inliers (README)
 MIN_INLIER_RATIO = 0.2
+MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelated fits do)
+MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
@@ -217,6 +219,14 @@ def _prefer_affine(h: np.ndarray, pts: tuple[np.ndarray, np.ndarray], px: float)
     return np.vstack([a, [0.0, 0.0, 1.0]]) if float(np.median(residual)) <= px / 2 else h
 
 
+def _stretch(h: np.ndarray) -> float:
+    """How unevenly the linear part scales the two axes (1 = a similarity)."""
+    import numpy as np
+
+    sv = np.linalg.svd(h[:2, :2] / h[2, 2], compute_uv=False)
+    return float(sv[0] / max(sv[1], 1e-9))
+
+
 def _similarity(pts: tuple[np.ndarray, np.ndarray]) -> tuple[float, float] | None:
     """(rotation degrees, scale original->query) of a similarity fit on the inliers."""
     import cv2
@@ -275,6 +285,8 @@ def _describe(geo: Geometry, h: np.ndarray, pts: tuple, fit_pts: tuple,
     region, covered = _clipped_box(_project(np.linalg.inv(h), _corners(osize)), qsize)
     if covered < CANVAS_SHARE:
         geo.query_region = region
+    if min(shown, covered) < MIN_OVERLAP or _stretch(h) > MAX_STRETCH:
+        geo.confirmed = False  # a fit squeezing one picture into a sliver, or shearing it
     geo.explanation = explain(geo, covered)
 
 

@@ -41,8 +41,9 @@ Variant = Callable[[Image.Image, random.Random], Image.Image]
 
 # ---------------------------------------------------------------- photos
 def corpus_photos() -> list[Path]:
-    """Distinct real camera JPEGs (>= 400 px wide, decodable; repeated scenes dropped)."""
-    from osintkit.hashing import hamming, load_image, pdq_variants
+    """Distinct real camera JPEGs (>= 400 px wide, decodable, not blank; repeated scenes
+    dropped)."""
+    from osintkit.hashing import PDQ_MIN_QUALITY, hamming, hash_image, load_image, pdq_variants
 
     truth = json.loads((CORPUS / "exif-samples-truth.json").read_text())
     out: list[tuple[Path, dict[str, str]]] = []
@@ -54,6 +55,8 @@ def corpus_photos() -> list[Path]:
             img = load_image(path)
         except Exception:
             continue
+        if int(hash_image(img, ("pdq",))["pdq_quality"]) < PDQ_MIN_QUALITY:
+            continue  # a blank test image, not a photograph
         v = pdq_variants(img)
         if any(min(hamming(h, o["none"]) for h in v.values()) <= 70 for _, o in out):
             continue  # the orientation/HDR series repeat one scene
@@ -82,6 +85,12 @@ def skimage_photos(tmp: Path) -> list[Path]:
         img.save(path, quality=92)
         out.append(path)
     return out
+
+
+def _open(path: Path) -> Image.Image:
+    """A photo as a viewer shows it: EXIF orientation applied, RGB."""
+    with Image.open(path) as im:
+        return ImageOps.exif_transpose(im).convert("RGB")
 
 
 # ---------------------------------------------------------------- variants
@@ -228,23 +237,27 @@ def plain_pdq(archive_pdq: dict[str, str], img: Image.Image) -> set[str]:
 
 
 def run_queries(archive, originals: dict[str, Path], distractors: list[Path], tmp: Path,
-                seed: int, deep: bool) -> dict[str, dict[str, list]]:
+                seed: int, deep: bool, verbose: bool = False,
+                families: list[str] | None = None) -> dict[str, dict[str, list]]:
     """Per family: [found?] for archived photos, [false?] for distractors, for each method."""
     from osintkit.hashing import hash_file, hash_image, load_image, shrink
 
     archive_pdq = {name: str(hash_image(load_image(p), ("pdq",))["pdq"])
                    for name, p in originals.items()}
     stats: dict[str, dict[str, list]] = {}
+    misses: list[str] = []
     qdir = tmp / "queries"
     qdir.mkdir(exist_ok=True)
     sources = [(p.name, p, True) for p in originals.values()] + \
               [(p.name, p, False) for p in distractors]
     for fam, fn in FAMILIES.items():
+        if families and fam not in families:
+            continue
         st = stats.setdefault(fam, {"plain": [], "views": [], "deep": [], "fp_plain": [],
                                     "fp_views": [], "fp_deep": [], "ms": [], "ms_deep": []})
         for k, (name, path, archived) in enumerate(sources):
             rnd = random.Random(f"{seed}:{fam}:{k}")
-            q = fn(Image.open(path).convert("RGB"), rnd)
+            q = fn(_open(path), rnd)
             qpath = qdir / f"{k}.jpg"
             q.save(qpath, quality=95)  # claims circulate as JPEGs
             found_plain = plain_pdq(archive_pdq, shrink(q))
@@ -257,6 +270,9 @@ def run_queries(archive, originals: dict[str, Path], distractors: list[Path], tm
                 t0 = time.perf_counter()
                 found_deep = {m.name for m in archive.search(res, deep=True)}
                 st["ms_deep"].append((time.perf_counter() - t0) * 1000)
+            for method, got in (("plain", found_plain), ("views", found), ("deep", found_deep)):
+                if got - {name} or (archived and name not in got):
+                    misses.append(f"{fam} / {method}: query {name} found {sorted(got)}")
             if archived:
                 st["plain"].append(name in found_plain)
                 st["views"].append(name in found)
@@ -265,6 +281,8 @@ def run_queries(archive, originals: dict[str, Path], distractors: list[Path], tm
             st["fp_plain"].append(bool(found_plain - {name}))
             st["fp_views"].append(bool(found - {name}))
             st["fp_deep"].append(bool(found_deep - {name}))
+    if verbose:
+        print("\n".join(misses), file=sys.stderr)
     return stats
 
 
@@ -310,7 +328,7 @@ def bench_small(args: argparse.Namespace, tmp: Path) -> None:
           f"index rows: {len(archived)} whole + {rows} sub-views "
           f"({rows / len(archived):.1f} per item)")
     stats = run_queries(archive, {p.name: p for p in archived}, distractors, tmp, args.seed,
-                        deep=not args.no_deep)
+                        deep=not args.no_deep, verbose=args.verbose, families=args.family)
     print_table(stats, len(archived), len(distractors))
     archive.close()
 
@@ -348,7 +366,7 @@ def bench_large(args: argparse.Namespace, tmp: Path) -> None:
         rnd = random.Random(k)
         fam = list(FAMILIES)[k % len(FAMILIES)]
         qp = tmp / f"large_{k}.jpg"
-        FAMILIES[fam](Image.open(p).convert("RGB"), rnd).save(qp, quality=95)
+        FAMILIES[fam](_open(p), rnd).save(qp, quality=95)
         queries.append(qp)
     db.search(hash_file(queries[0]))  # warm the index tables
     plain, views, total = [], [], []
@@ -377,6 +395,8 @@ def main() -> None:
     ap.add_argument("--no-deep", action="store_true", help="skip the deep (ORB) search")
     ap.add_argument("--items", type=int, default=100_000, help="large archive size (0: skip)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--family", action="append", help="only this family (repeatable)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp:
         bench_small(args, Path(tmp))
