@@ -320,7 +320,6 @@ def content_box(img: Image.Image, level: int = BAR_LEVEL) -> tuple[int, int, int
 
 
 def _rotated(vframe: Any) -> Image.Image:
-
     from PIL import Image
 
     # Same pixels as PyAV's to_image(), which copies row by row: 15.7 ms vs 2.9 ms per
