@@ -11,7 +11,7 @@
    and the closest pairs of different photos.
 
 Photos: the real multi-megapixel JPEGs of ../shared/corpus/exif-samples (>= --min-mp).
-Usage: scripts/bench_hash.py [--rounds N] [--only speed,drift,robustness]
+Usage: scripts/bench_hash.py [--rounds N] [--only speed,breakdown,drift,robustness]
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from fixtures_hash import VARIANTS, distinct_photos, make_variant  # noqa: E402
 from osintkit.compare import compare_files  # noqa: E402
 from osintkit.hashing import (  # noqa: E402
     DRAFT_SIZE,
+    _reduce_factor,
     best_dihedral,
     hamming,
     hash_file,
@@ -86,8 +87,9 @@ def plain(path: Path) -> None:
 
 
 def floor(path: Path) -> None:
-    with Image.open(path) as im:
-        im.draft("RGB", (DRAFT_SIZE, DRAFT_SIZE))
+    with Image.open(path) as im:  # the same reduced-DCT scale as load_image picks
+        f = _reduce_factor(im.size, DRAFT_SIZE)
+        im.draft("RGB", (im.width // f, im.height // f))
         im.load()
 
 
@@ -125,6 +127,37 @@ def speed(photos: list[Path], rounds: int, min_mp: float) -> None:
           f"| **{tot[0] / tot[1]:.1f}x** | **{tot[1] / tot[2]:.2f}x** |")
     print(f"\nper photo: a/b median {statistics.median(ab):.1f}x (min {min(ab):.1f}x), "
           f"b/c median {statistics.median(bc):.2f}x (max {max(bc):.2f}x)")
+
+
+def breakdown(photos: list[Path], rounds: int, min_mp: float) -> None:
+    """What (b) spends beyond the floor: medians over the photos, ms and % of the floor."""
+    from osintkit.hashing import HASHERS, _pdq_all, file_digests
+
+    parts: dict[str, list[float]] = defaultdict(list)
+    for p in [p for p in photos if _mp(p) >= min_mp]:
+        img = load_image(p)
+        gray = img.convert("L")
+        fl = median_ms(lambda p=p: floor(p), rounds)
+        cost = {
+            "PDQ + 8 variants": median_ms(lambda img=img: _pdq_all(img), rounds),
+            "pHash + dHash": median_ms(lambda g=gray: (HASHERS["phash"].compute(g),
+                                                       HASHERS["dhash"].compute(g)), rounds),
+            "sha256 + md5 (thread)": median_ms(lambda p=p: file_digests(p), rounds),
+            "rest of load_image (sniff, EXIF orientation)":
+                median_ms(lambda p=p: load_image(p), rounds) - fl,
+        }
+        for k, v in cost.items():
+            parts[k].append(v / fl * 100)
+            parts[k + " ms"].append(v)
+        parts["floor ms"].append(fl)
+    print("\n## Where (b) goes beyond (c): median over the photos\n")
+    print("| step | ms | % of the floor |")
+    print("|---|---|---|")
+    print(f"| (c) floor: reduced-DCT decode | {statistics.median(parts['floor ms']):.1f} | 100 |")
+    for k in ("PDQ + 8 variants", "pHash + dHash", "sha256 + md5 (thread)",
+              "rest of load_image (sniff, EXIF orientation)"):
+        print(f"| {k} | {statistics.median(parts[k + ' ms']):.1f} "
+              f"| {statistics.median(parts[k]):.0f} |")
 
 
 def _mp(p: Path) -> float:
@@ -225,12 +258,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--min-mp", type=float, default=3.0, help="photos at least this large")
-    ap.add_argument("--only", default="speed,drift,robustness")
+    ap.add_argument("--only", default="speed,breakdown,drift,robustness")
     args = ap.parse_args()
     photos = corpus_photos()
     parts = set(args.only.split(","))
     if "speed" in parts:
         speed(photos, args.rounds, args.min_mp)
+    if "breakdown" in parts:
+        breakdown(photos, args.rounds, args.min_mp)
     if "drift" in parts:
         drift(photos)
     if "robustness" in parts:
