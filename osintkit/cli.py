@@ -274,8 +274,9 @@ def _render_compare(res: Any) -> str:
     lines = [f"{res.verdict}  (transform: {res.transform or '-'})",
              "  " + "  ".join(f"{k} {v}" for k, v in res.distance.items()),
              f"  A: {res.a}{where['a']}", f"  B: {res.b}{where['b']}"]
-    lines += [f"  segment: A {s.a_start:.1f}-{s.a_end:.1f} s = B {s.b_start:.1f}-{s.b_end:.1f} s"
-              f" ({s.frames} frames, pdq <= {s.distance}, {s.transform})" for s in res.segments]
+    lines += [f"  segment: A {s.query_start:.1f}-{s.query_end:.1f} s = "
+              f"B {s.item_start or 0:.1f}-{s.item_end or 0:.1f} s "
+              f"({s.frames} frames, best pdq {s.distance})" for s in res.segments]
     lines += [f"  note: {n}" for n in res.notes]
     if res.visual:
         lines.append(f"  picture: {res.visual}")

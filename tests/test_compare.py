@@ -206,3 +206,10 @@ def test_cli_compare_bad_file_is_one_line_exit_1(runner, photos, tmp_path):
     assert json.loads(result.stdout)["error"]["code"] == errors.EMPTY
     assert result.stderr.count("\n") == 1 and "empty.jpg" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_compare_videos_prints_segments(runner, cut_video, reencoded_video):
+    result = runner.invoke(cli, ["compare", str(cut_video), str(reencoded_video)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("near-duplicate")
+    assert "segment: A 0.0-" in result.stdout
