@@ -7,18 +7,14 @@ test uses a real distributed.LocalCluster on 127.0.0.1.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import pty
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import termios
 import threading
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -26,6 +22,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 from click.testing import CliRunner
+from ptyutil import run_with_tty_stderr
 
 from osintkit.batch import (
     ClaimResult,
@@ -475,35 +472,6 @@ def test_resume_skips_unchanged_claims_and_redoes_changed_ones(runner, tmp_path,
 
 
 # ---------------------------------------------------------------- isolation
-def _run_with_tty_stderr(cmd: list[str]) -> tuple[int, str]:
-    """Run `cmd` with stderr on a pseudo-terminal; (exit code, what it wrote there)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=slave)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain() -> None:  # a full pty buffer would block the child
-        while True:
-            try:
-                data = os.read(master, 1 << 16)
-            except OSError:  # EIO: the child closed its end
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    try:
-        code = proc.wait(timeout=120)
-    finally:
-        reader.join(10)
-        os.close(master)
-    return code, b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_a_hanging_claim_is_cut_by_claim_timeout(tmp_path, hanging_server, batch_samples,
                                                  batch_archive):
     """The fetch of `hangs` waits on a server that never answers (fetch timeout 30 s)."""
@@ -516,7 +484,7 @@ def test_a_hanging_claim_is_cut_by_claim_timeout(tmp_path, hanging_server, batch
         + "\n")
     out = tmp_path / "out"
     # a real `python -m osintkit` process with its stderr on a terminal (progress bar)
-    returncode, stderr = _run_with_tty_stderr(
+    returncode, stderr = run_with_tty_stderr(
         [sys.executable, "-m", "osintkit", "batch", str(manifest), "-o", str(out),
          "--claim-timeout", "8", "--allow-private", "-j", "2", "--db", batch_archive,
          "--junit", str(out / "junit.xml")])

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import EXIF_SAMPLES
 from PIL import Image, ImageOps
+from ptyutil import run_with_tty_stderr
 
 from osintkit import errors
 from osintkit.cli import cli
@@ -355,46 +356,10 @@ def test_python_dash_m_hash(photo):
     assert json.loads(proc.stdout)["sha256"] == GOLDEN["jpg/gps/DSCN0010.jpg"]["sha256"]
 
 
-def _stderr_on_a_terminal(cmd: list[str]) -> tuple[int, str]:
-    """Run `cmd` with stderr on a pseudo-terminal; (exit code, what it wrote there)."""
-    import fcntl
-    import os
-    import pty
-    import struct
-    import termios
-    import threading
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=slave)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain() -> None:  # a full pty buffer would block the child
-        while True:
-            try:
-                data = os.read(master, 1 << 16)
-            except OSError:  # EIO: the child closed its end
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    try:
-        code = proc.wait(timeout=120)
-    finally:
-        reader.join(10)
-        os.close(master)
-    return code, b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_progress_bar_only_on_a_terminal(photo, tmp_path, runner):
     for n in range(3):
         (tmp_path / f"copy{n}.jpg").write_bytes(photo.read_bytes())
-    code, err = _stderr_on_a_terminal([sys.executable, "-m", "osintkit", "hash", str(tmp_path)])
+    code, err = run_with_tty_stderr([sys.executable, "-m", "osintkit", "hash", str(tmp_path)])
     assert code == 0
     assert "0/3" in err and "file/s" in err  # tqdm: " 0%| | 0/3 [00:00<?, ?file/s]"
     piped = runner.invoke(cli, ["hash", str(tmp_path), "--json"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError
 from osintkit.media.exif import read_exif_block
 from osintkit.media.fields import GPS, Summary, video_summary
-from osintkit.media.probe import iter_inputs, sniff
+from osintkit.media.probe import iter_inputs, sniff, stat_regular
 
 
 @dataclass
@@ -55,24 +54,6 @@ class Metadata:
 
 
 # ------------------------------------------------------------------ reading one file
-def _stat_regular(p: Path) -> os.stat_result:
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise MediaError(f"{p}: no such file", code=errors.NOT_FOUND) from None
-    except PermissionError:
-        raise MediaError(f"{p}: permission denied", code=errors.UNREADABLE) from None
-    except OSError as exc:
-        if exc.errno == 40:  # ELOOP
-            raise MediaError(f"{p}: symlink loop", code=errors.SYMLINK_LOOP) from None
-        raise MediaError(f"{p}: cannot read ({exc.strerror})", code=errors.UNREADABLE) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise MediaError(f"{p}: is a directory, not a file", code=errors.UNREADABLE)
-    if not stat.S_ISREG(st.st_mode):  # FIFOs and devices would block or never end
-        raise MediaError(f"{p}: not a regular file", code=errors.UNREADABLE)
-    return st
-
-
 def _sha256(p: Path) -> str:
     h = hashlib.sha256()
     try:
@@ -90,7 +71,7 @@ def read_metadata(path: str | os.PathLike[str]) -> Metadata:
     p = Path(path)
     md = Metadata(path=str(path))
     try:
-        md.size = _stat_regular(p).st_size
+        md.size = stat_regular(p).st_size
         md.sha256 = _sha256(p)  # also for files that turn out not to be media: evidence
         probe = sniff(p)
         md.kind, md.format, md.mime = probe.kind, probe.format, probe.mime

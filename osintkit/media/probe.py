@@ -99,25 +99,39 @@ def sniff_bytes(head: bytes) -> Probe | None:
     return None
 
 
+def _os_error(p: Path, exc: OSError) -> MediaError:
+    if isinstance(exc, FileNotFoundError):
+        return MediaError(f"{p}: no such file", code=errors.NOT_FOUND)
+    if isinstance(exc, PermissionError):
+        return MediaError(f"{p}: permission denied", code=errors.UNREADABLE)
+    if exc.errno == 40:  # ELOOP
+        return MediaError(f"{p}: symlink loop", code=errors.SYMLINK_LOOP)
+    return MediaError(f"{p}: cannot read ({exc.strerror})", code=errors.UNREADABLE)
+
+
+def stat_regular(path: str | os.PathLike[str]) -> os.stat_result:
+    """stat() a file we are about to read; MediaError unless it is a regular file."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise _os_error(p, exc) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise MediaError(f"{p}: is a directory, not a file", code=errors.UNREADABLE)
+    if not stat.S_ISREG(st.st_mode):  # FIFOs, sockets and devices would block or never end
+        raise MediaError(f"{p}: not a regular file", code=errors.UNREADABLE)
+    return st
+
+
 def sniff(path: str | os.PathLike[str]) -> Probe:
     """Identify a file's media type from its bytes; raise MediaError when it is not media."""
     p = Path(path)
+    stat_regular(p)
     try:
-        if not stat.S_ISREG(p.stat().st_mode) and not p.is_dir():
-            # FIFOs, sockets and devices would block or never end.
-            raise MediaError(f"{p}: not a regular file", code=errors.UNREADABLE)
         with p.open("rb") as fh:
             head = fh.read(HEAD_BYTES)
-    except FileNotFoundError:
-        raise MediaError(f"{p}: no such file", code=errors.NOT_FOUND) from None
-    except IsADirectoryError:
-        raise MediaError(f"{p}: is a directory", code=errors.UNREADABLE) from None
-    except PermissionError:
-        raise MediaError(f"{p}: permission denied", code=errors.UNREADABLE) from None
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
-            raise MediaError(f"{p}: symlink loop", code=errors.SYMLINK_LOOP) from None
-        raise MediaError(f"{p}: cannot read ({exc.strerror})", code=errors.UNREADABLE) from None
+        raise _os_error(p, exc) from None
     if not head:
         raise MediaError(f"{p}: empty file (0 bytes)", code=errors.EMPTY)
     probe = sniff_bytes(head)
