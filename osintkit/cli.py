@@ -859,6 +859,39 @@ def forensics_cmd(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | N
 _VERIFY_LEVELS = ("corroborated", "no-contradiction-found", "suspicious", "contradicted", "never")
 
 
+def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `verify` and `batch`: report formats, tolerances, archive, --fail-on."""
+    options = [
+        click.option("--format", "formats", default="json,html,md", show_default=True,
+                     metavar="LIST", help="Report formats: json, html, md, junit."),
+        click.option("--tolerance-hours", type=click.FloatRange(min=0), default=24.0,
+                     show_default=True, help="Slack on every date comparison."),
+        click.option("--max-distance", type=click.IntRange(min=0), metavar="N",
+                     help="Archive: largest PDQ distance that counts as a match."),
+        click.option("--no-archive", is_flag=True, help="Do not search the archive."),
+        click.option("--allow-private", is_flag=True,
+                     help="Allow fetching from private/loopback addresses."),
+        click.option("--fail-on", type=click.Choice(_VERIFY_LEVELS), default="contradicted",
+                     show_default=True,
+                     help="Exit 1 (and a JUnit failure in batch) at or above this verdict."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _verify_settings(formats: str, tolerance_hours: float, max_distance: int | None,
+                     no_archive: bool, allow_private: bool) -> dict[str, Any]:
+    """The VerifyOptions fields given on the command line (formats checked)."""
+    fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in fmts if f not in ("json", "html", "md", "junit")]
+    if unknown or not fmts:
+        raise click.BadParameter(f"unknown format(s) {unknown}; use json, html, md, junit",
+                                 param_hint="--format")
+    return {"formats": fmts, "tolerance_hours": tolerance_hours, "max_distance": max_distance,
+            "search_archive": not no_archive, "allow_private": allow_private}
+
+
 def _printable(text: object) -> str:
     """Untrusted text for a terminal: control characters (ANSI escapes) made visible."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(str(text).split()))
@@ -892,17 +925,7 @@ def _verify_summary(report: Any) -> str:
 @click.option("--tz", metavar="ZONE", help="Zone for dates without one (+05:00, Asia/Tashkent).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Report folder (default: ./osintkit-reports/<claim id>).")
-@click.option("--format", "formats", default="json,html,md", show_default=True,
-              metavar="LIST", help="Report formats: json, html, md, junit (comma-separated).")
-@click.option("--tolerance-hours", type=click.FloatRange(min=0), default=24.0,
-              show_default=True, help="Slack on every date comparison.")
-@click.option("--max-distance", type=click.IntRange(min=0), metavar="N",
-              help="Archive: largest PDQ distance that counts as a match.")
-@click.option("--no-archive", is_flag=True, help="Do not search the archive.")
-@click.option("--allow-private", is_flag=True,
-              help="Allow fetching from private/loopback addresses.")
-@click.option("--fail-on", type=click.Choice(_VERIFY_LEVELS), default="contradicted",
-              show_default=True, help="Exit 1 when the verdict is at or above this level.")
+@verify_options
 @db_option
 @json_option
 @click.pass_context
@@ -926,14 +949,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
     from osintkit.errors import EXIT_USAGE
     from osintkit.verify import VerifyOptions, unusable_reason, verify_target
 
-    fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = [f for f in fmts if f not in ("json", "html", "md", "junit")]
-    if unknown or not fmts:
-        raise click.BadParameter(f"unknown format(s) {unknown}; use json, html, md, junit",
-                                 param_hint="--format")
-    options = VerifyOptions(formats=fmts, tolerance_hours=tolerance_hours,
-                            max_distance=max_distance, search_archive=not no_archive,
-                            allow_private=allow_private)
+    options = VerifyOptions(**_verify_settings(formats, tolerance_hours, max_distance,
+                                               no_archive, allow_private))
     report = verify_target(list(targets), out_dir, db_url=db_url, options=options, **overrides)
     if as_json:
         print_json(report.to_dict())
@@ -965,20 +982,9 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
               help="Skip claims whose report exists and whose inputs are unchanged.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), metavar="FILE",
               help="Write JUnit XML: one test case per claim.")
-@click.option("--fail-on", type=click.Choice(_VERIFY_LEVELS), default="contradicted",
-              show_default=True,
-              help="Exit 1 (and a JUnit failure) for verdicts at or above this level.")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786.")
-@click.option("--format", "formats", default="json,html,md", show_default=True,
-              metavar="LIST", help="Report formats per claim: json, html, md, junit.")
-@click.option("--tolerance-hours", type=click.FloatRange(min=0), default=24.0,
-              show_default=True, help="Slack on every date comparison.")
-@click.option("--max-distance", type=click.IntRange(min=0), metavar="N",
-              help="Archive: largest PDQ distance that counts as a match.")
-@click.option("--no-archive", is_flag=True, help="Do not search the archive.")
-@click.option("--allow-private", is_flag=True,
-              help="Allow claim URLs on private/loopback addresses.")
+@verify_options
 @db_option
 @json_option
 @click.pass_context
@@ -1000,12 +1006,9 @@ def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | Non
     """
     from osintkit.batch import BatchOptions, read_manifest, render_table, run_batch, write_junit
 
-    fmts = [f.strip() for f in formats.split(",") if f.strip()]
-    if not fmts or set(fmts) - {"json", "html", "md", "junit"}:
-        raise click.BadParameter(f"{formats!r}: use json, html, md, junit", param_hint="--format")
+    verify = _verify_settings(formats, tolerance_hours, max_distance, no_archive, allow_private)
+    verify["formats"] = list(verify["formats"])
     parsed = read_manifest(manifest)
-    verify = {"formats": fmts, "tolerance_hours": tolerance_hours, "max_distance": max_distance,
-              "search_archive": not no_archive, "allow_private": allow_private}
     options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,
                            resume=resume, fail_on=fail_on, db_url=db_url, dask=dask_address,
                            verify=verify)
