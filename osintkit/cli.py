@@ -420,12 +420,15 @@ def _render_views(m: Any) -> list[str]:
 @click.option("--deep", is_flag=True,
               help="Also confirm with local features (ORB + RANSAC) and check the nearest "
                    "items geometrically: finds crops and small rotations. Slower.")
+@click.option("--deep-candidates", type=click.IntRange(min=1), default=16, show_default=True,
+              metavar="N", help="--deep: how many nearest archived images to check.")
 @jobs_option
 @db_option
 @json_option
 @click.pass_context
 def archive_search(ctx: click.Context, paths: tuple[Path, ...], max_distance: Any, limit: int,
-                   deep: bool, jobs: int, db_url: str | None, as_json: bool) -> None:
+                   deep: bool, deep_candidates: int, jobs: int, db_url: str | None,
+                   as_json: bool) -> None:
     """Find each file (or video frame) in the archive: exact, then near matches.
 
     Near matches use PDQ over the 8 rotations/mirrors and pHash; video frames are matched
@@ -440,7 +443,8 @@ def archive_search(ctx: click.Context, paths: tuple[Path, ...], max_distance: An
       osintkit archive search launch.mp4 --max-distance pdq=40 --json | jq .matches[0]
     """
     with _open(db_url) as archive:
-        results = archive.search_paths(paths, max_distance, limit, jobs=jobs, deep=deep,
+        results = archive.search_paths(paths, max_distance, limit, jobs=jobs,
+                                       deep=deep_candidates if deep else False,
                                        on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     exit_for(emit_results(ctx, results, as_json, _render_search))
 

@@ -273,8 +273,9 @@ def _describe(geo: Geometry, h: np.ndarray, pts: tuple, fit_pts: tuple,
     import numpy as np
 
     geo.homography = [[round(float(v), 6) for v in row] for row in h]
+    step = max(1, len(pts[0]) // 200)  # a spread sample of the inliers, for the picture
     geo.pairs = [(float(a[0]), float(a[1]), float(b[0]), float(b[1]))
-                 for a, b in zip(pts[0][:200], pts[1][:200], strict=False)]
+                 for a, b in zip(pts[0][::step][:200], pts[1][::step][:200], strict=False)]
     sim = _similarity(fit_pts)
     if sim is not None:
         geo.rotation, geo.scale = sim
@@ -342,7 +343,7 @@ def draw(query: Image.Image, original: Image.Image, geo: Geometry,
     canvas.paste(right, (ox, 0))
     d = ImageDraw.Draw(canvas)
     colours = [(80, 220, 120), (250, 200, 60), (90, 170, 255), (255, 110, 110)]
-    for k, (qx, qy, rx, ry) in enumerate(geo.pairs[:60]):
+    for k, (qx, qy, rx, ry) in enumerate(geo.pairs[::max(1, len(geo.pairs) // 60)]):
         c = colours[k % len(colours)]
         qx = qsize[0] - qx if geo.mirrored else qx
         a, b = (qx * sq, qy * sq), (ox + rx * so, ry * so)

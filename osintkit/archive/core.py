@@ -245,7 +245,7 @@ class Archive:
     # ------------------------------------------------------------------ search
     def search(self, result: Any, max_distance: int | dict[str, int] | None = None,
                limit: int = 20, variants: dict[str, str] | None = None,
-               with_views: bool = True, deep: bool = False,
+               with_views: bool = True, deep: bool | int = False,
                frame_distance: int = FRAME_DISTANCE) -> list[Match]:
         """Matches of one HashResult, best first: exact sha256/md5, then near (PDQ over
         8 dihedral transforms, pHash untransformed; video frames against images/frames).
@@ -255,7 +255,8 @@ class Archive:
 
         `with_views`: an image query also searches its content region and sub-views against
         archived sub-views (osintkit/views.py). `deep`: then confirms with local features
-        and checks a bounded set of nearest items geometrically (archive/robust.py)."""
+        and checks a bounded set of nearest items geometrically (archive/robust.py); an
+        int sets how many (True: 16)."""
         limits = _limits(max_distance)
         matches = self._exact(result)
         seen = {m.item_id for m in matches}
@@ -284,13 +285,14 @@ class Archive:
         near = sorted((m for m in matches if m.match == "near"), key=_match_key)
         robust.annotate(self.db, near, rows, {i: p[0].row for i, p in by_item.items()})
         if deep and qimg is not None:
-            near = robust.deep(self, result, qimg, rows, units, exact + near)
+            near = robust.deep(self, result, qimg, rows, units, exact + near,
+                               robust.DEEP_CANDIDATES if deep is True else int(deep))
         return (exact + near)[:limit] if limit else exact + near
 
     def search_paths(self, paths: Iterable[str | os.PathLike[str]],
                      max_distance: int | dict[str, int] | None = None, limit: int = 20,
                      jobs: int = 1, on_skip: Callable[[Path, str], None] | None = None,
-                     deep: bool = False) -> list[SearchResult]:
+                     deep: bool | int = False) -> list[SearchResult]:
         """Hash each file (directories expanded) and search it; bad files fail alone."""
         from osintkit.hashing import hash_paths
         from osintkit.media.probe import iter_inputs
