@@ -34,6 +34,7 @@ MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelate
 MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
+MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
 _CACHE: OrderedDict[tuple, Features] = OrderedDict()
@@ -101,6 +102,8 @@ def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> F
     if mirrored:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     gray, scale = _gray(img)
+    if min(gray.shape) < MIN_SIDE:  # OpenCV's pyramids fail on a few pixels: no features
+        return Features(np.zeros((0, 2), np.float32), None, img.size, method)
     det = cv2.SIFT_create(nfeatures=1500) if method == "sift" else \
         cv2.ORB_create(nfeatures=ORB_FEATURES)
     kps, desc = det.detectAndCompute(gray, None)

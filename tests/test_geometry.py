@@ -100,3 +100,11 @@ def test_visual_draws_matches_and_the_outline(tmp_path, originals):
         magenta = int(((a[..., 0] > 230) & (a[..., 1] < 90) & (a[..., 2] > 170)).sum())
         assert magenta > 200
     assert geo.to_dict()["explanation"] == geo.explanation
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 900), (40, 20)])
+def test_tiny_or_thin_pictures_give_no_features_not_errors(originals, size):
+    tiny = Image.new("RGB", size, (200, 10, 10))
+    geo = match_images(tiny, originals[0])
+    assert not geo.confirmed and geo.inliers == 0
+    assert not match_images(originals[0], tiny).confirmed

@@ -185,3 +185,18 @@ def test_verify_finds_the_recycled_photo_in_a_screenshot(matching_archive, tmp_p
     rep = verify_claim(claim, tmp_path / "out", db_url=url, options=VerifyOptions(formats=()))
     found = [f for f in rep.findings if f.code.startswith("ARCHIVE_MATCH")]
     assert found and found[0].evidence["name"] == files[3].name
+
+
+def test_odd_pictures_are_searched_and_compared_without_errors(runner, matching_archive,
+                                                              tmp_path):
+    url, files = matching_archive
+    odd = {"tiny.png": Image.new("RGB", (1, 1)), "thin.png": Image.new("RGB", (5, 900)),
+           "clear.png": Image.new("RGBA", (300, 200), (0, 0, 0, 0))}
+    for name, img in odd.items():
+        img.save(tmp_path / name)
+        result = runner.invoke(cli, ["archive", "search", str(tmp_path / name), "--db", url,
+                                     "--deep", "--json"])
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["matches"] == []
+        result = runner.invoke(cli, ["compare", str(tmp_path / name), str(files[0]), "--json"])
+        assert result.exit_code == 0 and json.loads(result.stdout)["verdict"] == "different"
