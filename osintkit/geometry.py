@@ -34,6 +34,8 @@ MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelate
 MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
+SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
+VOTE_DISTANCE = 48  # of 256 bits: a descriptor this close votes for its image
 MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
@@ -140,6 +142,66 @@ def cached_features(path: str | os.PathLike[str], method: str = "orb",
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
     orientation = im.getexif().get(0x0112, 1)
     return (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
+
+
+def signature(img: Image.Image, n: int = SIGNATURE_SIZE) -> bytes:
+    """The `n` strongest ORB descriptors of a picture (32 bytes each), concatenated: what
+    the archive keeps per image to pick deep-search candidates by voting."""
+    import cv2
+    import numpy as np
+
+    gray, _ = _gray(img)
+    if min(gray.shape) < MIN_SIDE:
+        return b""
+    kps, desc = cv2.ORB_create(nfeatures=n * 8).detectAndCompute(gray, None)
+    if desc is None:
+        return b""
+    return np.ascontiguousarray(desc[_spread(kps, gray.shape, n)]).tobytes()
+
+
+def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int]:
+    """Indexes of `n` keypoints spread over a grid x grid layout (strongest per cell
+    first), so a crop that loses a side keeps most of the signature."""
+    h, w = shape[:2]
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i in sorted(range(len(kps)), key=lambda i: -kps[i].response):
+        x, y = kps[i].pt
+        cells.setdefault((min(grid - 1, int(x * grid / w)), min(grid - 1, int(y * grid / h))),
+                         []).append(i)
+    picked: list[int] = []
+    rank = 0
+    while len(picked) < n and any(len(c) > rank for c in cells.values()):
+        picked += [c[rank] for c in cells.values() if len(c) > rank][:n - len(picked)]
+        rank += 1
+    return picked
+
+
+def vote(query: Image.Image, signatures: np.ndarray, owners: np.ndarray, k: int,
+         max_distance: int = VOTE_DISTANCE) -> list[int]:
+    """Owners (item ids) of the `k` signatures most descriptors of `query` land closest to.
+
+    `signatures` is (N, 32) uint8, one ORB descriptor per row, `owners` (N,) their items.
+    A linear Hamming scan: fine up to a few million rows (~30,000 archived images).
+    """
+    import numpy as np
+
+    q = features(query)
+    if q.descriptors is None or not len(signatures):
+        return []
+    qd = np.ascontiguousarray(q.descriptors).view("<u8")  # (Q, 4)
+    sd = np.ascontiguousarray(signatures).view("<u8")  # (N, 4)
+    votes: dict[int, int] = {}
+    for start in range(0, len(qd), 64):
+        block = qd[start:start + 64]
+        d = np.zeros((len(block), len(sd)), dtype=np.uint16)
+        for w in range(4):
+            d += np.bitwise_count(block[:, w][:, None] ^ sd[:, w][None, :])
+        best = d.argmin(axis=1)
+        ok = d[np.arange(len(block)), best] <= max_distance
+        for item in owners[best[ok]].tolist():
+            votes[item] = votes.get(item, 0) + 1
+    ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [item for item, n in ranked[:k] if n >= 2]
 
 
 # ---------------------------------------------------------------- matching

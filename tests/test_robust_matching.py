@@ -13,6 +13,7 @@ from fixtures_matching import crop, jpeg, letterbox, logo_caption, open_photo, p
 from PIL import Image
 
 from osintkit.archive import open_archive
+from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
 from osintkit.hashing import hash_file
 from osintkit.views import SUB_VIEWS
@@ -132,19 +133,23 @@ def test_index_growth_per_item_is_the_documented_sub_views(matching_archive):
     assert len(per_item) == len(files) and set(per_item.values()) <= set(range(len(SUB_VIEWS) + 1))
     assert sum(per_item.values()) >= 0.9 * len(files) * len(SUB_VIEWS)  # flat views are rare
     assert names <= set(SUB_VIEWS)
+    with sqlite3.connect(db) as conn:  # and one ORB signature (64 descriptors) per image
+        sizes = [len(r[0]) // 64 for r in conn.execute("SELECT orb FROM features")]
+    assert sizes == [64] * len(files)
 
 
 def test_older_archive_is_migrated_and_still_searchable(tmp_path, distinct_photos):
-    """A v2 archive (no views table) opens, gains the table, and its old items still match."""
+    """A v2 archive (no views/features tables) opens, gains them, old items still match."""
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     photo = distinct_photos["archived"][0]
     with open_archive(url) as arc:
         arc.add([photo], source="s", first_seen="2020-01-01")
     with sqlite3.connect(tmp_path / "old.sqlite") as conn:
         conn.execute("DROP TABLE views")
+        conn.execute("DROP TABLE features")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     with open_archive(url) as arc:
-        assert arc.stats()["schema_version"] == 3
+        assert arc.stats()["schema_version"] == SCHEMA_VERSION
         assert [m.name for m in arc.search(hash_file(photo))] == [photo.name]
         assert arc.db.query("SELECT COUNT(*) FROM views")[0][0] == 0
 

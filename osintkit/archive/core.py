@@ -226,9 +226,7 @@ class Archive:
             return None  # another process inserted it first: merge instead
         item_id = int(row[0])
         self._insert_frames(cur, item_id, res.frames or [])
-        if views := robust.view_rows(item_id, res):
-            cur.executemany(self.db.sql("INSERT INTO views (item_id, view, pdq, pdq_quality) "
-                                        "VALUES (?, ?, ?, ?)"), views)
+        robust.insert_rows(self.db, cur, item_id, res)
         return item_id
 
     def _insert_frames(self, cur: Any, item_id: int, frames: Iterable[Any]) -> None:

@@ -12,21 +12,36 @@ import numpy as np
 
 from osintkit.archive.search import QueryUnit, RowSet
 
+MAX_VOTE_ROWS = 2_000_000  # ~30,000 images: beyond, a linear vote costs seconds per query
 DEEP_CANDIDATES = 16  # items checked with local features by `search(deep=True)`
 
 
 def attach_views(res: Any) -> None:
     """Give a freshly hashed image its sub-view hashes (`res.view_hashes`), for the index.
     Anything that is not a readable image file gets none (and keeps its other rows)."""
+    from osintkit.geometry import signature
     from osintkit.hashing import HashResult
     from osintkit.views import archive_view_hashes, load_view_image
 
     if not isinstance(res, HashResult) or res.kind != "image" or hasattr(res, "view_hashes"):
         return
+    res.view_hashes, res.orb_signature = [], b""
     try:
-        res.view_hashes = archive_view_hashes(load_view_image(res.path))
+        img = load_view_image(res.path)
+        res.view_hashes = archive_view_hashes(img)
+        res.orb_signature = signature(img)
     except Exception:  # the whole-picture hashes are already there; views are a bonus
-        res.view_hashes = []
+        pass
+
+
+def insert_rows(db: Any, cur: Any, item_id: int, res: Any) -> None:
+    """Write the sub-view hashes and the ORB signature of a new item (same transaction)."""
+    if views := view_rows(item_id, res):
+        cur.executemany(db.sql("INSERT INTO views (item_id, view, pdq, pdq_quality) "
+                               "VALUES (?, ?, ?, ?)"), views)
+    if sig := getattr(res, "orb_signature", b""):
+        db.execute(cur, "INSERT INTO features (item_id, orb) VALUES (?, ?)",
+                   (item_id, sig.hex()))
 
 
 def view_rows(item_id: int, res: Any) -> list[tuple[int, str, str, int]]:
@@ -164,7 +179,8 @@ def deep(archive: Any, result: Any, img: Any, rows: RowSet, units: list[QueryUni
     known = {m.item_id for m in matches}
     for m in near:
         _apply(m, confirm(qf, _origin(archive, m.item_id)))
-    todo = [i for i in nearest_items(rows, units, k) if i not in known]
+    voted = _voted(archive, img, k)
+    todo = [i for i in dict.fromkeys(voted + nearest_items(rows, units, k)) if i not in known]
     found = []
     for item in archive._items(todo).values():
         if item.kind != "image":
@@ -177,6 +193,33 @@ def deep(archive: Any, result: Any, img: Any, rows: RowSet, units: list[QueryUni
         found.append(m)
     found.sort(key=lambda m: -m.geometry["inliers"])
     return near + found
+
+
+def signatures(archive: Any) -> tuple[np.ndarray, np.ndarray]:
+    """All archived ORB signatures as (rows x 32 bytes, item id per row), cached on the
+    archive object until its content changes."""
+    stamp = archive.stamp()
+    cached = getattr(archive, "_signatures", None)
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    owners, chunks = [], []
+    for item_id, orb in archive.db.query("SELECT item_id, orb FROM features"):
+        raw = bytes.fromhex(orb)
+        chunks.append(raw)
+        owners.extend([int(item_id)] * (len(raw) // 32))
+    sigs = np.frombuffer(b"".join(chunks), dtype=np.uint8).reshape(-1, 32)
+    archive._signatures = (stamp, sigs, np.asarray(owners, dtype=np.int64))
+    return sigs, archive._signatures[2]
+
+
+def _voted(archive: Any, img: Any, k: int) -> list[int]:
+    """Candidates by ORB votes (up to MAX_VOTE_ROWS signature rows; beyond, PDQ only)."""
+    from osintkit.geometry import vote
+
+    sigs, owners = signatures(archive)
+    if not len(sigs) or len(sigs) > MAX_VOTE_ROWS:
+        return []
+    return vote(img, sigs, owners, k)
 
 
 def _origin(archive: Any, item_id: int) -> str | None:

@@ -25,7 +25,7 @@ from osintkit.errors import ArchiveError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _RETRIES = 8
 _PG_LOCK_ID = 0x05170001  # advisory lock serializing migrations across clients
 
@@ -71,8 +71,19 @@ def _migration_3(pk: str, real: str) -> list[str]:
     ]
 
 
+def _migration_4(pk: str, real: str) -> list[str]:
+    # The strongest ORB descriptors of each archived image (hex, 32 bytes each): the deep
+    # search votes with them for its candidates (osintkit/geometry.py `signature`).
+    return [
+        "CREATE TABLE IF NOT EXISTS features ("
+        " item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+        " orb TEXT NOT NULL)",
+    ]
+
+
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
-MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3,
+                                                     _migration_4]
 
 
 def redact(url: str) -> str:
