@@ -35,6 +35,7 @@ MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the origina
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
 SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
+QUERY_SIGNATURE = 200  # query descriptors that vote (spread like the archived ones)
 VOTE_DISTANCE = 48  # of 256 bits: a descriptor this close votes for its image
 MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
@@ -178,30 +179,53 @@ def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int
 
 def vote(query: Image.Image, signatures: np.ndarray, owners: np.ndarray, k: int,
          max_distance: int = VOTE_DISTANCE) -> list[int]:
-    """Owners (item ids) of the `k` signatures most descriptors of `query` land closest to.
+    """Owners (item ids) of the signature rows that most of the query's own signature
+    descriptors land closest to, best first (at most `k`, each with >= 2 votes).
 
     `signatures` is (N, 32) uint8, one ORB descriptor per row, `owners` (N,) their items.
-    A linear Hamming scan: fine up to a few million rows (~30,000 archived images).
     """
     import numpy as np
 
-    q = features(query)
-    if q.descriptors is None or not len(signatures):
+    q = np.frombuffer(signature(query, QUERY_SIGNATURE), dtype=np.uint8).reshape(-1, 32)
+    if not len(q) or not len(signatures):
         return []
-    qd = np.ascontiguousarray(q.descriptors).view("<u8")  # (Q, 4)
-    sd = np.ascontiguousarray(signatures).view("<u8")  # (N, 4)
+    best, dist = nearest_rows(q, signatures)
     votes: dict[int, int] = {}
-    for start in range(0, len(qd), 64):
-        block = qd[start:start + 64]
+    for item in owners[best[dist <= max_distance]].tolist():
+        votes[item] = votes.get(item, 0) + 1
+    ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [item for item, n in ranked[:k] if n >= 2]
+
+
+def nearest_rows(q: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each 256-bit code in `q`, the nearest row of `rows` and its Hamming distance.
+
+    faiss's binary flat index when installed (SIMD popcount, one thread: the machine is
+    shared), else a numpy scan -- about 10x slower, hence MAX_VOTE_ROWS in the archive.
+    """
+    import numpy as np
+
+    try:
+        import faiss
+    except ImportError:
+        faiss = None
+    if faiss is not None:
+        faiss.omp_set_num_threads(1)
+        index = faiss.IndexBinaryFlat(256)
+        index.add(np.ascontiguousarray(rows))
+        dist, idx = index.search(np.ascontiguousarray(q), 1)
+        return idx[:, 0].astype(np.int64), dist[:, 0].astype(np.int64)
+    qd, sd = q.view("<u8"), np.ascontiguousarray(rows).view("<u8")
+    best = np.zeros(len(qd), dtype=np.int64)
+    dist = np.zeros(len(qd), dtype=np.int64)
+    for start in range(0, len(qd), 32):
+        block = qd[start:start + 32]
         d = np.zeros((len(block), len(sd)), dtype=np.uint16)
         for w in range(4):
             d += np.bitwise_count(block[:, w][:, None] ^ sd[:, w][None, :])
-        best = d.argmin(axis=1)
-        ok = d[np.arange(len(block)), best] <= max_distance
-        for item in owners[best[ok]].tolist():
-            votes[item] = votes.get(item, 0) + 1
-    ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [item for item, n in ranked[:k] if n >= 2]
+        best[start:start + 32] = d.argmin(axis=1)
+        dist[start:start + 32] = d[np.arange(len(block)), best[start:start + 32]]
+    return best, dist
 
 
 # ---------------------------------------------------------------- matching
