@@ -35,7 +35,7 @@ MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the origina
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
 SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
-QUERY_SIGNATURE = 200  # query descriptors that vote (spread like the archived ones)
+QUERY_SIGNATURE = 400  # query descriptors that vote (spread like the archived ones)
 VOTE_DISTANCE = 48  # of 256 bits: a descriptor this close votes for its image
 MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
