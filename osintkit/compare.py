@@ -317,8 +317,10 @@ def _robust(res: CompareResult) -> Any:
                              f"(PDQ {pair['pdq']})")
         elif geo.confirmed:
             res.verdict = "near-duplicate"
+            # geometry maps B (the original) onto A (the query): say so, not "the original".
+            what = geo.explanation.replace("the original fills", "B fills")
             res.notes.append(f"matched by local features ({geo.inliers} inliers): "
-                             f"{geo.explanation}")
+                             f"A shows B {what}")
     return geo
 
 
