@@ -35,6 +35,7 @@ class VerifyOptions:
     max_distance: int | None = None  # archive PDQ distance limit (None: the archive's default)
     video_every: float = 1.0  # seconds between sampled video frames
     search_archive: bool = True
+    deep: bool = False  # archive: also confirm candidates with local features (crops, rotations)
     allow_private: bool = False  # fetch: allow private/loopback addresses
     max_bytes: int = 200_000_000
     max_items: int = 50
@@ -178,7 +179,8 @@ def _search_archive(media: list[MediaItem], db_url: str | None,
         with open_archive(db_url) as archive:
             info["url"] = redact(archive.url)
             for item in todo:
-                item.matches = archive.search(item.hashes, max_distance=opts.max_distance)
+                item.matches = archive.search(item.hashes, max_distance=opts.max_distance,
+                                              deep=opts.deep)
                 item.archived = {m.item_id: archive.get(m.item_id) for m in item.matches}
             info["searched"] = True
     except Exception as exc:  # an unusable archive is reported, the other checks still run

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 from fixtures_matching import crop, jpeg, letterbox, logo_caption, open_photo, pad, screenshot
-from PIL import Image
+from PIL import Image, ImageOps
 
 from osintkit.archive import open_archive
 from osintkit.archive.store import SCHEMA_VERSION
@@ -190,6 +190,22 @@ def test_verify_finds_the_recycled_photo_in_a_screenshot(matching_archive, tmp_p
     rep = verify_claim(claim, tmp_path / "out", db_url=url, options=VerifyOptions(formats=()))
     found = [f for f in rep.findings if f.code.startswith("ARCHIVE_MATCH")]
     assert found and found[0].evidence["name"] == files[3].name
+
+
+def test_verify_deep_finds_a_heavily_cropped_mirrored_copy(runner, matching_archive, tmp_path):
+    """A 25% crop, mirrored, escapes the hash views; `verify --deep` confirms it."""
+    url, files = matching_archive
+    img = ImageOps.mirror(open_photo(files[5]))
+    w, h = img.size
+    q = _query(tmp_path, "crop", img.crop((int(w * 0.25), int(h * 0.2), w, h)))
+    codes = {}
+    for flag in ([], ["--deep"]):
+        result = runner.invoke(cli, ["verify", str(q), "--db", url, "--claim-date", "2026-04-18",
+                                     "-o", str(tmp_path / f"out{len(flag)}"), "--json", *flag])
+        assert result.exit_code in (0, 1), result.stderr
+        codes[bool(flag)] = {f["code"] for f in json.loads(result.stdout)["findings"]}
+    assert "ARCHIVE_MATCH_PREDATES_CLAIM" not in codes[False]
+    assert {"ARCHIVE_MATCH_PREDATES_CLAIM", "MIRRORED_OR_ROTATED_COPY"} <= codes[True]
 
 
 def test_odd_pictures_are_searched_and_compared_without_errors(runner, matching_archive,
