@@ -1,6 +1,6 @@
 """Error classes shared by every stage. Each carries a stable code and an exit code.
 
-The core raises these; only `cli.py` turns them into one-line messages and exit codes.
+The core raises these; only `osintkit/cli/` turns them into one-line messages and exit codes.
 Per-item failures (one bad file in a directory) are recorded in results as
 `{"code", "message"}` via `ErrorInfo`, never raised past the item.
 """

@@ -1,0 +1,176 @@
+"""Commands `fetch` and `evidence check`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from osintkit.cli import (
+    cli,
+    exit_for,
+    json_option,
+    note,
+    print_json,
+)
+
+
+# --- fetch, evidence (fetch/) ---
+def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from osintkit.fetch.http import parse_size
+
+    try:
+        return parse_size(value)
+    except (ValueError, IndexError):
+        raise click.BadParameter(f"{value!r} is not a size (e.g. 200M, 1.5G, 500k)") from None
+
+
+def _terminal(text: object) -> str:
+    """Untrusted page text without control characters (no terminal escape tricks)."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text))
+
+
+def _fetch_progress(ctx: click.Context, enabled: bool) -> tuple[Callable[..., None], Any]:
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int, url: str) -> None:
+        if not enabled:
+            return
+        if "bar" not in state:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total, unit="file", desc="fetch", file=sys.stderr,
+                                leave=False, disable=None)
+        bar = state["bar"]
+        bar.n = done
+        bar.set_postfix_str(_terminal(url)[-40:], refresh=True)
+
+    return progress, state
+
+
+def _render_capture(cap: Any) -> None:
+    page = cap.page
+    if page is not None and page.kind == "telegram" and len(page.posts) == 1:
+        post = page.posts[0]
+        head = f"telegram post {_terminal(post.post_id)} by {_terminal(post.author or '?')}"
+        if post.forwarded_from:
+            head += f", forwarded from {_terminal(post.forwarded_from.get('url') or '?')}"
+        click.echo(head + (", edited" if post.edited else ""))
+    elif page is not None and page.kind != "direct":
+        click.echo(f"page: {_terminal(page.title or page.final_url)}")
+    if page is not None and page.published_at:
+        click.echo(f"published: {_terminal(page.published_at)}")
+    for item in cap.items:
+        if item.ok:
+            click.echo(f"  ok  {item.kind:5} {item.format:5} {item.size:>10} bytes  "
+                       f"{item.path.name}  <- {_terminal(item.url)}")
+    if cap.items:
+        fetched = sum(1 for i in cap.items if i.ok)
+        click.echo(f"fetched {fetched} of {len(cap.items)} media into {cap.out_dir} "
+                   "(manifest.json, capture.warc.gz, custody.log)")
+
+
+@cli.command("fetch")
+@click.argument("url")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Evidence directory (default: ./evidence-<UTC time>). Re-fetching into "
+                   "the same directory is idempotent.")
+@click.option("--max-bytes", default="200M", show_default=True, callback=_size_option,
+              help="Size cap per download (200M, 1.5G...).")
+@click.option("--max-items", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Media files to fetch from a page at most.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Connect and read timeout, seconds.")
+@click.option("--total-timeout", type=click.FloatRange(min=0.1), default=600.0,
+              show_default=True, help="Time cap for one download, seconds.")
+@click.option("--proxy", metavar="URL",
+              help="http://, socks5:// or socks5h:// proxy (HTTP_PROXY, HTTPS_PROXY, "
+                   "ALL_PROXY and NO_PROXY are honoured too).")
+@click.option("--allow-private", is_flag=True,
+              help="Allow private, loopback and link-local addresses (refused by default).")
+@click.option("--allow-net", "allow_networks", multiple=True, metavar="CIDR",
+              help="Allow this network anyway (repeatable), e.g. 10.20.0.0/16.")
+@json_option
+@click.pass_context
+def fetch_cmd(ctx: click.Context, url: str, out_dir: Path | None, max_bytes: int,
+              max_items: int, timeout: float, total_timeout: float, proxy: str | None,
+              allow_private: bool, allow_networks: tuple[str, ...], as_json: bool) -> None:
+    """Fetch a claim's media from URL and keep the evidence.
+
+    URL is a news page, a Telegram public post (t.me/<channel>/<id>, t.me/s/...,
+    ?embed=1) or a direct image/video link. Each media file is saved as
+    <sha256>.<ext>, with manifest.json, capture.warc.gz (every request and response)
+    and custody.log. --json prints the manifest. Exit 0: all media fetched;
+    1: some failed; 2: nothing usable found.
+
+    \b
+    Example:
+      osintkit fetch https://t.me/s/somechannel/1234 -o evidence/claim-1
+      osintkit fetch https://example.org/news/strike --json | jq '.items[].sha256'
+    """
+    from datetime import UTC, datetime
+
+    from osintkit.fetch import fetch
+
+    if out_dir is None:
+        out_dir = Path(f"evidence-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    progress, state = _fetch_progress(ctx, not (as_json or (ctx.obj and ctx.obj.quiet)))
+    try:
+        cap = fetch(url, out_dir, allow_private=allow_private, max_bytes=max_bytes,
+                    max_items=max_items, timeout=timeout, total_timeout=total_timeout,
+                    proxy=proxy, allow_networks=allow_networks, progress=progress)
+    finally:
+        if "bar" in state:
+            state["bar"].close()
+    if as_json:
+        print_json(cap.to_dict())
+    else:
+        _render_capture(cap)
+    for note_text in cap.notes:
+        note(ctx, _terminal(note_text))
+    for err in cap.failures:
+        click.echo(f"Error: {_terminal(err.message)}", err=True)
+    if cap.exit_code:
+        raise click.exceptions.Exit(cap.exit_code)
+
+
+@cli.group("evidence")
+def evidence_group() -> None:
+    """Evidence directories written by `osintkit fetch`.
+
+    \b
+    Example:
+      osintkit evidence check evidence/claim-1
+    """
+
+
+@evidence_group.command("check")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def evidence_check_cmd(directory: Path, as_json: bool) -> None:
+    """Recompute every hash; report files changed, missing or added since capture.
+
+    Also verifies custody.log (each line chained to the one before) and that
+    manifest.json is the one recorded there. Exit 0: intact; 1: something changed;
+    2: not an evidence directory.
+
+    \b
+    Example:
+      osintkit evidence check evidence/claim-1 --json | jq .changed
+    """
+    from osintkit.fetch import check_evidence
+
+    res = check_evidence(directory)
+    if as_json:
+        print_json(res.to_dict())
+    elif res.ok:
+        click.echo(f"{directory}: intact ({res.checked} files match manifest.json)")
+    for kind in ("changed", "missing", "added"):
+        for name in getattr(res, kind):
+            click.echo(f"Error: {directory}/{name}: {kind} since capture", err=True)
+    for problem in res.custody:
+        click.echo(f"Error: {directory}: {problem}", err=True)
+    exit_for(int(not res.ok))
