@@ -6,10 +6,9 @@ import re
 
 import click
 import pytest
+from conftest import ROOT
 
 from osintkit.cli import cli
-
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
