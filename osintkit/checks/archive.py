@@ -41,16 +41,20 @@ def _claimed(ctx: CheckContext) -> str:
     return win.raw if win else "?"
 
 
-@check("ARCHIVE_MATCH_PREDATES_CLAIM", severity="high")
-def archive_match_predates(ctx: CheckContext) -> list[Finding]:
-    """An archived copy of this picture was first seen before the claimed event."""
+def _image_matches(ctx: CheckContext) -> list[tuple[Any, bool | None]]:
+    """(best match per archived item, predates the claim?) for a picture; [] for a video."""
     item = ctx.item
     if item is None or item.kind == "video":
         return []
+    return [(group[0], _predates(ctx, group[0])) for group in _by_item(item)]
+
+
+@check("ARCHIVE_MATCH_PREDATES_CLAIM", severity="high")
+def archive_match_predates(ctx: CheckContext) -> list[Finding]:
+    """An archived copy of this picture was first seen before the claimed event."""
     out = []
-    for group in _by_item(item):
-        best = group[0]
-        if _predates(ctx, best):
+    for best, predates in _image_matches(ctx):
+        if predates:
             out.append(ctx.finding(
                 f"Archived copy {best.name!s} ({best.source}) was first seen on "
                 f"{best.first_seen}, before the claimed date {_claimed(ctx)}: "
@@ -61,13 +65,8 @@ def archive_match_predates(ctx: CheckContext) -> list[Finding]:
 @check("ARCHIVE_MATCH", severity="info")
 def archive_match(ctx: CheckContext) -> list[Finding]:
     """An archived copy exists but is not older than the claimed event (or no date)."""
-    item = ctx.item
-    if item is None or item.kind == "video":
-        return []
     out = []
-    for group in _by_item(item):
-        best = group[0]
-        predates = _predates(ctx, best)
+    for best, predates in _image_matches(ctx):
         if predates:
             continue
         if predates is not None:
