@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 CORPUS = Path(os.environ.get("OSINTKIT_CORPUS", ROOT.parent / "shared" / "corpus"))
 
+from corpusutil import camera_jpegs  # noqa: E402
 from fixtures_hash import VARIANTS, distinct_photos, make_variant  # noqa: E402
 
 from osintkit.compare import compare_files  # noqa: E402
@@ -54,19 +55,7 @@ from osintkit.hashing import (  # noqa: E402
 
 def corpus_photos() -> list[Path]:
     """Decodable camera JPEGs >= 400 px wide (the tests' `photos` fixture), sorted."""
-    truth = json.loads((CORPUS / "exif-samples-truth.json").read_text())
-    out = []
-    for rel, rec in sorted(truth["files"].items()):
-        if rec.get("file_type") != "JPEG" or (rec.get("width") or 0) < 400:
-            continue
-        path = CORPUS / "exif-samples" / rel
-        try:
-            with Image.open(path) as im:
-                im.load()
-        except Exception:  # deliberately broken corpus files
-            continue
-        out.append(path)
-    return out
+    return camera_jpegs(CORPUS, json.loads((CORPUS / "exif-samples-truth.json").read_text()))
 
 
 def median_ms(fn: Callable[[], object], rounds: int) -> float:

@@ -30,6 +30,10 @@ from PIL import Image, ImageEnhance
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+sys.path.insert(0, str(ROOT / "tests"))
+
+from corpusutil import camera_jpegs  # noqa: E402
+
 CLASSES = ("camera", "resave", "splice", "edited")
 QUALITIES = (70, 80, 90)
 BIG = 3_200_000
@@ -49,18 +53,7 @@ def is_untouched_camera(rec: dict) -> bool:
 def corpus_photos(corpus: Path) -> tuple[list[Path], dict]:
     """The same selection as the `photos` test fixture: decodable JPEGs ≥ 400 px wide."""
     truth = json.loads((corpus / "exif-samples-truth.json").read_text())
-    out = []
-    for rel, rec in sorted(truth["files"].items()):
-        path = corpus / "exif-samples" / rel
-        if rec.get("file_type") != "JPEG" or (rec.get("width") or 0) < 400:
-            continue
-        try:
-            with Image.open(path) as im:
-                im.load()
-        except Exception:  # deliberately broken corpus files
-            continue
-        out.append(path)
-    return out, truth
+    return camera_jpegs(corpus, truth), truth
 
 
 def camera_photos(photos: Iterable[Path], truth: dict, corpus_root: Path) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from corpusutil import camera_jpegs
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -39,19 +40,7 @@ def truth() -> dict:
 @pytest.fixture(scope="session")
 def photos(corpus_dir: Path, truth: dict) -> list[Path]:
     """Real camera JPEG photographs (decodable, at least 400 px wide), sorted."""
-    from PIL import Image
-
-    out = []
-    for rel, rec in sorted(truth["files"].items()):
-        path = corpus_dir / rel
-        if rec.get("file_type") != "JPEG" or (rec.get("width") or 0) < 400:
-            continue
-        try:
-            with Image.open(path) as im:
-                im.load()
-        except Exception:  # the corpus holds deliberately broken files; skip those here
-            continue
-        out.append(path)
+    out = camera_jpegs(CORPUS, truth)
     assert len(out) >= 10, "expected at least 10 real photos in the corpus"
     return out
 
