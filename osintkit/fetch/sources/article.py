@@ -1,0 +1,342 @@
+"""Source `article`: a generic web page (news article, blog post): its own media vs furniture.
+
+The article's own media are found three ways, and everything else is furniture:
+  1. the page's description of itself: og:image / twitter:image / og:video and JSON-LD
+     `image` / `video` of the Article (not the publisher's logo, not other objects);
+  2. the main content as a well-kept extraction library sees it (trafilatura: its
+     images are the article's figures; measured against readability-lxml in
+     scripts/bench_fetch.py, see the README);
+  3. our own rules for media outside the text: the article container (the <article>,
+     articleBody or main block holding the most paragraph text) with its lead image,
+     figures, galleries and video players, minus the blocks inside it that are furniture
+     (related stories, share bars, author boxes...). The nearest marked ancestor decides.
+Trackers and ad/recommendation widgets are skipped (`PageRecord.ignored`). Word lists and
+thresholds are in `osintkit.fetch.furniture`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from osintkit.fetch import furniture as F
+from osintkit.fetch.pages import (
+    MediaRef,
+    PageRecord,
+    _abs,
+    _base_url,
+    _jsonld,
+    _jsonld_objects,
+    _kind_from_suffix,
+    _parse,
+    _suffix,
+    _types,
+    largest_srcset,
+    page_record,
+)
+
+_CONTAINERS = "article, main, [itemprop=articleBody], [role=main]"
+_MAX_DEPTH = 40
+
+
+@dataclass
+class _Found:
+    ref: MediaRef
+    node: LexborNode | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+# ------------------------------------------------------------------ helpers
+def _words(node: LexborNode) -> str:
+    a = node.attributes
+    return f"{a.get('class') or ''} {a.get('id') or ''} {a.get('data-component') or ''}".strip()
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip().removesuffix("px")
+    return int(value) if value.isdigit() else None
+
+
+def _ptext(node: LexborNode) -> int:
+    return sum(len(p.text(deep=True) or "") for p in node.css("p"))
+
+
+def _stem(url: str) -> str:
+    """A picture's name without size variants ('lead-1200x630.jpg' ~ 'lead-480.jpg')."""
+    name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
+    name = re.sub(r"\.(jpe?g|png|webp|gif|avif)$", "", name)
+    return re.sub(r"([-_.]?(\d{2,4}x\d{2,4}|w\d{2,4}|\d{3,4}w?|master\d+|large|medium|small|"
+                  r"thumb\w*|superjumbo|jumbo|articleLarge))+$", "", name, flags=re.I)
+
+
+def primary_container(tree: LexborHTMLParser) -> LexborNode | None:
+    """The element holding the article: most paragraph text among article/main/body blocks."""
+    best, best_len = None, 200  # a container with less text than this is no article
+    for node in tree.css(_CONTAINERS):
+        n = _ptext(node)
+        if n > best_len:
+            best, best_len = node, n
+    for node in tree.css("div[class], div[id], section[class]"):
+        if F.MAIN_WORDS.search(_words(node)) and not F.FURNITURE_WORDS.search(_words(node)):
+            n = _ptext(node)
+            if n > best_len * 1.2:
+                best, best_len = node, n
+    if best is None:  # a short page: its only <article> (or articleBody, main) is the article
+        for selector in ("[itemprop=articleBody]", "article", "main"):
+            nodes = tree.css(selector)
+            if len(nodes) == 1:
+                return nodes[0]
+    return best
+
+
+def _ancestors(node: LexborNode) -> Iterator[LexborNode]:
+    cur, depth = node.parent, 0
+    while cur is not None and cur.tag not in ("body", "html", "-undef") and depth < _MAX_DEPTH:
+        yield cur
+        cur, depth = cur.parent, depth + 1
+
+
+def _zone(node: LexborNode, container: LexborNode | None) -> tuple[str, str]:
+    """("ad"|"furniture"|"main"|"outside", why): the nearest marked ancestor decides."""
+    inside = False
+    verdict: tuple[str, str] | None = None
+    for anc in _ancestors(node):
+        if container is not None and anc.mem_id == container.mem_id:
+            inside = True
+            break
+        words = _words(anc)
+        if verdict is None:
+            if F.AD_WIDGET.search(words):
+                verdict = ("ad", f"ad/recommendation widget ({_short(words)})")
+            elif anc.tag in ("nav", "footer", "aside") or (
+                    anc.tag == "header" and container is None):
+                verdict = ("furniture", f"<{anc.tag}> block")
+            elif F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words):
+                verdict = ("furniture", f"{_short(words)} block")
+            elif anc.tag == "article" and container is not None:
+                verdict = ("furniture", "another article's teaser")
+    if verdict is not None and (verdict[0] == "ad" or inside or container is None):
+        return verdict
+    if inside:
+        return ("main", "in the article")
+    if container is None:  # no article found: what is not evidently furniture is kept
+        return ("main", "on a page without an article block")
+    return verdict or ("outside", "outside the article")
+
+
+def _short(words: str) -> str:
+    return " ".join(words.split())[:60]
+
+
+# ------------------------------------------------------------------ candidates
+def _meta_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
+    names = (("og:video:secure_url", "video"), ("og:video:url", "video"), ("og:video", "video"),
+             ("og:image:secure_url", "image"), ("og:image:url", "image"), ("og:image", "image"),
+             ("twitter:image", "image"), ("twitter:image:src", "image"),
+             ("twitter:player:stream", "video"))
+    for name, kind in names:
+        for attr in ("property", "name"):
+            for node in tree.css(f'meta[{attr}="{name}"]'):
+                url = _abs(base, node.attributes.get("content"))
+                if url:
+                    src = name.split(":url")[0].split(":secure")[0]
+                    ref = MediaRef(url, kind, src, why=f"{src} of the page")
+                    if F.LOGO_URL.search(urlsplit(url).path):
+                        ref.role, ref.why = "furniture", f"{src} is the site's default picture"
+                    yield _Found(ref)
+
+
+def _ld_urls(value: Any) -> Iterator[str]:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for key in ("contentUrl", "url", "embedUrl"):
+                if isinstance(item.get(key), str):
+                    yield item[key]
+                    break
+
+
+def _jsonld_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
+    for data in _jsonld(tree):
+        for obj in _jsonld_objects(data):
+            types = _types(obj)
+            own = bool(types & F.ARTICLE_TYPES)
+            if "VideoObject" in types:
+                for raw in _ld_urls(obj.get("contentUrl") or obj.get("embedUrl")):
+                    url = _abs(base, raw)
+                    if url:
+                        yield _Found(MediaRef(url, "video", "json-ld:VideoObject",
+                                              why="JSON-LD video of the page"))
+            for key in ("image", "thumbnailUrl", "primaryImageOfPage", "associatedMedia"):
+                for raw in _ld_urls(obj.get(key)):
+                    url = _abs(base, raw)
+                    if not url:
+                        continue
+                    ref = MediaRef(url, "image", f"json-ld:{key}",
+                                   why=f"JSON-LD {key} of the {'/'.join(sorted(types))}")
+                    if not own or F.LOGO_URL.search(urlsplit(url).path):
+                        ref.role = "furniture"
+                        ref.why = f"JSON-LD {key} of a {'/'.join(sorted(types)) or 'thing'}"
+                    yield _Found(ref)
+            logo = obj.get("logo")
+            for raw in _ld_urls(logo):
+                url = _abs(base, raw)
+                if url:
+                    yield _Found(MediaRef(url, "image", "json-ld:logo", role="furniture",
+                                          why="publisher logo"))
+
+
+def _img_url(node: LexborNode, base: str) -> str | None:
+    a = node.attributes
+    raw = (largest_srcset(a.get("srcset") or a.get("data-srcset") or a.get("data-lazy-srcset"))
+           or a.get("data-src") or a.get("data-lazy-src") or a.get("data-original")
+           or a.get("data-hi-res-src") or a.get("data-src-large") or a.get("data-full-src")
+           or a.get("src"))
+    if raw and raw.strip().startswith("data:"):
+        raw = a.get("data-src") or a.get("data-original")
+    return _abs(base, raw)
+
+
+def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
+    for node in tree.css("picture source[srcset], picture source[data-srcset], img, amp-img"):
+        url = _img_url(node, base)
+        if url and _suffix(url) != ".svg":
+            a = node.attributes
+            yield _Found(MediaRef(url, "image", "img"), node, _int(a.get("width")),
+                         _int(a.get("height")))
+    for video in tree.css("video"):
+        poster = _abs(base, video.attributes.get("poster"))
+        for raw in [video.attributes.get("src")] + [s.attributes.get("src")
+                                                    for s in video.css("source")]:
+            url = _abs(base, raw)
+            if url:
+                yield _Found(MediaRef(url, "video", "video", poster=poster), video)
+        if poster:
+            yield _Found(MediaRef(poster, "image", "video[poster]"), video)
+    for frame in tree.css("iframe[src], iframe[data-src]"):
+        url = _abs(base, frame.attributes.get("src") or frame.attributes.get("data-src"))
+        if url and F.is_player(url):
+            yield _Found(MediaRef(url, "video", "iframe:player", fetchable=False,
+                                  reason="an embedded video player: fetch its URL with "
+                                         "`osintkit fetch --source ytdlp`"), frame)
+    for node in tree.css("a[href]"):
+        url = _abs(base, node.attributes.get("href"))
+        if url and _kind_from_suffix(url):
+            yield _Found(MediaRef(url, _kind_from_suffix(url), "a[href]"), node)
+
+
+def main_content_images(html: str, url: str, engine: str = "trafilatura") -> set[str]:
+    """Image URLs of the main content as the extraction library sees it."""
+    if engine == "readability":  # measured in scripts/bench_fetch.py, not used by default
+        from readability import Document
+
+        content = Document(html).summary(html_partial=True)
+        tree = _parse(content)
+        return {u for n in tree.css("img") if (u := _img_url(n, url))}
+    import trafilatura
+
+    xml = trafilatura.extract(html, url=url, include_images=True, output_format="xml",
+                              favor_recall=True, with_metadata=False) or ""
+    return {u for m in re.finditer(r'<graphic src="([^"]+)"', xml)
+            if (u := _abs(url, m.group(1).replace("&amp;", "&")))}
+
+
+# ------------------------------------------------------------------ decision
+def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
+            meta_stems: set[str], ignored: list[dict[str, str]]) -> MediaRef | None:
+    ref = found.ref
+    reason = F.tracker_reason(ref.url, found.width, found.height)
+    if reason:
+        ignored.append({"url": ref.url, "reason": reason})
+        return None
+    if found.node is None:  # meta / JSON-LD: decided when made
+        return ref
+    zone, why = _zone(found.node, container)
+    if zone == "ad":
+        ignored.append({"url": ref.url, "reason": why})
+        return None
+    small = any(v is not None and v < F.MIN_SIDE for v in (found.width, found.height))
+    if small or F.LOGO_URL.search(urlsplit(ref.url).path):
+        ref.role, ref.why = "furniture", "icon or logo" if not small else (
+            f"small picture ({found.width}x{found.height})")
+    elif zone == "furniture":
+        ref.role, ref.why = "furniture", why
+    elif ref.url in main_imgs:
+        ref.role, ref.why = "claim", "in the main content"
+    elif zone == "main":
+        ref.role, ref.why = "claim", why
+    elif _stem(ref.url) in meta_stems and _stem(ref.url):
+        ref.role, ref.why = "claim", "the page's own picture (og:image) in another size"
+    else:
+        ref.role, ref.why = "furniture", why
+    return ref
+
+
+def classify(html: str, url: str, engine: str = "trafilatura"
+             ) -> tuple[PageRecord, list[MediaRef], list[dict[str, str]]]:
+    """The page record, every media reference with its role, and the skipped trackers/ads."""
+    tree = _parse(html)
+    base = _base_url(tree, url)
+    rec = page_record(tree, url)
+    container = primary_container(tree)
+    try:
+        main_imgs = main_content_images(html, base, engine)
+    except Exception:  # the library failing on hostile HTML leaves our own rules
+        main_imgs = set()
+    found = [*_meta_refs(tree, base), *_jsonld_refs(tree, base), *_body_refs(tree, base)]
+    meta_stems = {_stem(f.ref.url) for f in found
+                  if f.node is None and f.ref.role == "claim" and f.ref.kind == "image"}
+    ignored: list[dict[str, str]] = []
+    refs: dict[str, MediaRef] = {}
+    for f in found:
+        ref = _decide(f, container, main_imgs, meta_stems, ignored)
+        if ref is None:
+            continue
+        old = refs.get(ref.url)
+        if old is None or (old.role == "furniture" and ref.role == "claim"):
+            refs[ref.url] = ref
+    claimed = [r for r in refs.values() if r.role == "claim"]
+    rest = [r for r in refs.values() if r.role != "claim"]
+    return rec, claimed + rest, _dedupe_ignored(ignored)
+
+
+def _dedupe_ignored(items: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {}
+    for item in items:
+        seen.setdefault(item["url"], item)
+    return list(seen.values())
+
+
+def parse_article(html: str | bytes, url: str) -> tuple[PageRecord, list[MediaRef]]:
+    """`classify` for callers that want (record, refs); the ignored list is in the record."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    rec, refs, ignored = classify(html, url)
+    rec.ignored, rec.source = ignored, "article"
+    return rec, refs
+
+
+# ------------------------------------------------------------------ the source
+from osintkit.fetch.sources import Context, Resolution, Source, register  # noqa: E402
+
+
+@register
+class ArticleSource(Source):
+    """Any web page: the article's own media are claim, the rest furniture."""
+
+    name = "article"
+    generic = True
+
+    def resolve(self, ctx: Context, url: str) -> Resolution | None:
+        land = ctx.landing(url)
+        if land.html is None:
+            return None
+        rec, refs = parse_article(land.html, land.resp.final_url)
+        return Resolution(rec, refs)
