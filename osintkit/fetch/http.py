@@ -371,6 +371,28 @@ class HttpClient:
             chain.append(nxt)
             current = nxt
 
+    def post(self, url: str, data: bytes, content_type: str, *,
+             max_bytes: int = 1_000_000) -> tuple[int, dict[str, str], bytes]:
+        """One POST (no redirects, no retries), SSRF-checked and capped: (status, headers,
+        body). Used for RFC 3161 timestamp requests."""
+        _, host, port = check_url(url)
+        self._check_host(url, host, port)
+        try:
+            resp = self.session.post(url, data=data, headers={"Content-Type": content_type},
+                                     stream=True, allow_redirects=False,
+                                     timeout=(self.timeout, self.timeout),
+                                     proxies=self.proxies or None)
+        except (requests.RequestException, ValueError) as exc:
+            self._raise_request_error(url, exc)
+        with resp:
+            body = b""
+            for chunk in resp.iter_content(CHUNK):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError(f"{url}: answer over {_fmt_bytes(max_bytes)}",
+                                     code=errors.TOO_LARGE)
+            return resp.status_code, dict(resp.headers), body
+
     def _check_host(self, url: str, host: str, port: int) -> None:
         try:
             self.policy.check_host(url, host, port, self._proxied(url))
