@@ -24,6 +24,7 @@ def sealed(http_server, fetch_media, tsa_server, tmp_path) -> Path:
     url = http_server.route("/claim", body=html, content_type="text/html")
     out = tmp_path / "ev"
     assert fetch(url, out, allow_private=True).exit_code == 0
+    assert check_evidence(out).ok  # custody: fetch, check (then the seal's own line)
     rec = seal_evidence(out, tsa_server.url, allow_private=True)
     assert rec["token"] == "seal-1.tsr" and rec["tsa_time"]
     return out
@@ -78,7 +79,7 @@ def test_swapped_media_with_manifest_and_chain_rewritten_is_caught(sealed, fetch
 
 def test_deleted_last_custody_line_is_caught(sealed):
     lines = (sealed / CUSTODY).read_bytes().splitlines(keepends=True)
-    # Drop the seal line and the fetch line before it: the chain still links up.
+    # Drop the seal's line and the last sealed line (a check): the chain still links up.
     (sealed / CUSTODY).write_bytes(b"".join(lines[:-2]))
     res = check_evidence(sealed)
     assert not res.custody  # the remaining chain is intact: only the seal can tell
