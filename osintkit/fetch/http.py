@@ -144,11 +144,12 @@ class _PeerCheck:
         # socket when the exchange's deadline passes, which ends the read at once.
         at = getattr(_deadline, "at", None)
         sock = getattr(self, "sock", None)
-        if at is None or sock is None:
+        flag = getattr(_deadline, "cut", None)
+        if at is None or sock is None or flag is None:
             return super().getresponse()  # type: ignore[misc]
 
-        def cut() -> None:
-            _deadline.cut = True
+        def cut() -> None:  # runs in the timer's thread: mark the caller's flag
+            flag[0] = True
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
@@ -323,7 +324,7 @@ class HttpClient:
         for prefix in ("http://", "https://"):  # also with allow_private: the deadline watchdog
             self.session.mount(prefix, SafeAdapter(self.policy))
         self.proxies = {"http": proxy, "https": proxy} if proxy else {}
-        self.dead_hosts: dict[str, str] = {}  # host -> why it failed (refused, unresolvable)
+        self.dead_hosts: dict[str, str] = {}  # "host:port" -> why it failed (refused, no DNS)
 
     def __enter__(self) -> HttpClient:
         return self
@@ -353,9 +354,10 @@ class HttpClient:
         start = time.monotonic()
         while True:
             _, host, port = check_url(current)
-            if host in self.dead_hosts:
-                raise FetchError(f"{current}: {self.dead_hosts[host]} (failed earlier in this "
-                                 "capture, not tried again)", code=errors.NETWORK)
+            if f"{host}:{port}" in self.dead_hosts:
+                raise FetchError(f"{current}: {self.dead_hosts[f'{host}:{port}']} (failed "
+                                 "earlier in this capture, not tried again)",
+                                 code=errors.NETWORK)
             self._check_host(current, host, port)
             result = self._hop_with_retries(current, dest_dir, cap, start)
             if isinstance(result, Response):
@@ -398,7 +400,7 @@ class HttpClient:
             self.policy.check_host(url, host, port, self._proxied(url))
         except FetchError as exc:
             if "cannot resolve host" in exc.message:
-                self.dead_hosts[host] = "cannot resolve host"
+                self.dead_hosts[f"{host}:{port}"] = "cannot resolve host"
             raise
 
     def _hop_with_retries(self, url: str, dest_dir: Path, cap: int,
@@ -432,7 +434,7 @@ class HttpClient:
         if left <= 0:
             raise FetchError(f"{url}: took longer than the {self.total_timeout:g} s total time "
                              "cap", code=errors.TIMEOUT)
-        _deadline.at, _deadline.cut = start + self.total_timeout, False
+        _deadline.at, _deadline.cut = start + self.total_timeout, [False]
         try:
             resp = self.session.get(url, stream=True, allow_redirects=False,
                                     timeout=(min(self.timeout, left), min(self.timeout, left)),
@@ -440,13 +442,20 @@ class HttpClient:
         except (requests.RequestException, ValueError) as exc:
             ex.error = _reason(exc)
             self._record(ex)
-            if getattr(_deadline, "cut", False):
+            if _deadline.cut[0]:
                 raise FetchError(f"{url}: no complete response within the "
                                  f"{self.total_timeout:g} s total time cap (the server sent "
                                  "its headers too slowly)", code=errors.TIMEOUT) from None
             self._raise_request_error(url, exc)
         finally:
             _deadline.at = None
+        if _deadline.cut[0]:  # the watchdog ended a header read mid-way
+            resp.close()
+            ex.error = "headers too slow"
+            self._record(ex)
+            raise FetchError(f"{url}: no complete response within the {self.total_timeout:g} s "
+                             "total time cap (the server sent its headers too slowly)",
+                             code=errors.TIMEOUT)
         try:
             ex.request_headers = list(resp.request.headers.items())
             ex.status, ex.reason = resp.status_code, resp.reason or ""
@@ -463,8 +472,9 @@ class HttpClient:
         except FetchError as err:
             reason = _reason(exc)
             if reason in _DEAD_HOST_REASONS:  # the host is down or unknown: skip it from now on
-                with contextlib.suppress(ValueError):
-                    self.dead_hosts[urlsplit(url).hostname or ""] = reason
+                with contextlib.suppress(FetchError):
+                    _, host, port = check_url(url)
+                    self.dead_hosts[f"{host}:{port}"] = f"connection failed ({reason})"
             raise err from None
 
     def _handle(self, resp: requests.Response, ex: Exchange, dest_dir: Path, cap: int,

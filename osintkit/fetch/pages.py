@@ -105,7 +105,11 @@ def _abs(base: str, raw: str | None) -> str | None:
 
 
 def _suffix(url: str) -> str:
-    return PurePosixPath(urlsplit(url).path).suffix.lower()
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # malformed: the suffix of what is there
+        path = url
+    return PurePosixPath(path).suffix.lower()
 
 
 def _kind_from_suffix(url: str) -> str | None:

@@ -67,9 +67,16 @@ def _ptext(node: LexborNode) -> int:
     return sum(len(p.text(deep=True) or "") for p in node.css("p"))
 
 
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:  # a malformed URL kept to become one failed item
+        return url
+
+
 def _stem(url: str) -> str:
     """A picture's name without size variants ('lead-1200x630.jpg' ~ 'lead-480.jpg')."""
-    name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
+    name = _path(url).rsplit("/", 1)[-1].lower()
     name = re.sub(r"\.(jpe?g|png|webp|gif|avif)$", "", name)
     return re.sub(r"([-_.]?(\d{2,4}x\d{2,4}|w\d{2,4}|\d{3,4}w?|master\d+|large|medium|small|"
                   r"thumb\w*|superjumbo|jumbo|articleLarge))+$", "", name, flags=re.I)
@@ -147,7 +154,7 @@ def _meta_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
                 if url:
                     src = name.split(":url")[0].split(":secure")[0]
                     ref = MediaRef(url, kind, src, why=f"{src} of the page")
-                    if F.LOGO_URL.search(urlsplit(url).path):
+                    if F.LOGO_URL.search(_path(url)):
                         ref.role, ref.why = "furniture", f"{src} is the site's default picture"
                     yield _Found(ref)
 
@@ -181,7 +188,7 @@ def _jsonld_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
                         continue
                     ref = MediaRef(url, "image", f"json-ld:{key}",
                                    why=f"JSON-LD {key} of the {'/'.join(sorted(types))}")
-                    if not own or F.LOGO_URL.search(urlsplit(url).path):
+                    if not own or F.LOGO_URL.search(_path(url)):
                         ref.role = "furniture"
                         ref.why = f"JSON-LD {key} of a {'/'.join(sorted(types)) or 'thing'}"
                     yield _Found(ref)
@@ -263,7 +270,7 @@ def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
         ignored.append({"url": ref.url, "reason": why})
         return None
     small = any(v is not None and v < F.MIN_SIDE for v in (found.width, found.height))
-    if small or F.LOGO_URL.search(urlsplit(ref.url).path):
+    if small or F.LOGO_URL.search(_path(ref.url)):
         ref.role, ref.why = "furniture", "icon or logo" if not small else (
             f"small picture ({found.width}x{found.height})")
     elif zone == "furniture":
