@@ -62,8 +62,9 @@ MAIN_WORDS = re.compile(
     r"article-?text|story-?text|post-?body|news-?body|article-?main|storytext",
     re.I)
 # Class/id words of media blocks that belong to the article when inside it.
-MEDIA_BLOCK = re.compile(r"gallery|slideshow|slider|carousel|lightbox|photo|figure|media|"
-                         r"lead|hero|top-?image|main-?image|video|player", re.I)
+MEDIA_BLOCK = re.compile(r"gallery|gal-embed|slideshow|slider|carousel|lightbox|photo|figure|"
+                         r"media|lead|lede|hero|top-?image|main-?image|video|player|inline-?gra",
+                         re.I)
 LOGO_URL = re.compile(r"logo|favicon|sprite|placeholder|default[-_]?(image|share|og)|"
                       r"fallback|blank|spacer|social[-_]?share|apple-touch|/icons?/", re.I)
 ARTICLE_TYPES = frozenset({"Article", "NewsArticle", "ReportageNews", "AnalysisNewsArticle",

@@ -109,9 +109,12 @@ def _ancestors(node: LexborNode) -> Iterator[LexborNode]:
         cur, depth = cur.parent, depth + 1
 
 
-def _zone(node: LexborNode, container: LexborNode | None) -> tuple[str, str]:
+def _zone(node: LexborNode, container: LexborNode | None,
+          texts: dict[int, int] | None = None) -> tuple[str, str]:
     """("ad"|"furniture"|"main"|"outside", why): the nearest marked ancestor decides."""
     inside = False
+    texts = {} if texts is None else texts
+    whole = texts.setdefault(container.mem_id, _ptext(container)) if container is not None else 0
     verdict: tuple[str, str] | None = None
     for anc in _ancestors(node):
         if container is not None and anc.mem_id == container.mem_id:
@@ -126,7 +129,8 @@ def _zone(node: LexborNode, container: LexborNode | None) -> tuple[str, str]:
                 verdict = ("furniture", f"<{anc.tag}> block")
             elif F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words):
                 verdict = ("furniture", f"{_short(words)} block")
-            elif anc.tag == "article" and container is not None:
+            elif anc.tag == "article" and container is not None and \
+                    texts.setdefault(anc.mem_id, _ptext(anc)) < 0.3 * whole:
                 verdict = ("furniture", "another article's teaser")
     if verdict is not None and (verdict[0] == "ad" or inside or container is None):
         return verdict
@@ -257,7 +261,8 @@ def main_content_images(html: str, url: str, engine: str = "trafilatura") -> set
 
 # ------------------------------------------------------------------ decision
 def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
-            meta_stems: set[str], ignored: list[dict[str, str]]) -> MediaRef | None:
+            meta_stems: set[str], ignored: list[dict[str, str]],
+            texts: dict[int, int]) -> MediaRef | None:
     ref = found.ref
     reason = F.tracker_reason(ref.url, found.width, found.height)
     if reason:
@@ -265,7 +270,7 @@ def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
         return None
     if found.node is None:  # meta / JSON-LD: decided when made
         return ref
-    zone, why = _zone(found.node, container)
+    zone, why = _zone(found.node, container, texts)
     if zone == "ad":
         ignored.append({"url": ref.url, "reason": why})
         return None
@@ -273,14 +278,14 @@ def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
     if small or F.LOGO_URL.search(_path(ref.url)):
         ref.role, ref.why = "furniture", "icon or logo" if not small else (
             f"small picture ({found.width}x{found.height})")
+    elif _stem(ref.url) in meta_stems and _stem(ref.url):
+        ref.role, ref.why = "claim", "the page's own picture (og:image) in another size"
     elif zone == "furniture":
         ref.role, ref.why = "furniture", why
     elif ref.url in main_imgs:
         ref.role, ref.why = "claim", "in the main content"
     elif zone == "main":
         ref.role, ref.why = "claim", why
-    elif _stem(ref.url) in meta_stems and _stem(ref.url):
-        ref.role, ref.why = "claim", "the page's own picture (og:image) in another size"
     else:
         ref.role, ref.why = "furniture", why
     return ref
@@ -302,8 +307,9 @@ def classify(html: str, url: str, engine: str = "trafilatura"
                   if f.node is None and f.ref.role == "claim" and f.ref.kind == "image"}
     ignored: list[dict[str, str]] = []
     refs: dict[str, MediaRef] = {}
+    texts: dict[int, int] = {}
     for f in found:
-        ref = _decide(f, container, main_imgs, meta_stems, ignored)
+        ref = _decide(f, container, main_imgs, meta_stems, ignored, texts)
         if ref is None:
             continue
         old = refs.get(ref.url)

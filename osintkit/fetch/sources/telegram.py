@@ -106,10 +106,13 @@ def _video(player: LexborNode, msg: LexborNode, base: str, post_id: str,
     poster = _style_url(player.css_first(".tgme_widget_message_video_thumb"), base)
     dur = player.css_first(".message_video_duration")
     duration = _clean(dur.text()) if dur is not None else None
-    video = player.css_first("video[src]")
+    # Real pages always carry a hidden "not supported in your browser" block beside the
+    # <video>: a video source present means the file is offered ("Media is too big" has none).
+    video = (player.css_first(".tgme_widget_message_video_wrap video[src]")
+             or player.css_first("video[src]"))
     url = _abs(base, video.attributes.get("src")) if video is not None else None
     href = _abs(base, player.attributes.get("href"))
-    if url and player.css_first(".message_media_not_supported") is None:
+    if url:
         return MediaRef(url, "video", "telegram:video", post_id, poster, duration,
                         posted_at=when)
     label = (player.css_first(".message_media_not_supported_label")
@@ -133,6 +136,8 @@ def _media(msg: LexborNode, base: str, post_id: str, when: str | None) -> list[M
         if url:
             refs.append(MediaRef(url, "image", "telegram:photo", post_id, posted_at=when))
     seen = {r.url for r in refs}
+    for player in msg.css(".tgme_widget_message_video_player"):
+        seen.update(_abs(base, v.attributes.get("src")) for v in player.css("video[src]"))
     for video in msg.css("video[src]"):  # round videos and other players outside the above
         url = _abs(base, video.attributes.get("src"))
         if url and url not in seen:
