@@ -52,8 +52,9 @@ FURNITURE_WORDS = re.compile(
     r"widget|newsletter|subscri|signup|sign-up|share|social|sharing|follow|author|byline|"
     r"avatar|profile|bio\b|comment|footer|\bnav|menu|masthead|\blogo|brand|breadcrumb|"
     r"banner|cookie|consent|paywall|\bmodal|popup|toolbar|\bicon|badge|emoji|"
-    r"\bheader(?!-image|-media|__media|-figure)|site-?header|global-?header|also|"
-    r"\bcard|\bfeed|storylist|story-?list|\blist-|outbrain|\bmore\b|video-?playlist|carousel-related",
+    r"(?<![\w-])header(?![\w-])|site-?header|global-?header|page-?header|also|"
+    r"\bcard|\bfeed|storylist|story-?list|\blist-|outbrain|\bmore\b|video-?playlist|carousel-related|"
+    r"headline|studio|branded|partner|rotate|selection",
     re.I)
 # Class/id words of the article's own content.
 MAIN_WORDS = re.compile(

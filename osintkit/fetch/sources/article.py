@@ -38,9 +38,11 @@ from osintkit.fetch.pages import (
     _types,
     largest_srcset,
     page_record,
+    parse_srcset,
 )
 
 _CONTAINERS = "article, main, [itemprop=articleBody], [role=main]"
+LOOSE_PAGE_MAX = 6  # body pictures on a page without an article block kept as claim
 _MAX_DEPTH = 40
 
 
@@ -78,8 +80,8 @@ def _stem(url: str) -> str:
     """A picture's name without size variants ('lead-1200x630.jpg' ~ 'lead-480.jpg')."""
     name = _path(url).rsplit("/", 1)[-1].lower()
     name = re.sub(r"\.(jpe?g|png|webp|gif|avif)$", "", name)
-    return re.sub(r"([-_.]?(\d{2,4}x\d{2,4}|w\d{2,4}|\d{3,4}w?|master\d+|large|medium|small|"
-                  r"thumb\w*|superjumbo|jumbo|articleLarge))+$", "", name, flags=re.I)
+    return re.sub(r"([-_.](\d{2,4}x\d{2,4}|w\d{2,4}|\d{3,4}w?|master\d+|large|medium|small|"
+                  r"thumb\w*|superjumbo|jumbo|articleLarge|xlarge))+$", "", name, flags=re.I)
 
 
 def primary_container(tree: LexborHTMLParser) -> LexborNode | None:
@@ -127,7 +129,8 @@ def _zone(node: LexborNode, container: LexborNode | None,
             elif anc.tag in ("nav", "footer", "aside") or (
                     anc.tag == "header" and container is None):
                 verdict = ("furniture", f"<{anc.tag}> block")
-            elif F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words):
+            elif F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words) \
+                    and not F.MAIN_WORDS.search(words):
                 verdict = ("furniture", f"{_short(words)} block")
             elif anc.tag == "article" and container is not None and \
                     texts.setdefault(anc.mem_id, _ptext(anc)) < 0.3 * whole:
@@ -136,8 +139,8 @@ def _zone(node: LexborNode, container: LexborNode | None,
         return verdict
     if inside:
         return ("main", "in the article")
-    if container is None:  # no article found: what is not evidently furniture is kept
-        return ("main", "on a page without an article block")
+    if container is None:  # no article found: decided by the caller (see `_decide`)
+        return ("loose", "on a page without an article block")
     return verdict or ("outside", "outside the article")
 
 
@@ -215,11 +218,28 @@ def _img_url(node: LexborNode, base: str) -> str | None:
     return _abs(base, raw)
 
 
+def _picture_url(pic: LexborNode, base: str) -> str | None:
+    """The largest candidate of a <picture> (all its <source>s and its <img>)."""
+    best: tuple[float, str] | None = None
+    for node in pic.css("source, img"):
+        a = node.attributes
+        for attr in ("srcset", "data-srcset"):
+            for url, size in parse_srcset(a.get(attr) or ""):
+                if not url.startswith("data:") and (best is None or size > best[0]):
+                    best = (size, url)
+    if best is None:
+        img = pic.css_first("img")
+        return _img_url(img, base) if img is not None else None
+    return _abs(base, best[1])
+
+
 def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
-    for node in tree.css("picture source[srcset], picture source[data-srcset], img, amp-img"):
-        url = _img_url(node, base)
+    for node in tree.css("picture, img, amp-img"):
+        if node.tag == "img" and any(a.tag == "picture" for a in _ancestors(node)):
+            continue  # one picture, many sizes: its largest candidate only
+        url = _picture_url(node, base) if node.tag == "picture" else _img_url(node, base)
         if url and _suffix(url) != ".svg":
-            a = node.attributes
+            a = (node.css_first("img") or node).attributes
             yield _Found(MediaRef(url, "image", "img"), node, _int(a.get("width")),
                          _int(a.get("height")))
     for video in tree.css("video"):
@@ -259,10 +279,28 @@ def main_content_images(html: str, url: str, engine: str = "trafilatura") -> set
             if (u := _abs(url, m.group(1).replace("&amp;", "&")))}
 
 
+def _links_elsewhere(node: LexborNode, page: str) -> str | None:
+    """The page an image links to when it is a teaser: an <a> around it with a headline of
+    its own, pointing to another HTML page (not to the picture or a media file)."""
+    for depth, anc in enumerate(_ancestors(node)):
+        if depth > 4:
+            return None
+        if anc.tag != "a":
+            continue
+        href = _abs(page, anc.attributes.get("href"))
+        if not href or _kind_from_suffix(href) or _path(href).endswith(".svg"):
+            return None
+        if href.split("#")[0].rstrip("/") == page.split("#")[0].rstrip("/"):
+            return None
+        text = " ".join((anc.text(deep=True) or "").split())
+        return href if len(text) >= 15 else None  # a bare linked picture is no teaser
+    return None
+
+
 # ------------------------------------------------------------------ decision
 def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
             meta_stems: set[str], ignored: list[dict[str, str]],
-            texts: dict[int, int]) -> MediaRef | None:
+            texts: dict[int, int], page: str, loose_ok: bool = True) -> MediaRef | None:
     ref = found.ref
     reason = F.tracker_reason(ref.url, found.width, found.height)
     if reason:
@@ -284,7 +322,9 @@ def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
         ref.role, ref.why = "furniture", why
     elif ref.url in main_imgs:
         ref.role, ref.why = "claim", "in the main content"
-    elif zone == "main":
+    elif ref.kind == "image" and (target := _links_elsewhere(found.node, page)):
+        ref.role, ref.why = "furniture", f"a teaser: links to another page ({target[:80]})"
+    elif zone == "main" or (zone == "loose" and loose_ok):
         ref.role, ref.why = "claim", why
     else:
         ref.role, ref.why = "furniture", why
@@ -308,8 +348,12 @@ def classify(html: str, url: str, engine: str = "trafilatura"
     ignored: list[dict[str, str]] = []
     refs: dict[str, MediaRef] = {}
     texts: dict[int, int] = {}
+    # Without an article block, a page of a few pictures keeps them (a bare claim page); a
+    # page of many (a portal, a magazine index) keeps only what the extractor calls content.
+    loose_ok = container is not None or main_imgs == set() and \
+        sum(1 for f in found if f.node is not None) <= LOOSE_PAGE_MAX
     for f in found:
-        ref = _decide(f, container, main_imgs, meta_stems, ignored, texts)
+        ref = _decide(f, container, main_imgs, meta_stems, ignored, texts, url, loose_ok)
         if ref is None:
             continue
         old = refs.get(ref.url)
