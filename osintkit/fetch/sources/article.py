@@ -264,7 +264,9 @@ def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
 
 
 def main_content_images(html: str, url: str, engine: str = "trafilatura") -> set[str]:
-    """Image URLs of the main content as the extraction library sees it."""
+    """Image URLs of the main content as the extraction library sees it ("none": no library)."""
+    if engine == "none":
+        return set()
     if engine == "readability":  # measured in scripts/bench_fetch.py, not used by default
         from readability import Document
 
