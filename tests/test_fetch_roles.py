@@ -270,3 +270,22 @@ def test_screenshot_browser_cannot_reach_refused_addresses(http_server, fetch_me
         assert cap.screenshot is not None, cap.notes
         assert other.hits("/secret.png") == 0
         assert http_server.hits("/news/strike") >= 2  # our fetch, then Chromium's
+
+
+def test_verify_checks_claim_media_only_and_lists_furniture(http_server, fetch_media, tmp_path):
+    from osintkit.claim import Claim
+    from osintkit.verify import VerifyOptions, verify_claim
+
+    url = article(http_server, fetch_media, '<div class="related-links"><img src="http://127.0.0.1:1/dead-widget.jpg"></div>')
+    claim = Claim(id="c1", urls=[url])
+    rep = verify_claim(claim, tmp_path / "rep", options=VerifyOptions(
+        formats=("json", "html", "md"), allow_private=True, search_archive=False))
+    names = {m.name for m in rep.media}
+    assert names == {"lead-1200.jpg", "launch.jpg", "g1.jpg", "g2.jpg", "clip.mp4"}
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    furniture = {f["url"].rsplit("/", 1)[-1] for f in data["furniture"]}
+    assert {"logo.png", "author.jpg", "other-story.jpg", "dead-widget.jpg"} <= furniture
+    text = json.dumps(data["verdict"]) + json.dumps(data["errors"])
+    assert "other-story" not in text and "logo.png" not in text
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert '<details class="card" id="furniture">' in html and "other-story.jpg" in html
