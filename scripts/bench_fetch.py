@@ -50,8 +50,8 @@ def roles_table(pages) -> list[str]:
         engines.append("readability")
     except ImportError:
         pass
-    rows = ["| finder | pages | claim media found | furniture kept as claim | parse time / page (median) |",
-            "|---|---|---|---|---|"]
+    rows = ["| finder | pages | claim media found | furniture kept as claim | "
+            "parse time / page (median) |", "|---|---|---|---|---|"]
     for engine in engines:
         for held in (False, True):
             subset = [p for p in pages if p.held_out == held]

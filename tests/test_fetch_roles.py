@@ -9,7 +9,6 @@ import json
 import shutil
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 from fixtures_fetch import Reply, TestServer, serve
@@ -150,7 +149,7 @@ def test_unresolvable_host_is_not_retried(http_server, fetch_media, tmp_path, mo
     assert lookups == ["cdn.nowhere.invalid"]  # one lookup: no retries, no second try
     lookups.clear()
     cap = fetch(url, tmp_path / "b", allow_private=True, retries=3)  # resolved by urllib3
-    assert "Name or service not known" in [i for i in cap.items if "nowhere" in i.url][0].error.message
+    assert "Name or service not known" in next(i for i in cap.items if "nowhere" in i.url).error.message
     assert lookups == ["cdn.nowhere.invalid"]
 
 

@@ -8,6 +8,17 @@ from osintkit.fetch.evidence import EvidenceCheck, check_evidence
 from osintkit.fetch.pages import MediaRef, PageRecord, find_media, parse_page
 from osintkit.fetch.sources.telegram import ChannelPage, TelegramPost, parse_channel_page
 
-__all__ = ["Capture", "ChannelPage", "EvidenceCheck", "FetchedItem", "MediaRef", "PageRecord",
-           "TelegramPost", "parse_channel_page",
-           "check_evidence", "fetch", "find_media", "parse_page"]
+__all__ = [
+           "Capture",
+           "ChannelPage",
+           "EvidenceCheck",
+           "FetchedItem",
+           "MediaRef",
+           "PageRecord",
+           "TelegramPost",
+           "check_evidence",
+           "fetch",
+           "find_media",
+           "parse_channel_page",
+           "parse_page",
+]

@@ -283,18 +283,9 @@ def _unsafe_name(name: str) -> bool:
             or os.path.isabs(name) or name != os.path.basename(name))
 
 
-def check_evidence(root: str | os.PathLike[str], tsa_ca: str | None = None) -> EvidenceCheck:
-    """Recompute every hash in an evidence directory; report changed/missing/added files,
-    manifest entries pointing outside the folder (never opened), and verify the seal.
-
-    Raises InputError when the directory holds no manifest.json.
-    """
-    root = Path(root)
-    if not (root / MANIFEST).is_file():
-        raise InputError(f"{root}: not an evidence directory (no {MANIFEST})",
-                         code=errors.NOT_FOUND)
-    manifest = EvidenceDir(root).load_manifest() or {}
-    result = EvidenceCheck(root)
+def _check_files(root: Path, manifest: dict[str, Any],
+                 result: EvidenceCheck) -> dict[str, dict[str, Any]]:
+    """Hash every file the manifest lists (never one outside the folder); the safe ones."""
     files: dict[str, dict[str, Any]] = manifest.get("files") or {}
     if not isinstance(files, dict):
         files = {}
@@ -314,6 +305,22 @@ def check_evidence(root: str | os.PathLike[str], tsa_ca: str | None = None) -> E
         named_by_hash = len(stem) == 64 and name != WARC
         if actual["sha256"] != rec.get("sha256") or (named_by_hash and stem != actual["sha256"]):
             result.changed.append(name)
+    return files
+
+
+def check_evidence(root: str | os.PathLike[str], tsa_ca: str | None = None) -> EvidenceCheck:
+    """Recompute every hash in an evidence directory; report changed/missing/added files,
+    manifest entries pointing outside the folder (never opened), and verify the seal.
+
+    Raises InputError when the directory holds no manifest.json.
+    """
+    root = Path(root)
+    if not (root / MANIFEST).is_file():
+        raise InputError(f"{root}: not an evidence directory (no {MANIFEST})",
+                         code=errors.NOT_FOUND)
+    manifest = EvidenceDir(root).load_manifest() or {}
+    result = EvidenceCheck(root)
+    files = _check_files(root, manifest, result)
     from osintkit.fetch.seal import check_seal
 
     sealed = _sealed_files(root)

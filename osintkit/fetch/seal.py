@@ -95,7 +95,7 @@ def seal_evidence(directory: str | os.PathLike[str], tsa: str = DEFAULT_TSA, *,
               "-out", str(tsq)], "timestamp request")
         with HttpClient(allow_private=allow_private, timeout=timeout, proxy=proxy,
                         retries=0) as client:
-            status, headers, body = client.post(tsa, tsq.read_bytes(),
+            status, _headers, body = client.post(tsa, tsq.read_bytes(),
                                                 "application/timestamp-query")
         if status != 200 or not body:
             raise FetchError(f"{tsa}: the timestamp authority answered HTTP {status}",

@@ -111,9 +111,26 @@ def _ancestors(node: LexborNode) -> Iterator[LexborNode]:
         cur, depth = cur.parent, depth + 1
 
 
+def _mark(anc: LexborNode, container: LexborNode | None, texts: dict[int, int],
+          whole: int) -> tuple[str, str] | None:
+    """What one ancestor says about the media inside it, or None."""
+    words = _words(anc)
+    if F.AD_WIDGET.search(words):
+        return ("ad", f"ad/recommendation widget ({_short(words)})")
+    if anc.tag in ("nav", "footer", "aside") or (anc.tag == "header" and container is None):
+        return ("furniture", f"<{anc.tag}> block")
+    if F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words) \
+            and not F.MAIN_WORDS.search(words):
+        return ("furniture", f"{_short(words)} block")
+    if anc.tag == "article" and container is not None and \
+            texts.setdefault(anc.mem_id, _ptext(anc)) < 0.3 * whole:
+        return ("furniture", "another article's teaser")
+    return None
+
+
 def _zone(node: LexborNode, container: LexborNode | None,
           texts: dict[int, int] | None = None) -> tuple[str, str]:
-    """("ad"|"furniture"|"main"|"outside", why): the nearest marked ancestor decides."""
+    """("ad"|"furniture"|"main"|"loose"|"outside", why): the nearest marked ancestor decides."""
     inside = False
     texts = {} if texts is None else texts
     whole = texts.setdefault(container.mem_id, _ptext(container)) if container is not None else 0
@@ -122,19 +139,8 @@ def _zone(node: LexborNode, container: LexborNode | None,
         if container is not None and anc.mem_id == container.mem_id:
             inside = True
             break
-        words = _words(anc)
         if verdict is None:
-            if F.AD_WIDGET.search(words):
-                verdict = ("ad", f"ad/recommendation widget ({_short(words)})")
-            elif anc.tag in ("nav", "footer", "aside") or (
-                    anc.tag == "header" and container is None):
-                verdict = ("furniture", f"<{anc.tag}> block")
-            elif F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words) \
-                    and not F.MAIN_WORDS.search(words):
-                verdict = ("furniture", f"{_short(words)} block")
-            elif anc.tag == "article" and container is not None and \
-                    texts.setdefault(anc.mem_id, _ptext(anc)) < 0.3 * whole:
-                verdict = ("furniture", "another article's teaser")
+            verdict = _mark(anc, container, texts, whole)
     if verdict is not None and (verdict[0] == "ad" or inside or container is None):
         return verdict
     if inside:
@@ -177,30 +183,32 @@ def _ld_urls(value: Any) -> Iterator[str]:
                     break
 
 
+def _ld_images(obj: dict[str, Any], types: set[str], base: str) -> Iterator[_Found]:
+    own = bool(types & F.ARTICLE_TYPES)
+    label = "/".join(sorted(types)) or "thing"
+    for key in ("image", "thumbnailUrl", "primaryImageOfPage", "associatedMedia"):
+        for raw in _ld_urls(obj.get(key)):
+            url = _abs(base, raw)
+            if not url:
+                continue
+            ref = MediaRef(url, "image", f"json-ld:{key}", why=f"JSON-LD {key} of the {label}")
+            if not own or F.LOGO_URL.search(_path(url)):
+                ref.role, ref.why = "furniture", f"JSON-LD {key} of a {label}"
+            yield _Found(ref)
+
+
 def _jsonld_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
     for data in _jsonld(tree):
         for obj in _jsonld_objects(data):
             types = _types(obj)
-            own = bool(types & F.ARTICLE_TYPES)
             if "VideoObject" in types:
                 for raw in _ld_urls(obj.get("contentUrl") or obj.get("embedUrl")):
                     url = _abs(base, raw)
                     if url:
                         yield _Found(MediaRef(url, "video", "json-ld:VideoObject",
                                               why="JSON-LD video of the page"))
-            for key in ("image", "thumbnailUrl", "primaryImageOfPage", "associatedMedia"):
-                for raw in _ld_urls(obj.get(key)):
-                    url = _abs(base, raw)
-                    if not url:
-                        continue
-                    ref = MediaRef(url, "image", f"json-ld:{key}",
-                                   why=f"JSON-LD {key} of the {'/'.join(sorted(types))}")
-                    if not own or F.LOGO_URL.search(_path(url)):
-                        ref.role = "furniture"
-                        ref.why = f"JSON-LD {key} of a {'/'.join(sorted(types)) or 'thing'}"
-                    yield _Found(ref)
-            logo = obj.get("logo")
-            for raw in _ld_urls(logo):
+            yield from _ld_images(obj, types, base)
+            for raw in _ld_urls(obj.get("logo")):
                 url = _abs(base, raw)
                 if url:
                     yield _Found(MediaRef(url, "image", "json-ld:logo", role="furniture",
@@ -233,7 +241,7 @@ def _picture_url(pic: LexborNode, base: str) -> str | None:
     return _abs(base, best[1])
 
 
-def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
+def _picture_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
     for node in tree.css("picture, img, amp-img"):
         if node.tag == "img" and any(a.tag == "picture" for a in _ancestors(node)):
             continue  # one picture, many sizes: its largest candidate only
@@ -242,6 +250,9 @@ def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
             a = (node.css_first("img") or node).attributes
             yield _Found(MediaRef(url, "image", "img"), node, _int(a.get("width")),
                          _int(a.get("height")))
+
+
+def _video_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
     for video in tree.css("video"):
         poster = _abs(base, video.attributes.get("poster"))
         for raw in [video.attributes.get("src")] + [s.attributes.get("src")
@@ -257,6 +268,11 @@ def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
             yield _Found(MediaRef(url, "video", "iframe:player", fetchable=False,
                                   reason="an embedded video player: fetch its URL with "
                                          "`osintkit fetch --source ytdlp`"), frame)
+
+
+def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
+    yield from _picture_refs(tree, base)
+    yield from _video_refs(tree, base)
     for node in tree.css("a[href]"):
         url = _abs(base, node.attributes.get("href"))
         if url and _kind_from_suffix(url):
@@ -352,8 +368,8 @@ def classify(html: str, url: str, engine: str = "trafilatura"
     texts: dict[int, int] = {}
     # Without an article block, a page of a few pictures keeps them (a bare claim page); a
     # page of many (a portal, a magazine index) keeps only what the extractor calls content.
-    loose_ok = container is not None or main_imgs == set() and \
-        sum(1 for f in found if f.node is not None) <= LOOSE_PAGE_MAX
+    loose_ok = container is not None or (
+        not main_imgs and sum(1 for f in found if f.node is not None) <= LOOSE_PAGE_MAX)
     for f in found:
         ref = _decide(f, container, main_imgs, meta_stems, ignored, texts, url, loose_ok)
         if ref is None:
