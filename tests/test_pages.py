@@ -321,3 +321,26 @@ def test_round_video_is_found():
             '_roundvideo" src="https://cdn4.telesco.pe/file/round.mp4"></video></div>')
     _, refs = parse_page(embed_page(tg_message("frontnews/5", body)), "https://t.me/frontnews/5")
     assert [(r.kind, r.url) for r in claim(refs)] == [("video", "https://cdn4.telesco.pe/file/round.mp4")]
+
+
+def test_channel_page_records_for_walking_the_history():
+    import gzip
+    from pathlib import Path
+
+    from osintkit.fetch import parse_channel_page
+    from osintkit.fetch.sources.telegram import channel_page_url
+
+    pages = Path(__file__).parent / "data" / "pages"
+    html = gzip.decompress((pages / "tg-channel-b.html.gz").read_bytes())
+    page = parse_channel_page(html, "https://t.me/s/tchantest")
+    assert page.channel == "tchantest" and page.title == "tchan's test channel"
+    assert (page.before, page.after) == (79, 94)
+    assert channel_page_url(page.channel, before=page.before) == "https://t.me/s/tchantest?before=79"
+    numbers = [p.number for p in page.posts]
+    assert numbers == sorted(numbers) and 84 in numbers
+    forwarded = [p for p in page.posts if p.forwarded_from]
+    assert forwarded and forwarded[0].forwarded_from["url"].startswith("https://t.me/")
+    album = next(p for p in page.posts if p.number == 84)
+    assert album.published_at and [m.kind for m in album.media].count("video") == 2
+    assert all(m.posted_at == album.published_at for m in album.media)
+    assert any(p.service for p in page.posts)  # "pinned", "channel video changed"
