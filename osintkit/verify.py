@@ -56,6 +56,7 @@ class _Collected:
     page: Any = None
     captures: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    furniture: list[dict[str, Any]] = field(default_factory=list)  # page furniture, not checked
 
 
 def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None,
@@ -97,7 +98,8 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
                     out_dir=out, page=got.page, captures=got.captures,
                     errors=got.errors + [{**m.error.to_dict(), "media": m.id}
                                          for m in got.media if m.error],
-                    check_errors=check_errors, archive=archive_info, options=opts.to_dict())
+                    check_errors=check_errors, archive=archive_info, options=opts.to_dict(),
+                    furniture=got.furniture)
     write_report(report, out, opts.formats)
     return report
 
@@ -138,6 +140,10 @@ def _fetch_into(got: _Collected, url: str, evidence: Path, opts: VerifyOptions) 
     if cap.error:
         got.errors.append({**cap.error.to_dict(), "url": url})
     for fi in cap.items:
+        if fi.role != "claim":  # page furniture: listed in the report, never checked
+            got.furniture.append({"url": fi.url, "found_on": fi.found_on, "why": fi.why,
+                                  "kind": fi.kind, "file": fi.path.name if fi.path else None})
+            continue
         got.media.append(MediaItem(id="", name=_url_name(fi.final_url or fi.url),
                                    path=fi.path, source_url=fi.url, kind=fi.kind,
                                    fetched=fi, error=None if fi.ok else fi.error))
