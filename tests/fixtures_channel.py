@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the markup templates keep the real pages' long lines)
 """A fake public Telegram channel on 127.0.0.1, in Telegram's own t.me/s/ markup.
 
 The markup of every element (page frame, channel header, history section, "load older"
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -312,6 +314,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(status, b"slow down", "text/plain", {"Retry-After": "1"})
         parts = urlsplit(self.path)
         base = srv.url("")
+        single = re.fullmatch(rf"/s/{CHANNEL}/(\d+)/?", parts.path)
+        if single:  # a post's page: the posts up to it, as t.me/s/<channel>/<id> shows them
+            page = srv.channel.page(int(single.group(1)) + 1, base)
+            return self._send(200, page.encode(), "text/html; charset=utf-8")
         if parts.path.rstrip("/") == f"/s/{CHANNEL}":
             before = parse_qs(parts.query).get("before", [None])[0]
             if srv.page_delay:

@@ -80,7 +80,8 @@ def _provenance(item: dict[str, Any], manifest: dict[str, Any],
 
 
 def _items(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every claim item with a file, from the manifest and its earlier captures, once."""
+    """Every claim item with a file (once per post), from the manifest and its earlier
+    captures."""
     seen, out = set(), []
     groups = [manifest.get("items") or []] + [c.get("items") or [] for c in
                                               manifest.get("captures") or []
@@ -89,9 +90,10 @@ def _items(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         for item in group:
             if not isinstance(item, dict) or not item.get("file") or item.get("error"):
                 continue
-            if (item.get("role") or "claim") != "claim" or item["file"] in seen:
-                continue
-            seen.add(item["file"])
+            key = (item["file"], item.get("post_url") or item.get("post_id") or item.get("url"))
+            if (item.get("role") or "claim") != "claim" or key in seen:
+                continue  # the same file in another post is another sighting: kept
+            seen.add(key)
             out.append(item)
     return out
 
