@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from osintkit.archive.core import Archive
-from osintkit.archive.models import Item, check_hex, clean_hashes, parse_date
+from osintkit.archive.models import HEX_LENGTHS, Item, check_hex, clean_hashes, parse_date
 from osintkit.errors import ArchiveError
 
 CSV_COLUMNS = ("pdq", "md5", "sha256", "phash", "dhash", "first_seen", "source", "title",
                "name", "tags", "kind")
 _ALIASES = {"pdq_hash": "pdq", "md5_hash": "md5", "sha256_hash": "sha256", "phash_hash": "phash"}
 _MAX_REPORTED = 20
+_HEX_RE = re.compile(r"[0-9a-f]+")
 
 
 @dataclass
@@ -130,7 +132,7 @@ def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
             "title": rec.get("title") or defaults.get("title"),
             "tags": list(tags or defaults.get("tags") or []),
             "name": rec.get("name"), "origin": rec.get("origin"),
-            "added_at": rec.get("added_at")}
+            "added_at": rec.get("added_at"), "source_url": rec.get("source_url")}
 
 
 def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
@@ -149,58 +151,167 @@ def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Recor
             _meta(rec, defaults))
 
 
-def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
-    row = {_ALIASES.get(k, k): (v or "").strip() for k, v in row.items() if k}
-    sha256, md5 = _opt_hex("sha256", row.get("sha256")), _opt_hex("md5", row.get("md5"))
-    hashes = clean_hashes({k: row.get(k) for k in ("pdq", "phash", "dhash")})
-    key = _key(sha256, md5, hashes.get("pdq"))
-    return (_Record(Path(f"line {number}"), key, sha256, md5, "hash", hashes),
-            _meta(row, defaults))
+class _Rows:
+    """Validated staging rows of one file, streamed; bad rows go to `errors` by line
+    number and, after the first one, nothing more is staged (only validated)."""
 
+    def __init__(self, path: Path, fmt: str, defaults: dict[str, Any]) -> None:
+        self.path, self.fmt, self.defaults = path, fmt, defaults
+        self.errors: list[str] = []  # the first _MAX_REPORTED bad rows
+        self.bad = 0
+        self.count = 0
+        self.frames: list[tuple] = []
+        self.now = _now()
+        self._default_first = (parse_date(str(defaults["first_seen"]))
+                               if defaults.get("first_seen") else None)
 
-def _parse(path: Path, fmt: str, defaults: dict[str, Any]) -> tuple[list, list[str], int]:
-    records, errs, rows = [], [], 0
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        if fmt == "csv":
-            reader = csv.DictReader(fh)
-            fields = {_ALIASES.get(f, f) for f in reader.fieldnames or []}
-            if not fields & {"pdq", "md5", "sha256"}:
-                raise ArchiveError(f"{path}: CSV header needs a pdq, md5 or sha256 column "
-                                   f"(got {', '.join(reader.fieldnames or []) or 'nothing'})")
-            numbered: Iterator[tuple[int, Any]] = ((reader.line_num, r) for r in reader)
-        else:
-            numbered = ((n, line) for n, line in enumerate(fh, 1) if line.strip())
-        for number, raw in numbered:
-            rows += 1
+    def _bad(self, number: int, exc: Exception) -> None:
+        self.bad += 1
+        if len(self.errors) < _MAX_REPORTED:
+            text = exc.message if isinstance(exc, ArchiveError) else str(exc)
+            self.errors.append(f"line {number}: {' '.join(text.split())}")
+
+    def __iter__(self) -> Iterator[tuple]:
+        with self.path.open(encoding="utf-8-sig", newline="") as fh:
+            if self.fmt == "csv":
+                yield from self._csv(fh)
+                return
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                self.count += 1
+                try:
+                    row = self._json_row(line, number)
+                except (ValueError, KeyError, TypeError, ArchiveError) as exc:
+                    self._bad(number, exc)
+                    continue
+                if not self.errors:
+                    yield row
+
+    # ---------------------------------------------------------------- CSV
+    def _csv(self, fh: TextIO) -> Iterator[tuple]:
+        """The hot loop of a partner's hash list: one staging tuple per row."""
+        reader = csv.reader(fh)
+        header = next(reader, None) or []
+        fields = [_ALIASES.get(f.strip(), f.strip()) for f in header]
+        if not set(fields) & {"pdq", "md5", "sha256"}:
+            raise ArchiveError(f"{self.path}: CSV header needs a pdq, md5 or sha256 column "
+                               f"(got {', '.join(header) or 'nothing'})")
+        convert = self._csv_converter(fields)
+        width = len(fields)
+        for row in reader:
+            if not row:
+                continue  # blank lines are not rows
+            self.count += 1
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
             try:
-                parse = _from_csv if fmt == "csv" else _from_json
-                records.append(parse(raw, number, defaults))
-            except (ValueError, KeyError, TypeError, ArchiveError) as exc:
-                text = exc.message if isinstance(exc, ArchiveError) else str(exc)
-                errs.append(f"line {number}: {' '.join(text.split())}")
-    return records, errs, rows
+                values = convert(row)
+            except (ValueError, ArchiveError) as exc:
+                self._bad(reader.line_num, exc)
+                continue
+            if not self.errors:
+                yield (reader.line_num, *values)
+
+    def _csv_converter(self, fields: list[str]) -> Any:
+        """row -> staging values (without the line number). `check_hex`'s rules and
+        messages inlined; each distinct date and tag list converted once."""
+        index = {name: i for i, name in enumerate(fields) if name}  # the last wins
+        cols = [index.get(c) for c in ("sha256", "md5", "pdq", "phash", "dhash", "first_seen",
+                                       "source", "title", "name", "tags", "origin",
+                                       "added_at")]
+        d, now, default_first = self.defaults, self.now, self._default_first
+        dates: dict[str, str] = {}
+        tag_lists: dict[str, str] = {"": json.dumps(d["tags"])}
+        kinds = [(k, HEX_LENGTHS[k]) for k in ("sha256", "md5", "pdq", "phash", "dhash")]
+        fullmatch = _HEX_RE.fullmatch
+
+        def hexes(values: tuple[str, ...]) -> list[str | None]:
+            out: list[str | None] = []
+            for (kind, want), value in zip(kinds, values, strict=True):
+                if value:
+                    value = value.lower()
+                    if len(value) != want:
+                        raise ValueError(f"{kind} must be {want} hex characters, "
+                                         f"got {len(value)}")
+                    if not fullmatch(value):
+                        raise ValueError(f"{kind} is not hexadecimal: {value[:70]!r}")
+                out.append(value or None)
+            return out
+
+        def convert(row: list[str]) -> tuple:
+            sha256, md5, pdq, phash, dhash, first, source, title, name, tags, origin, added = (
+                row[i].strip() if i is not None else "" for i in cols)
+            sha256, md5, pdq, phash, dhash = hexes((sha256, md5, pdq, phash, dhash))
+            key = sha256 or (f"md5:{md5}" if md5 else (f"pdq:{pdq}" if pdq else None))
+            if key is None:
+                raise ValueError("no sha256, md5 or pdq: nothing to match on")
+            day = dates.get(first) if first else default_first
+            if first and day is None:
+                day = dates[first] = parse_date(first)
+            tag_json = tag_lists.get(tags)
+            if tag_json is None:
+                tag_json = tag_lists[tags] = json.dumps(
+                    [t.strip() for t in tags.split(";") if t.strip()])
+            return (key, sha256, md5, name or None, origin or None, source or d.get("source"),
+                    day, title or d.get("title"), tag_json, "hash", added or now, pdq, None,
+                    phash, dhash, None)
+        return convert
+
+    # ---------------------------------------------------------------- JSONL
+    def _json_row(self, line: str, number: int) -> tuple:
+        record, meta = _from_json(line, number, self.defaults)
+        frames = {f.t: f.hashes for f in record.frames}  # one row per time (the last wins)
+        self.frames += [(number, t, h.get("pdq"), h.get("pdq_quality"), h.get("phash"),
+                         h.get("dhash")) for t, h in frames.items()]
+        h = record.hashes
+        return (number, record.key, record.sha256, record.md5, meta["name"], meta["origin"],
+                meta["source"], meta["first_seen"], meta["title"], json.dumps(meta["tags"]),
+                record.kind, meta.get("added_at") or self.now, h.get("pdq"),
+                h.get("pdq_quality"), h.get("phash"), h.get("dhash"), meta.get("source_url"))
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def import_file(archive: Archive, path: str | Path, fmt: str | None = None,
                 source: str | None = None, first_seen: Any = None,
                 tags: tuple[str, ...] = ()) -> ImportReport:
-    """Import a JSONL export or a CSV hash list; all rows or none (bad rows by line)."""
+    """Import a JSONL export or a CSV hash list; all rows or none (bad rows by line).
+
+    Rows stream into a staging table and are merged in one transaction (archive/bulk.py):
+    1M hash-list rows in seconds, in flat memory.
+    """
+    from osintkit.archive.bulk import Staging
+
     path = Path(path)
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     defaults = {"source": source, "first_seen": first_seen, "tags": list(tags)}
+    rows = _Rows(path, fmt, defaults)
+    staging = Staging(archive)
     try:
-        records, errs, rows = _parse(path, fmt, defaults)
-    except UnicodeDecodeError as exc:
-        raise ArchiveError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ArchiveError(f"{path}: cannot read ({exc.strerror})", code="not_found") from None
-    except csv.Error as exc:
-        raise ArchiveError(f"{path}: not a CSV file ({exc})") from None
-    report = ImportReport(str(path), ok=not errs, rows=rows)
-    if errs:
-        more = len(errs) - _MAX_REPORTED
-        report.errors = errs[:_MAX_REPORTED] + ([f"... and {more} more"] if more > 0 else [])
-        return report
-    for res in archive.write_records(records):
-        setattr(report, res.status, getattr(report, res.status) + 1)
+        try:
+            staging.load(rows)
+            if not rows.errors:
+                staging.load((), rows.frames)
+        except UnicodeDecodeError as exc:
+            raise ArchiveError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise ArchiveError(f"{path}: cannot read ({exc.strerror})",
+                               code="not_found") from None
+        except csv.Error as exc:
+            raise ArchiveError(f"{path}: not a CSV file ({exc})") from None
+        report = ImportReport(str(path), ok=not rows.errors, rows=rows.count)
+        if rows.errors:
+            more = rows.bad - len(rows.errors)
+            report.errors = rows.errors + ([f"... and {more} more"] if more > 0 else [])
+            return report
+        counts = staging.merge()
+    finally:
+        staging.drop()
+    report.added, report.updated, report.unchanged = (counts["added"], counts["updated"],
+                                                      counts["unchanged"])
     return report
