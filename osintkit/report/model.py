@@ -20,8 +20,9 @@ from osintkit import __version__
 from osintkit.checks import CheckError, Finding, MediaItem, parse_when
 from osintkit.checks.verdict import Verdict
 from osintkit.claim import Claim
+from osintkit.report.reverse import reverse_search
 
-SCHEMA_VERSION = "1.1"  # 1.1: "furniture"
+SCHEMA_VERSION = "1.2"  # 1.1: "furniture"; 1.2: "spread", media "reverse_search"
 
 __all__ = ["SCHEMA_VERSION", "Finding", "Report", "Verdict", "load_schema"]
 
@@ -50,6 +51,7 @@ class Report:
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     files: dict[str, str] = field(default_factory=dict)  # format -> written path
     furniture: list[dict[str, Any]] = field(default_factory=list)  # page furniture, not checked
+    spread: list[Any] = field(default_factory=list)  # spread.SpreadGroup
 
     @property
     def level(self) -> str:
@@ -79,6 +81,7 @@ class Report:
             "options": self.options,
             "files": self.files,
             "furniture": self.furniture,
+            "spread": [g.to_dict() for g in self.spread],
         }
 
 
@@ -119,6 +122,7 @@ def media_to_dict(item: MediaItem, base: Path | None = None) -> dict[str, Any]:
         "frames": len(hashes.get("frames") or []),
         "matches": [_obj_dict(m) for m in item.matches],
         "fetched": fetched,
+        "reverse_search": reverse_search(item),
     }
 
 

@@ -75,6 +75,9 @@ def render_markdown(report: Report) -> str:
         state = m["sha256"] or f"error: {md_escape((m['error'] or {}).get('message'))}"
         lines.append(f"| {m['id']} | {md_escape(m['name'])} | {m['kind'] or ''} | "
                      f"{md_escape(captured or '')} | {state} |")
+    from osintkit.report.extras import markdown_extras
+
+    lines += markdown_extras(d, md_escape)
     lines += ["", "## Timeline", ""]
     lines += [f"- {md_escape(e['when'])}: {md_escape(e['label'])}" for e in d["timeline"]]
     lines += ["", f"_osintkit {md_escape(d['tool']['version'])}, schema "
@@ -156,10 +159,20 @@ def _html_context(report: Report) -> dict[str, Any]:
             for m, obj in zip(md["matches"], item.matches, strict=True)]
         md["map_url"] = _map_url(md, d["claim"]["place"])
         media.append(md)
+    from osintkit.report.reverse import NAMES
+
     return {"r": d, "media": media, "claim_findings": by_media.get(None, []),
+            "spread": _spread_context(d, media), "engine_names": NAMES,
             "timeline": _timeline_positions(d["timeline"]),
             "place_url": (osm_url(d["claim"]["place"]["lat"], d["claim"]["place"]["lon"])
                           if d["claim"]["place"] else None)}
+
+
+def _spread_context(d: dict[str, Any], media: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """report.json's spread with each appearance's thumbnail (from its media item)."""
+    thumbs = {m["id"]: m.get("thumb") for m in media}
+    return [{**g, "appearances": [{**a, "thumb": thumbs.get(a["media_id"])}
+                                  for a in g["appearances"]]} for g in d.get("spread") or []]
 
 
 def _finding_pictures(finding: dict[str, Any], base: Path | None) -> list[dict[str, str]]:
