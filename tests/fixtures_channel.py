@@ -93,9 +93,11 @@ class Post:
     service: bool = False
     link_preview: bool = False
 
+    channel: str = CHANNEL
+
     @property
     def url(self) -> str:
-        return f"https://t.me/{CHANNEL}/{self.number}"
+        return f"https://t.me/{self.channel}/{self.number}"
 
     @property
     def iso(self) -> str:
@@ -152,7 +154,7 @@ class FakeChannel:
         older = [p for p in self.posts if before is None or p.number < before]
         shown = older[-PAGE_SIZE:]
         rest = older[:-PAGE_SIZE]
-        body = "".join(_message(p, base) for p in shown)
+        body = "".join(_message(p, base, p.channel) for p in shown)
         more = (f'<div class="tgme_widget_message_centered js-messages_more_wrap"><a href="/s/'
                 f'{CHANNEL}?before={shown[0].number}" class="tme_messages_more '
                 f'js-messages_more" data-before="{shown[0].number}"></a></div>'
@@ -238,10 +240,10 @@ def _video(m: Media, base: str, href: str) -> str:
             '</div></div></a>')
 
 
-def _message(p: Post, base: str) -> str:
-    href = f"https://t.me/{CHANNEL}/{p.number}"
+def _message(p: Post, base: str, channel: str = CHANNEL) -> str:
+    href = f"https://t.me/{channel}/{p.number}"
     if len(p.media) > 1:
-        items = "".join(_photo(m, base, f"https://t.me/{CHANNEL}/{p.number + k}?single",
+        items = "".join(_photo(m, base, f"https://t.me/{channel}/{p.number + k}?single",
                                True, k) for k, m in enumerate(p.media))
         media = ('<div class="tgme_widget_message_grouped_wrap js-message_grouped_wrap">'
                  '<div class="tgme_widget_message_grouped js-message_grouped">'
@@ -267,10 +269,42 @@ def _message(p: Post, base: str) -> str:
                    "/file/preview.jpg')\"></i><div class=\"link_preview_title\" dir=\"auto\">"
                    "A linked page</div></a>")
     return _MESSAGE.format(
-        channel=CHANNEL, number=p.number, base=base, forward=forward, media=media, text=text,
+        channel=channel, number=p.number, base=base, forward=forward, media=media, text=text,
         preview=preview, views=f"{1.2 + p.number / 100:.1f}K", iso=p.iso,
         hhmm=p.when.strftime("%H:%M"), edited="edited &nbsp;" if p.edited else "",
         extra_class=" service_message" if p.service else "")
+
+
+def post_page(post: Post, base: str) -> str:
+    """A t.me/s/<channel>/<id> page holding one post of its channel."""
+    return _PAGE.format(base=base, channel=post.channel, more="", after="",
+                        body=_message(post, base, post.channel))
+
+
+def draw_scene(seed: int, size: tuple[int, int] = (640, 480)) -> Any:
+    """A textured synthetic 'photo' (PIL image): sky gradient, ground, shapes and grain,
+    with enough corners for local features (ORB) to find."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    ys = np.linspace(0.0, 1.0, h)[:, None, None]
+    top, bottom = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    img = Image.fromarray(((top * (1 - ys) + bottom * ys) * np.ones((h, w, 3))).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([0, int(h * 0.6), w, h], fill=tuple(int(c) for c in rng.integers(30, 140, 3)))
+    for _ in range(40):
+        x, y, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(6, 50)
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse([x - r, y - r * 0.6, x + r, y + r * 0.6], fill=color)
+        else:
+            pts = [(x + r * np.cos(a), y + r * np.sin(a))
+                   for a in np.sort(rng.uniform(0, 2 * np.pi, 5))]
+            draw.polygon(pts, fill=color)
+    arr = np.asarray(img).astype(np.int16) + rng.integers(-14, 15, (h, w, 1))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 # ------------------------------------------------------------------ the server
