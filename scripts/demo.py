@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, code)
             continue
         show(claim.stem, width, out / claim.stem, report)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from sample_spread import claim_for, serve
 
     with serve(SAMPLES / "spread") as base:  # the four channels, on 127.0.0.1 for the demo

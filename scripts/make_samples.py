@@ -261,6 +261,7 @@ def make(out: Path) -> list[Path]:
     write_video(new_shot + old_shot, media / "launch.mp4")
     for key in CLAIMS:
         write(claims / f"{key}.yaml", claim_text(key).encode())
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when loaded by a test
     from sample_spread import make_spread  # the claim with several URLs (scripts/demo.py)
 
     make_spread(out, scene, save_jpeg, write)

@@ -172,3 +172,24 @@ def test_reverse_search_links_only_for_public_urls():
                                                 "https://cdn.example.org/v-thumb.jpg")))
     assert clip["keyframes"][0]["links"] == links("https://cdn.example.org/v-thumb.jpg")
     assert reverse_search(Item("video", Fetched("https://cdn.example.org/v.mp4"))) is None
+
+
+def test_demo_spread_sample_served_by_the_demo_server(tmp_path, samples_dir):
+    from fixtures_verify import _script
+
+    from osintkit.claim import load_claim
+
+    spread = _script("sample_spread")
+    root = samples_dir / "spread"
+    with spread.serve(root) as base:
+        claim = load_claim(spread.claim_for(root, base, tmp_path / "claim.yaml"))
+        assert len(claim.urls) == 4 and claim.urls[0].startswith(base)
+        d = verify_claim(claim, tmp_path / "out", options=VerifyOptions(
+            allow_private=True, search_archive=False)).to_dict()
+    big = d["spread"][0]
+    assert [a["url"].rsplit("/", 2)[-2] for a in big["appearances"]] == [
+        "sample_agency", "sample_repost_one", "sample_repost_two", "sample_forwarder"]
+    edits = [set(a["edits"]) for a in big["appearances"]]
+    assert edits[0] == set() and {"mirrored", "cropped"} <= edits[1]
+    assert "logo_added" in edits[2] and edits[3] == {"same_file"}
+    assert not any(f["code"] == "DUPLICATE_WITHIN_CLAIM" for f in d["findings"])
