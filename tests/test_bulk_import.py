@@ -133,3 +133,20 @@ def test_killed_import_leaves_all_or_nothing(tmp_path):
     with open_archive(db) as arc:
         report = import_file(arc, big, first_seen="2020-01-01")
         assert report.ok and arc.stats()["items"] == 150_000
+
+
+def test_bulk_load_with_a_repeated_key_falls_back_to_the_merge(archive_url, tmp_path):
+    path = tmp_path / "dup.csv"
+    with path.open("w") as fh:
+        fh.write("md5,first_seen\n")
+        for n in range(20_000):
+            fh.write(f"{n:032x},2022-01-01\n")
+        fh.write(f"{5:032x},2019-05-05\n")  # a repeat, earlier: merged into the first
+    with open_archive(archive_url) as arc:
+        report = import_file(arc, path)
+        assert (report.added, report.updated, report.unchanged) == (20_000, 1, 0)
+        assert arc.stats()["items"] == 20_000
+        [m] = arc.search(_result(md5=f"{5:032x}"))
+        assert m.first_seen == "2019-05-05"
+        again = import_file(arc, path)  # everything known: nothing added, nothing changes
+        assert (again.added, again.updated, again.unchanged) == (0, 0, 20_001)

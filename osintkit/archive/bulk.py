@@ -19,10 +19,12 @@ table is temporary (gone with the connection).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from osintkit.archive import provenance
+from osintkit.errors import ArchiveError
 
 STAGE_COLUMNS = ("line", "key", "sha256", "md5", "name", "origin", "source", "first_seen",
                  "title", "tags", "kind", "added_at", "pdq", "pdq_quality", "phash", "dhash",
@@ -112,6 +114,8 @@ class Staging:
             if table == "stage":
                 self.rows += n
         self._tx(run)
+        if n_rows := self.rows if table == "stage" else 0:
+            self._run(["ANALYZE stage"] if n_rows > 1000 else [])  # plans of the merge
 
     def drop(self) -> None:
         self._run(["DROP TABLE IF EXISTS stage", "DROP TABLE IF EXISTS stage_frames"])
@@ -129,10 +133,9 @@ class Staging:
         if rebuild:  # a bulk load into a small archive: indexes built once, afterwards
             for name in SECONDARY:
                 ex(cur, f"DROP INDEX IF EXISTS {name}")
-        cols = ", ".join(ITEM_INSERT)
-        # Key order fills the unique index sequentially; per key the first line wins.
-        ex(cur, f"INSERT INTO items ({cols}) SELECT {cols} FROM stage WHERE true "
-                "ORDER BY key, line ON CONFLICT (key) DO NOTHING")
+        if self.pg:  # the key-ordered merge sorts in the server's memory, not on disk
+            ex(cur, "SET LOCAL work_mem = '256MB'")
+        self._insert_new(cur, fast=rebuild)
         added = int(ex(cur, "SELECT COUNT(*) FROM items WHERE id > ?", (top,)).fetchone()[0])
         if rebuild:
             for name, target in SECONDARY.items():
@@ -157,6 +160,41 @@ class Staging:
         if counts["added"] or counts["updated"]:
             self.db.bump(cur)
         return counts
+
+    def _insert_new(self, cur: Any, fast: bool) -> None:
+        """Every new key, from its first line, in key order (the unique index fills
+        sequentially). `fast`: first try without ON CONFLICT (PostgreSQL's speculative
+        insertion costs per row); a key already there or repeated falls back to it."""
+        ex = self.db.execute
+        cols = ", ".join(ITEM_INSERT)
+        sql = f"INSERT INTO items ({cols}) SELECT {cols} FROM stage WHERE true ORDER BY key, line"
+        if fast:
+            ex(cur, "SAVEPOINT bulk_fast")
+            try:
+                unique = self._drop_unique_key(cur)
+                # without the unique index, key order buys nothing: it is rebuilt by a sort
+                ex(cur, sql.replace(" ORDER BY key, line", "") if unique else sql)
+                if unique:  # rebuilt by one sort; a repeated key fails here, as it should
+                    ex(cur, f'ALTER TABLE items ADD CONSTRAINT "{unique}" UNIQUE (key)')
+                ex(cur, "RELEASE SAVEPOINT bulk_fast")
+                return
+            except ArchiveError as exc:
+                if not _unique_violation(exc):
+                    raise
+                ex(cur, "ROLLBACK TO SAVEPOINT bulk_fast")
+        ex(cur, f"{sql} ON CONFLICT (key) DO NOTHING")
+
+    def _drop_unique_key(self, cur: Any) -> str | None:
+        """PostgreSQL: drop the UNIQUE (key) constraint for the load (its name, to add it
+        back). SQLite cannot drop it: it stays, and fills in key order anyway."""
+        if not self.pg:
+            return None
+        row = self.db.execute(cur, "SELECT conname FROM pg_constraint WHERE conrelid = "
+                                   "'items'::regclass AND contype = 'u'").fetchone()
+        if row is None:
+            return None
+        self.db.execute(cur, f'ALTER TABLE items DROP CONSTRAINT "{row[0]}"')
+        return str(row[0])
 
     def _merge_known(self, cur: Any, top: int, first: str, counts: dict[str, int]) -> None:
         """Rows whose key was archived before, or repeats in the file: merged in file order
@@ -205,6 +243,13 @@ class Staging:
             cur.executemany(self.db.sql("UPDATE items SET first_seen = ?, source = ?, tags = ?,"
                                         " title = ? WHERE id = ?"), updates)
             updates.clear()
+
+
+def _unique_violation(exc: ArchiveError) -> bool:
+    cause = exc.__cause__
+    if isinstance(cause, sqlite3.IntegrityError):
+        return True
+    return type(cause).__name__ == "UniqueViolation"
 
 
 def _merge_into(state: list[Any], first: str | None, source: str | None, tags: list[str],
