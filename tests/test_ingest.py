@@ -303,3 +303,26 @@ def test_fake_channel_parses_like_the_saved_real_page(channel):
     assert fake.posts[0].published_at < fake.posts[-1].published_at
     assert datetime.fromisoformat(fake.posts[-1].published_at) - datetime.fromisoformat(
         fake.posts[0].published_at) > timedelta(days=1)
+
+
+def test_report_links_the_archived_post_with_its_time_and_text(channel, walked, tmp_path):
+    from osintkit.claim import Claim, parse_claimed_at
+    from osintkit.verify import VerifyOptions, verify_claim
+
+    post = next(p for p in channel.posts if len(p.media) == 1 and p.media[0].kind == "image"
+                and not p.forwarded_from and p.number > 100)
+    copy = tmp_path / "claim.jpg"
+    copy.write_bytes(post.media[0].data)
+    claim = Claim(id="c", media=[copy], claimed_at=parse_claimed_at("2026-04-18"))
+    report = verify_claim(claim, tmp_path / "out", db_url=walked["url"],
+                          options=VerifyOptions(formats=("json", "html")))
+    d = report.to_dict()
+    match = d["media"][0]["matches"][0]
+    assert (match["source_url"], match["posted_at"]) == (post.url, post.iso)
+    assert match["post_text"] == post.text and match["first_seen"] == post.iso
+    finding = next(f for f in d["findings"] if f["code"] == "ARCHIVE_MATCH_PREDATES_CLAIM")
+    assert finding["evidence"]["source_url"] == post.url
+    assert finding["evidence"]["posted_at"] == post.iso
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert f'href="{post.url}"' in html and post.iso in html
+    assert "report from the front &lt;b&gt;" in html and "<b>#" not in html  # escaped text
