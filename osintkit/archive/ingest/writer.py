@@ -42,7 +42,7 @@ def write_media(archive: Archive, files: list[tuple[Path, str | None, str]],
             result.count("failed")
             result.errors.append(res.error or ErrorInfo("corrupt", f"{path}: unreadable"))
             continue
-        records.append((res, {**meta, "name": name, "origin": str(path)}))
+        records.append((res, {**meta, "name": name, "origin": str(path.resolve())}))
     after = (lambda cur: provenance.record_post(archive.db, cur, post)) if post else None
     try:
         written = archive.write_records(records, after=after)
