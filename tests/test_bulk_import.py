@@ -150,3 +150,21 @@ def test_bulk_load_with_a_repeated_key_falls_back_to_the_merge(archive_url, tmp_
         assert m.first_seen == "2019-05-05"
         again = import_file(arc, path)  # everything known: nothing added, nothing changes
         assert (again.added, again.updated, again.unchanged) == (0, 0, 20_001)
+
+
+def test_source_urls_survive_export_and_import(tmp_path, fetch_media):
+    from osintkit.archive.exchange import export_jsonl
+    from osintkit.hashing import hash_file
+
+    pic = tmp_path / "a.jpg"
+    pic.write_bytes(fetch_media["jpeg_a"])
+    with open_archive(f"sqlite:///{tmp_path / 'a.sqlite'}") as arc:
+        arc.write_records([(hash_file(pic), {"source": "@x", "first_seen": "2021-01-01",
+                                             "title": None, "tags": [],
+                                             "source_url": "https://t.me/x/5"})])
+        assert arc.list()[0].source_url == "https://t.me/x/5"
+        with (tmp_path / "e.jsonl").open("w") as fh:
+            export_jsonl(arc, fh)
+    with open_archive(f"sqlite:///{tmp_path / 'b.sqlite'}") as other:
+        assert import_file(other, tmp_path / "e.jsonl").added == 1
+        assert other.list()[0].source_url == "https://t.me/x/5"

@@ -451,6 +451,7 @@ class Archive:
             frames = self.frames_of([i.id for i in items if i.kind == "video"])
             for item in items:
                 item.frames = frames.get(item.id, [])
+        provenance.attach(self.db, items)
         return items
 
     def stats(self) -> dict[str, Any]:

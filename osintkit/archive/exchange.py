@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from osintkit.archive import provenance
 from osintkit.archive.core import Archive
 from osintkit.archive.models import HEX_LENGTHS, Item, check_hex, clean_hashes, parse_date
 from osintkit.errors import ArchiveError
@@ -77,6 +78,7 @@ def iter_items(archive: Archive, page: int = 1000) -> Iterator[Item]:
         if not rows:
             return
         items = [Item.from_row(r) for r in rows]
+        provenance.attach(archive.db, items)  # source_url (archive/provenance.py)
         frames = archive.frames_of([i.id for i in items if i.kind == "video"])
         for item in items:
             item.frames = frames.get(item.id, [])
