@@ -193,3 +193,21 @@ def test_demo_spread_sample_served_by_the_demo_server(tmp_path, samples_dir):
     assert edits[0] == set() and {"mirrored", "cropped"} <= edits[1]
     assert "logo_added" in edits[2] and edits[3] == {"same_file"}
     assert not any(f["code"] == "DUPLICATE_WITHIN_CLAIM" for f in d["findings"])
+
+
+def test_reverse_search_links_in_html_and_markdown(tmp_path, http_server, copies):
+    from osintkit.report.render import write_report
+
+    times = {"agency": T0, "repost1": T0, "repost2": T0, "forward": T0}
+    report = _verify(tmp_path, _serve(http_server, copies, times)[:1])
+    item = report.media[0]
+    assert report.to_dict()["media"][0]["reverse_search"] is None  # 127.0.0.1: not public
+    item.fetched.final_url = "https://cdn.example.org/file/a.jpg?t=<x>"  # as a CDN serves it
+    write_report(report, tmp_path / "again", ("json", "html", "md"))
+    d = json.loads((tmp_path / "again" / "report.json").read_text())
+    jsonschema.validate(d, load_schema())
+    html = (tmp_path / "again" / "report.html").read_text()
+    tineye = "https://tineye.com/search?url=https%3A%2F%2Fcdn.example.org%2Ffile%2Fa.jpg"
+    assert f'href="{tineye}%3Ft%3D%3Cx%3E"' in html and ">Google Lens</a>" in html
+    md = (tmp_path / "again" / "report.md").read_text()
+    assert "## Reverse image search" in md and f"[TinEye](<{tineye}%3Ft%3D%3Cx%3E>)" in md
