@@ -154,15 +154,28 @@ def evidence_check_cmd(directory: Path, as_json: bool) -> None:
     """Recompute every hash; report files changed, missing or added since capture.
 
     Also verifies custody.log (each line chained to the one before) and that
-    manifest.json is the one recorded there. Exit 0: intact; 1: something changed;
-    2: not an evidence directory.
+    manifest.json is the one recorded there. A report folder written by `osintkit verify`
+    is checked too: report.sha256, its evidence folders, and the local originals named in
+    its custody block. Exit 0: intact; 1: something changed; 2: not an evidence directory.
 
     \b
     Example:
       osintkit evidence check evidence/claim-1 --json | jq .changed
+      osintkit evidence check osintkit-reports/termez-2026-04-18
     """
     from osintkit.fetch import check_evidence
+    from osintkit.report.check import is_report_folder
 
+    if is_report_folder(directory):  # a verify report folder (issue 18: osintkit/report/check.py)
+        from osintkit.report.check import check_report_folder, render_check
+
+        got = check_report_folder(directory)
+        if as_json:
+            print_json(got.to_dict())
+        else:
+            click.echo(render_check(got), nl=False)
+        exit_for(int(not got.ok))
+        return
     res = check_evidence(directory)
     if as_json:
         print_json(res.to_dict())
