@@ -279,7 +279,7 @@ def _suggest(key: str, known: frozenset[str] = KNOWN_KEYS) -> str:
     alias = aliases.get(key.lower())
     near = (alias if alias in known else None) or next(iter(difflib.get_close_matches(
         key.lower(), sorted(known), n=1, cutoff=0.6)), None)
-    return f"{key!r} (did you mean {near}?)" if near else repr(key)
+    return f"{key} (did you mean {near}?)" if near else key
 
 
 def _field(name: str, fn: Any, *args: Any) -> Any:

@@ -180,7 +180,8 @@ def test_output_folder_that_cannot_be_created_is_exit_2(runner, tmp_path):
     manifest = tmp_path / "claims.jsonl"
     manifest.write_text('{"id": "a", "urls": ["https://example.org/post/1"]}\n')
     (tmp_path / "taken").write_text("a file, not a folder")
-    result = runner.invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "taken")])
+    result = runner.invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "taken"),
+                                 "--no-archive"])
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"Error: {tmp_path / 'taken'}: cannot create the output "
                                      "folder (File exists)")
@@ -513,7 +514,8 @@ def test_stopping_the_batch_stops_its_claims(tmp_path, hanging_server, sig):
     manifest.write_text(json.dumps({"id": "hangs", "urls": [f"{hanging_server.url}p"]}) + "\n")
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "osintkit", "batch", str(manifest), "-o",
-                             str(out), "--allow-private", "--claim-timeout", "300"],
+                             str(out), "--allow-private", "--claim-timeout", "300",
+                             "--no-archive"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert hanging_server.requested.wait(60), "the claim never reached the server"

@@ -153,7 +153,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
 
 # --- batch (batch.py) ---
 @cli.command("batch")
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="MANIFEST|CLAIM.yaml...")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default="batch-out",
               show_default=True, help="One report folder per claim, summary.json.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
@@ -168,32 +169,39 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
               help="Write JUnit XML: one test case per claim.")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786.")
+@click.option("--name", "batch_name", metavar="NAME",
+              help="The batch's name in JUnit XML (default: the manifest's or folder's name).")
 @verify_options
 @db_option
 @json_option
 @click.pass_context
-def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | None,
+def batch_cmd(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path, jobs: int | None,
               claim_timeout: float, resume: bool, junit_path: Path | None, fail_on: str,
-              dask_address: str | None, formats: str, tolerance_hours: float,
+              dask_address: str | None, batch_name: str | None, formats: str,
+              tolerance_hours: float,
               max_distance: int | None, no_archive: bool, allow_private: bool, deep: bool,
               analyst: str | None, db_url: str | None, as_json: bool) -> None:
-    """Verify many claims from a manifest (YAML list, JSON array, JSON Lines or CSV).
+    """Verify many claims: a manifest (YAML list, JSON array, JSON Lines, CSV, or a .txt
+    list of claim files) or claim files themselves.
 
-    CSV columns: id,url,claimed_at,lat,lon,radius_km,media. Bad rows are reported by
-    line number and the others still run. Exit 0 when every verdict is below
-    --fail-on, 1 when one is at or above it or a claim failed, 2 for an unusable manifest.
+    CSV columns: id,url,claimed_at,lat,lon,radius_km,media (or claim_file). A manifest
+    entry may be the path of a claim file, relative to the manifest. Bad rows are
+    reported by line number and the others still run. The archive must exist (or give
+    --no-archive). Exit 0 when every verdict is below --fail-on, 1 when one is at or
+    above it or a claim failed, 2 for an unusable manifest or a missing archive.
 
     \b
     Example:
       osintkit batch claims.csv -o out --junit out/junit.xml -j 4
+      osintkit batch samples/claims/*.yaml --db sqlite:///demo-out/archive.sqlite -o out
       osintkit batch claims.yaml --resume --dask tcp://scheduler:8786
     """
-    from osintkit.batch import BatchOptions, read_manifest, render_table, run_batch, write_junit
+    from osintkit.batch import BatchOptions, read_sources, render_table, run_batch, write_junit
 
     verify = _verify_settings(formats, tolerance_hours, max_distance, no_archive, allow_private,
                               deep, analyst)
     verify["formats"] = list(verify["formats"])
-    parsed = read_manifest(manifest)
+    parsed = read_sources(list(manifests))
     options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,
                            resume=resume, fail_on=fail_on, db_url=db_url, dask=dask_address,
                            verify=verify)
@@ -206,7 +214,7 @@ def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | Non
                 bar.write(f"Error: {_printable(res.error.message)}", file=sys.stderr)
         result = run_batch(parsed, options, on_result)
     if junit_path:
-        write_junit(junit_path, result.results, fail_on)
+        write_junit(junit_path, result.results, fail_on, batch_name or parsed.name)
     if not as_json:
         click.echo(render_table(result.summary))
         note(ctx, f"reports in {out_dir}/, summary in {out_dir / 'summary.json'}")
