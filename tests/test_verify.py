@@ -272,7 +272,7 @@ def _same_sample(made, committed) -> bool:
             return [f.to_ndarray(format="rgb24").astype(np.int16) for f in c.decode(video=0)]
 
     a, b = frames(made), frames(committed)
-    return len(a) == len(b) and all(np.abs(x - y).mean() < 0.5 for x, y in zip(a, b))
+    return len(a) == len(b) and all(np.abs(x - y).mean() < 0.5 for x, y in zip(a, b, strict=True))
 
 
 def test_samples_regenerate_byte_for_byte(samples_dir, tmp_path):

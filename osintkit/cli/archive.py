@@ -293,28 +293,40 @@ def archive_remove(refs: tuple[str, ...], db_url: str | None, as_json: bool) -> 
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write (default: stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True, help="jsonl: full records; csv: hash list (pdq, md5, ...).")
+              show_default=True,
+              help="jsonl: full records; csv: hash list (pdq, md5, ..., vpdq, views).")
+@click.option("--with-paths", is_flag=True,
+              help="Keep local file paths (origin); by default they are made relative to the "
+                   "working directory when under it, else dropped.")
 @db_option
 @click.pass_context
-def archive_export(ctx: click.Context, output: Path | None, fmt: str,
+def archive_export(ctx: click.Context, output: Path | None, fmt: str, with_paths: bool,
                    db_url: str | None) -> None:
     """Export the archive: full records (JSONL) or a hash list to share (CSV).
+
+    Both carry what matching needs: frame PDQs of videos (CSV: vPDQ lines in `vpdq`),
+    sub-view PDQs of images (crops are found), and in JSONL the local features for
+    --deep. A note says how many rows can only match exactly (no perceptual hash).
 
     \b
     Example:
       osintkit archive export -o archive.jsonl
       osintkit archive export --format csv > hashes.csv
+      osintkit archive export -o team.jsonl --with-paths
     """
     from osintkit.archive.exchange import export_csv, export_jsonl
 
     write = export_csv if fmt == "csv" else export_jsonl
     with _open(db_url) as archive:
         if output is None:
-            n = write(archive, sys.stdout)
+            report = write(archive, sys.stdout, with_paths)
         else:
             with output.open("w", encoding="utf-8", newline="") as fh:
-                n = write(archive, fh)
-    note(ctx, f"exported {n} records")
+                report = write(archive, fh, with_paths)
+    note(ctx, f"exported {report.rows} records")
+    warning = report.warning()
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @archive_group.command("import")
