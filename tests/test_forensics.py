@@ -119,7 +119,8 @@ def test_untouched_camera_photos_fire_at_most_5_percent(fire_rates, calibration)
 def test_indicators_fire_more_often_on_manipulated_copies(fire_rates):
     cam = fire_rates["camera"]
     assert fire_rates["resave"]["double_compression"]["rate"] >= 0.2
-    assert fire_rates["splice"]["double_compression"]["rate"] >= 0.2
+    # 18% since single-save drawings stopped firing (one spike is not a period)
+    assert fire_rates["splice"]["double_compression"]["rate"] >= 0.15
     assert fire_rates["edited"]["exif_thumbnail"]["rate"] >= 0.6
     assert fire_rates["splice"]["ela"]["rate"] > cam["ela"]["rate"] + 0.1
     assert fire_rates["edited"]["ela"]["rate"] > cam["ela"]["rate"] + 0.1
