@@ -10,7 +10,7 @@ and counts how often each indicator fires:
             50-95) and by OpenCV's encoder (quality 70-95)
   photos    real camera photos of ../shared/corpus, downscaled by a non-integer factor
             (which erases their camera compression) and saved once by Pillow or OpenCV
-  camera    the untouched camera files themselves (each saved once, by its camera)
+  camera    the corpus camera JPEGs as they are (most saved once, by their camera)
   resaved   the downscaled photos saved once more at another quality: the detector's
             power, for comparison
 
@@ -149,7 +149,7 @@ def photo_files(photos: list[Path], out: Path) -> Iterator[Item]:
         yield "photos, Pillow q60-95", once
         yield f"photos, OpenCV q{OPENCV_QUALITIES[0]}-{OPENCV_QUALITIES[-1]}", \
             save_opencv(img, out / f"photo{n}-cv{qc}.jpg", qc)
-        yield "camera files (untouched)", src
+        yield "corpus camera JPEGs, as they are", src
         q2 = (70, 80, 90, 95)[n % 4]
         if q2 != q:
             with Image.open(once) as again:

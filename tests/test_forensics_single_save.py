@@ -4,7 +4,6 @@ on single saves from several encoders (scripts/calibrate_double_jpeg.py), issue 
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 from conftest import CORPUS, ROOT
@@ -69,7 +68,8 @@ def measured():
 
 
 def test_single_saves_of_real_photos_never_fire_and_resaves_do(measured):
-    for cls in ("photos, Pillow q60-95", "photos, OpenCV q70-95", "camera files (untouched)"):
+    for cls in ("photos, Pillow q60-95", "photos, OpenCV q70-95",
+                "corpus camera JPEGs, as they are"):
         fired, applicable = measured[cls]["double_compression"]
         assert applicable >= 40 and fired == 0, cls
     fired, applicable = measured["resaved photos (power)"]["double_compression"]
