@@ -225,7 +225,7 @@ def archive_stats(db_url: str | None, as_json: bool) -> None:
     \b
     Example:
       osintkit archive stats
-      osintkit archive stats --db sqlite:///team.sqlite --json
+      osintkit archive stats --db sqlite:///demo-out/archive.sqlite --json
     """
     from osintkit.report.archive_block import describe
 

@@ -161,7 +161,7 @@ def evidence_check_cmd(directory: Path, as_json: bool) -> None:
     \b
     Example:
       osintkit evidence check evidence/claim-1 --json | jq .changed
-      osintkit evidence check osintkit-reports/termez-2026-04-18
+      osintkit evidence check report/          # a folder written by osintkit verify
     """
     from osintkit.fetch import check_evidence
     from osintkit.report.check import is_report_folder
