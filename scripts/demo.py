@@ -79,7 +79,7 @@ def describe(report: dict, report_dir: Path, width: int) -> list[str]:
     return out
 
 
-def screenshot(report: Path, png: Path, size: tuple[int, int] = (1100, 2500)) -> None:
+def screenshot(report: Path, png: Path, size: tuple[int, int] = (1100, 3400)) -> None:
     """The top of an HTML report as a small PNG (256 colours, 3/4 scale), via Chromium."""
     from PIL import Image
 
