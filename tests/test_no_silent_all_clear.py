@@ -178,3 +178,20 @@ def test_a_scheme_less_url_is_answered_with_https(runner, tmp_path):
                                  str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "did you mean https://t.me/s/somechannel/1234 ?" in result.stderr
+
+
+def test_the_archive_block_never_shows_a_password(postgres_server, samples_dir, tmp_path):
+    from osintkit.archive.store import redact
+    from osintkit.claim import claim_from_dict
+    from osintkit.verify import VerifyOptions, verify_claim
+
+    assert redact("postgresql://u:s3cret@h/db?sslmode=require&password=x") == \
+        "postgresql://u:***@h/db?sslmode=require&password=***"
+    url = postgres_server.new_database()
+    open_archive(url).close()  # an empty archive on PostgreSQL
+    claim = claim_from_dict({"media": ["forwarded.jpg"]}, base_dir=samples_dir / "media")
+    rep = verify_claim(claim, tmp_path, db_url=url, options=VerifyOptions(formats=("json",)))
+    a = rep.archive
+    assert a["searched"] and a["engine"] == "postgresql" and a["items"] == 0
+    assert a["identity"] == redact(url) and a["modified_at"] is None
+    assert a["generation"] == 0 and a["archive_id"]

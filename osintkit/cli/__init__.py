@@ -99,10 +99,13 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """`--db URL` (or OSINTKIT_DB): sqlite:///path or postgresql://..."""
+    """`--db URL` (or OSINTKIT_DB): sqlite:///relative.db, sqlite:////abs.db, a path, or
+    postgresql://... (SQLAlchemy's convention)."""
     return click.option("--db", "db_url", envvar="OSINTKIT_DB", metavar="URL",
-                        help="Archive: sqlite:///path (default: user data dir) or "
-                             "postgresql://... Also OSINTKIT_DB.")(f)
+                        help="Archive: sqlite:///relative.db (from the working directory), "
+                             "sqlite:////abs/path.db, a plain path, or postgresql://... "
+                             "Default: archive.sqlite in the user data dir. Also "
+                             "OSINTKIT_DB.")(f)
 
 
 def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
