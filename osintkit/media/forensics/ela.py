@@ -6,6 +6,7 @@ more or less than the rest. Textured regions change more anyway, so the summary 
 each block's error by its own texture (both over R, G and B, so coloured edges count as
 texture) before comparing it with the median of the textured blocks (flat fill is no
 reference: a flat drawing has too few textured blocks to compare and is not scored).
+A JPEG saved at about the re-save quality is re-saved at another one (`ela_quality`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from PIL import Image
 
 ELA_QUALITY = 90
+ALT_QUALITY = 80  # for a JPEG last saved within SAME_QUALITY_BAND of ELA_QUALITY
+SAME_QUALITY_BAND = 4
 BLOCK = 16
 HOT_FACTOR = 3.0  # a block is "hot" when its texture-normalised error exceeds 3× the median
 MIN_TEXTURE = 1.0  # grey-level steps per pixel: a block below this is flat fill
@@ -49,7 +52,22 @@ def _resave(rgb: Image.Image, quality: int) -> np.ndarray:
         return np.asarray(again.convert("RGB"))
 
 
-def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]:
+def ela_quality(img: Image.Image) -> int:
+    """The re-save quality: ELA_QUALITY, unless the JPEG was itself saved near it.
+
+    Re-saving a quality-90 JPEG at 90 changes almost nothing anywhere; the median block
+    then sits near zero and every rounding flicker looks hot (71% of single-save photos
+    fired). Such a file is re-saved at ALT_QUALITY instead."""
+    tables = getattr(img, "quantization", None)
+    if not tables:
+        return ELA_QUALITY
+    from osintkit.media.forensics.quant import fit_table
+
+    q = fit_table(np.asarray(tables[min(tables)]), "luma").quality
+    return ALT_QUALITY if abs(q - ELA_QUALITY) <= SAME_QUALITY_BAND else ELA_QUALITY
+
+
+def ela(img: Image.Image, quality: int | None = None) -> tuple[dict, np.ndarray]:
     """ELA summary and the per-pixel error (max over channels, uint8).
 
     A 16×16 block is hot when its texture-normalised error is > HOT_FACTOR × the median
@@ -59,6 +77,7 @@ def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]
     """
     import cv2
 
+    quality = ela_quality(img) if quality is None else quality
     rgb = img.convert("RGB")
     orig = np.asarray(rgb)
     again = _resave(rgb, quality)
