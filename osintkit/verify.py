@@ -58,6 +58,7 @@ class _Collected:
     page: Any = None
     captures: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    furniture: list[dict[str, Any]] = field(default_factory=list)  # page furniture, not checked
     intakes: dict[str, dict[str, Any]] = field(default_factory=dict)  # media id -> custody
 
 
@@ -110,6 +111,7 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
                     errors=got.errors + [{**m.error.to_dict(), "media": m.id}
                                          for m in got.media if m.error],
                     check_errors=check_errors, archive=archive_info, options=opts.to_dict(),
+                    furniture=got.furniture,
                     custody=custody.block(claim, got.media, got.intakes, opts.analyst,
                                           opts.case, started),
                     media_levels=levels, next_steps=steps, map=map_data(claim, got.media))
@@ -165,6 +167,10 @@ def _fetch_into(got: _Collected, url: str, evidence: Path, opts: VerifyOptions) 
     if cap.error:
         got.errors.append({**cap.error.to_dict(), "url": url})
     for fi in cap.items:
+        if fi.role != "claim":  # page furniture: listed in the report, never checked
+            got.furniture.append({"url": fi.url, "found_on": fi.found_on, "why": fi.why,
+                                  "kind": fi.kind, "file": fi.path.name if fi.path else None})
+            continue
         got.media.append(MediaItem(id="", name=_url_name(fi.final_url or fi.url),
                                    path=fi.path, source_url=fi.url, kind=fi.kind,
                                    fetched=fi, error=None if fi.ok else fi.error))

@@ -208,7 +208,7 @@ def test_cli_fetch_partial_failure_exits_1(runner, http_server, fetch_media, tmp
     result = runner.invoke(cli, ["fetch", url, "-o", str(tmp_path), "--allow-private"])
     assert result.exit_code == 1
     assert f"Error: {http_server.url('/gone.jpg')}: HTTP 404 Not Found" in result.stderr
-    assert "fetched 2 of 3 media" in result.stdout
+    assert "fetched 2 of 3 claim media" in result.stdout
     assert "Traceback" not in result.output
 
 

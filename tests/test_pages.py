@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from osintkit.fetch.pages import (
-    largest_srcset,
-    parse_page,
-    parse_srcset,
-    parse_views,
-    telegram_embed_url,
-    wanted_post,
-)
+from osintkit.fetch.pages import largest_srcset, parse_page, parse_srcset
+from osintkit.fetch.sources.telegram import parse_views, telegram_embed_url, wanted_post
 
 BASE = "https://news.example/2026/04/18/strike.html"
 
@@ -73,10 +67,15 @@ def test_news_article_media_are_found_best_first():
 
 
 def test_icons_pixels_svg_and_script_links_are_left_out():
-    _, refs = parse_page(NEWS_HTML, BASE)
-    urls = " ".join(r.url for r in refs)
-    for unwanted in ("logo.svg", "p.gif", "share-x.png", "javascript", "data:", "/about"):
-        assert unwanted not in urls
+    rec, refs = parse_page(NEWS_HTML, BASE)
+    claim = " ".join(r.url for r in refs if r.role == "claim")
+    everything = " ".join(r.url for r in refs)
+    for unwanted in ("logo.svg", "p.gif", "javascript", "data:", "/about"):
+        assert unwanted not in everything
+    assert "share-x.png" not in claim  # a 24 px icon: furniture, kept as such
+    assert {r.url: r.role for r in refs}["https://news.example/static/share-x.png"] == "furniture"
+    assert rec.ignored == [{"url": "https://track.example/p.gif",
+                            "reason": "tracking pixel (1x1)"}]
 
 
 def test_news_article_record_has_title_time_author():
@@ -187,9 +186,17 @@ def embed_page(*messages: str) -> str:
             "<body class=\"widget_frame_base\">" + "".join(messages) + "</body></html>")
 
 
+def claim(refs):
+    return [r for r in refs if r.role == "claim"]
+
+
 def test_telegram_album_keeps_every_photo_and_the_video():
     html = embed_page(tg_message("frontnews/1234", ALBUM, forwarded=FORWARD, edited=True))
     rec, refs = parse_page(html, "https://t.me/frontnews/1234?embed=1")
+    furniture = [r for r in refs if r.role == "furniture"]
+    assert [(r.url, r.why) for r in furniture] == [("https://cdn4.telesco.pe/file/ava.jpg",
+                                                    "channel avatar")]
+    refs = claim(refs)
     assert [(r.kind, r.url) for r in refs] == [
         ("image", "https://cdn4.telesco.pe/file/p1.jpg"),
         ("image", "https://cdn4.telesco.pe/file/p2.jpg"),
@@ -246,10 +253,14 @@ def test_channel_page_picks_the_claimed_post():
     rec, refs = parse_page(page, "https://t.me/s/frontnews/1234")
     assert [p.post_id for p in rec.posts] == ["frontnews/1234"]
     assert rec.published_at == "2026-04-18T07:00:00+00:00"
-    assert len(refs) == 3 and "before.jpg" not in " ".join(r.url for r in refs)
-    # Without a post id (t.me/s/channel) every post's media is taken.
+    assert len(claim(refs)) == 3 and "before.jpg" not in " ".join(r.url for r in claim(refs))
+    other = {r.url: r for r in refs}["https://cdn4.telesco.pe/file/before.jpg"]
+    assert (other.role, other.why) == ("furniture", "another post on the page (frontnews/1233)")
+    assert all(r.posted_at == "2026-04-18T07:00:00+00:00" for r in claim(refs))
+    # Asked for every post, or no post id (t.me/s/channel): every post's media is claim.
+    assert len(claim(parse_page(page, "https://t.me/s/frontnews/1234", all_posts=True)[1])) == 4
     rec, refs = parse_page(page, "https://t.me/s/frontnews")
-    assert len(rec.posts) == 3 and len(refs) == 4
+    assert len(rec.posts) == 3 and len(claim(refs)) == 4
     assert rec.published_at is None  # no single claimed post
 
 
@@ -296,17 +307,40 @@ def test_album_item_url_selects_its_album():
                                  '<a href="https://t.me/frontnews/1235">this</a></div>'),
                       tg_message("frontnews/1234", ALBUM))
     rec, refs = parse_page(page, "https://t.me/s/frontnews/1235")
-    assert [p.post_id for p in rec.posts] == ["frontnews/1234"] and len(refs) == 3
+    assert [p.post_id for p in rec.posts] == ["frontnews/1234"] and len(claim(refs)) == 3
 
 
 def test_claimed_post_missing_from_the_page():
     page = embed_page(tg_message("frontnews/1", ALBUM), tg_message("frontnews/2", ALBUM))
     rec, refs = parse_page(page, "https://t.me/s/frontnews/99")
-    assert rec.kind == "telegram" and rec.posts == [] and refs == []
+    assert rec.kind == "telegram" and rec.posts == [] and claim(refs) == []
 
 
 def test_round_video_is_found():
     body = ('<div class="tgme_widget_message_roundvideo_player"><video class="tgme_widget_message'
             '_roundvideo" src="https://cdn4.telesco.pe/file/round.mp4"></video></div>')
     _, refs = parse_page(embed_page(tg_message("frontnews/5", body)), "https://t.me/frontnews/5")
-    assert [(r.kind, r.url) for r in refs] == [("video", "https://cdn4.telesco.pe/file/round.mp4")]
+    assert [(r.kind, r.url) for r in claim(refs)] == [("video", "https://cdn4.telesco.pe/file/round.mp4")]
+
+
+def test_channel_page_records_for_walking_the_history():
+    import gzip
+    from pathlib import Path
+
+    from osintkit.fetch import parse_channel_page
+    from osintkit.fetch.sources.telegram import channel_page_url
+
+    pages = Path(__file__).parent / "data" / "pages"
+    html = gzip.decompress((pages / "tg-channel-b.html.gz").read_bytes())
+    page = parse_channel_page(html, "https://t.me/s/tchantest")
+    assert page.channel == "tchantest" and page.title == "tchan's test channel"
+    assert (page.before, page.after) == (79, 94)
+    assert channel_page_url(page.channel, before=page.before) == "https://t.me/s/tchantest?before=79"
+    numbers = [p.number for p in page.posts]
+    assert numbers == sorted(numbers) and 84 in numbers
+    forwarded = [p for p in page.posts if p.forwarded_from]
+    assert forwarded and forwarded[0].forwarded_from["url"].startswith("https://t.me/")
+    album = next(p for p in page.posts if p.number == 84)
+    assert album.published_at and [m.kind for m in album.media].count("video") == 2
+    assert all(m.posted_at == album.published_at for m in album.media)
+    assert any(p.service for p in page.posts)  # "pinned", "channel video changed"

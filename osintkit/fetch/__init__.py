@@ -5,7 +5,20 @@ Flow: claim -> **fetch** -> media -> archive -> checks -> report.
 
 from osintkit.fetch.capture import Capture, FetchedItem, fetch
 from osintkit.fetch.evidence import EvidenceCheck, check_evidence
-from osintkit.fetch.pages import MediaRef, PageRecord, TelegramPost, find_media, parse_page
+from osintkit.fetch.pages import MediaRef, PageRecord, find_media, parse_page
+from osintkit.fetch.sources.telegram import ChannelPage, TelegramPost, parse_channel_page
 
-__all__ = ["Capture", "EvidenceCheck", "FetchedItem", "MediaRef", "PageRecord", "TelegramPost",
-           "check_evidence", "fetch", "find_media", "parse_page"]
+__all__ = [
+           "Capture",
+           "ChannelPage",
+           "EvidenceCheck",
+           "FetchedItem",
+           "MediaRef",
+           "PageRecord",
+           "TelegramPost",
+           "check_evidence",
+           "fetch",
+           "find_media",
+           "parse_channel_page",
+           "parse_page",
+]

@@ -26,8 +26,9 @@ from osintkit.fetch.evidence import (
     WarcRecorder,
     file_hashes,
 )
-from osintkit.fetch.http import HttpClient, Response, now_utc
-from osintkit.fetch.pages import MediaRef, PageRecord, parse_page, telegram_embed_url
+from osintkit.fetch.http import HttpClient, Response, now_utc, redact_url
+from osintkit.fetch.pages import MediaRef, PageRecord
+from osintkit.fetch.sources import Context, Resolution, candidates
 from osintkit.media.probe import sniff_bytes
 
 PAGE_CAP = 16_000_000  # a page bigger than this (and not media) is not parsed
@@ -59,6 +60,10 @@ class FetchedItem:
     poster: str | None = None
     duration: str | None = None
     error: ErrorInfo | None = None
+    role: str = "claim"  # "claim" | "furniture" (the page's, not the claim's)
+    why: str | None = None  # the rule that decided the role
+    posted_at: str | None = None  # when the post carrying it was published, if known
+    skipped: str | None = None  # why it was not downloaded (furniture by default)
 
     @property
     def ok(self) -> bool:
@@ -74,7 +79,8 @@ class FetchedItem:
             "declared_type": self.declared_type, "ip": self.ip,
             "file": self.path.name if self.path else None, "post_id": self.post_id,
             "source": self.source, "redirects": self.redirects, "poster": self.poster,
-            "duration": self.duration,
+            "duration": self.duration, "role": self.role, "why": self.why,
+            "posted_at": self.posted_at, "skipped": self.skipped,
             "error": self.error.to_dict() if self.error else None,
         }
 
@@ -94,24 +100,31 @@ class Capture:
     notes: list[str] = field(default_factory=list)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    screenshot: dict[str, Any] | None = None  # {"file", "url", "sha256", ...}
+
+    @property
+    def claim_items(self) -> list[FetchedItem]:
+        """The claim's own media (furniture left out)."""
+        return [i for i in self.items if i.role == "claim"]
 
     @property
     def ok(self) -> bool:
-        """True when media were found and every one of them was fetched."""
-        return self.error is None and bool(self.items) and all(i.ok for i in self.items)
+        """True when claim media were found and every one of them was fetched."""
+        claim = self.claim_items
+        return self.error is None and bool(claim) and all(i.ok for i in claim)
 
     @property
     def exit_code(self) -> int:
-        """0 all media fetched, 1 some failed, 2 nothing usable."""
-        if not any(i.ok for i in self.items):
+        """0 all claim media fetched, 1 some failed, 2 nothing usable."""
+        if not any(i.ok for i in self.claim_items):
             return EXIT_USAGE
         return EXIT_OK if self.ok else EXIT_FAIL
 
     @property
     def failures(self) -> list[ErrorInfo]:
-        """The page error (if any) and every failed item's error."""
+        """The page error (if any) and every failed claim item's error."""
         errs = [self.error] if self.error else []
-        return errs + [i.error for i in self.items if i.error]
+        return errs + [i.error for i in self.claim_items if i.error]
 
     def manifest(self) -> dict[str, Any]:
         """The content of manifest.json."""
@@ -123,6 +136,7 @@ class Capture:
             "page": self.page.to_dict() if self.page else None,
             "items": [i.to_dict() for i in self.items], "skipped": self.skipped,
             "notes": self.notes, "warc": WARC, "files": self.files,
+            "screenshot": self.screenshot,
             "captures": self.history,
         }
 
@@ -132,14 +146,14 @@ class Capture:
 
 
 # ------------------------------------------------------------------ steps
-def _is_html(resp: Response) -> bool:
+def is_html(resp: Response) -> bool:
     ctype = resp.headers.get("Content-Type", "").lower()
     if "html" in ctype:
         return True
     return resp.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _decode_html(resp: Response) -> str:
+def decode_html(resp: Response) -> str:
     ctype = resp.headers.get("Content-Type", "")
     charset = "utf-8"
     for part in ctype.split(";")[1:]:
@@ -157,9 +171,16 @@ class _Run:
     """One capture in progress: the client, the store and the growing Capture."""
 
     def __init__(self, cap: Capture, store: EvidenceDir, client: HttpClient,
-                 max_items: int, progress: Progress | None) -> None:
+                 options: dict[str, Any], progress: Progress | None) -> None:
         self.cap, self.store, self.client = cap, store, client
-        self.max_items, self.progress = max_items, progress
+        self.options, self.progress = options, progress
+        self.max_items = int(options.get("max_items") or 50)
+
+    def keep(self, resp: Response, ext: str) -> str:
+        """Store a downloaded file under its hash; list it in the manifest's files."""
+        stored = self.store.store(resp.path, resp.sha256, ext)
+        self.cap.files[stored.name] = {"sha256": resp.sha256, "md5": resp.md5, "size": resp.size}
+        return stored.name
 
     def item_from(self, resp: Response, item: FetchedItem) -> FetchedItem:
         """Fill `item` from a download; store the file if its bytes are media."""
@@ -177,19 +198,20 @@ class _Run:
                                    if resp.size else f"{item.url}: {reason} (0 bytes)")
             return item
         item.kind, item.format, item.mime = probe.kind, probe.format, probe.mime
-        item.path = self.store.store(resp.path, resp.sha256, EXTENSIONS.get(probe.format, "bin"))
-        self.cap.files[item.path.name] = {"sha256": resp.sha256, "md5": resp.md5,
-                                          "size": resp.size}
+        item.path = self.store.root / self.keep(resp, EXTENSIONS.get(probe.format, "bin"))
         if item.declared_type and probe.mime.split("/")[0] not in item.declared_type:
             self.cap.notes.append(f"{item.url}: served as {item.declared_type}, "
                                   f"the bytes are {probe.format}")
         return item
 
-    def fetch_ref(self, ref: MediaRef, page_url: str) -> FetchedItem:
+    def fetch_ref(self, ref: MediaRef, page_url: str, download: bool = True) -> FetchedItem:
         """Download one media reference; failures go into the item."""
         item = FetchedItem(url=ref.url, found_on=page_url, post_id=ref.post_id,
                            source=ref.source, poster=ref.poster, duration=ref.duration,
-                           kind=ref.kind)
+                           kind=ref.kind, role=ref.role, why=ref.why, posted_at=ref.posted_at)
+        if not download:
+            item.skipped = "furniture: not downloaded (--with-furniture fetches it)"
+            return item
         if not ref.fetchable:
             item.error = ErrorInfo(errors.UNSUPPORTED, f"{ref.url}: {ref.reason}")
             return item
@@ -199,84 +221,108 @@ class _Run:
         except FetchError as exc:
             item.error = exc.info()
         except Exception as exc:  # one bad item (disk full, a library bug) never stops the rest
-            item.error = error_info(exc)
-            item.error = ErrorInfo(item.error.code, f"{ref.url}: {item.error.message}")
+            info = error_info(exc)
+            item.error = ErrorInfo(info.code, f"{ref.url}: {info.message}")
         return item
 
-    def page(self, resp: Response) -> None:
-        """Parse a page (following a t.me landing page to its widget) and fetch its media."""
-        if resp.size > PAGE_CAP:
-            resp.path.unlink()
-            self.cap.error = ErrorInfo(errors.TOO_LARGE, f"{self.cap.url}: page of "
-                                       f"{resp.size} bytes is too big to look for media in")
+    def _fetch_all(self, refs: list[MediaRef], page_url: str) -> None:
+        claim = [r for r in refs if r.role == "claim"]
+        rest = [r for r in refs if r.role != "claim"]
+        self.cap.skipped = max(0, len(claim) - self.max_items)
+        if self.cap.skipped:
+            self.cap.notes.append(f"{self.cap.skipped} more media references left out "
+                                  f"(--max-items {self.max_items})")
+        with_furniture = bool(self.options.get("with_furniture"))
+        todo = [(r, True) for r in claim[: self.max_items]]
+        todo += [(r, with_furniture) for r in rest[: self.max_items * 4]]
+        total = sum(1 for _, d in todo if d)
+        done = 0
+        for ref, download in todo:
+            if download and self.progress:
+                self.progress(done, total, ref.url)
+            self.cap.items.append(self.fetch_ref(ref, page_url, download))
+            done += int(download)
+        if self.progress:
+            self.progress(total, total, "")
+
+    def _resolve(self, ctx: Context) -> Resolution | None:
+        forced = self.options.get("source")
+        last: FetchError | None = None
+        for source in candidates(self.cap.url, forced):
+            try:
+                res = source.resolve(ctx, self.cap.url)
+            except FetchError as exc:
+                last = exc
+                if forced or source.generic:
+                    break  # the claim URL itself failed: no other source can do better
+                continue
+            if res is not None:
+                return res
+        if last is not None:
+            self.cap.error = last.info()
+        return None
+
+    def start(self) -> None:
+        """Steps 1-3: resolve the claim URL with the first source that takes it, fetch media."""
+        ctx = Context(self.client, self.store, options=self.options, keep_file=self.keep)
+        res = self._resolve(ctx)
+        if res is None:
+            if self.cap.error is None:
+                self._no_source(ctx)
             return
-        html = _decode_html(resp)
-        stored = self.store.store(resp.path, resp.sha256, "html")
-        self.cap.files[stored.name] = {"sha256": resp.sha256, "md5": resp.md5, "size": resp.size}
-        embed = telegram_embed_url(html, resp.final_url)
-        if embed:
-            html = self._embed(embed) or html
-        rec, refs = parse_page(html, resp.final_url)
-        rec.url, rec.final_url, rec.status = self.cap.url, resp.final_url, resp.status
-        rec.sha256, rec.path = resp.sha256, stored.name
-        rec.headers, rec.fetched_at, rec.ip = resp.selected_headers(), resp.fetched_at, resp.ip
+        self.cap.notes += res.notes
+        rec = res.page
+        land = ctx._landing.get(self.cap.url)
+        if res.direct is not None:
+            self.cap.page = rec
+            item = self.item_from(res.direct, FetchedItem(url=self.cap.url, why="the URL itself"))
+            self.cap.items.append(item)
+            return
+        if land is not None and land.html is not None:
+            resp = land.resp
+            name = self.keep(resp, "html") if resp.path.exists() else \
+                f"{resp.sha256}.html"
+            rec.url, rec.final_url, rec.status = self.cap.url, resp.final_url, resp.status
+            rec.sha256, rec.path = resp.sha256, name
+            rec.headers, rec.fetched_at, rec.ip = (resp.selected_headers(), resp.fetched_at,
+                                                   resp.ip)
         self.cap.page = rec
         if rec.kind == "telegram" and not rec.posts:
             self.cap.error = ErrorInfo(errors.NOT_FOUND, f"{self.cap.url}: the Telegram post is "
                                        "not on the page (deleted, or the channel is private)")
-            return
-        if not refs:
-            self.cap.error = ErrorInfo(errors.NOT_MEDIA,
-                                       f"{self.cap.url}: no media found on the page")
-            return
-        self.cap.skipped = max(0, len(refs) - self.max_items)
-        if self.cap.skipped:
-            self.cap.notes.append(f"{self.cap.skipped} more media references left out "
-                                  f"(--max-items {self.max_items})")
-        self._fetch_all(refs[: self.max_items], resp.final_url)
+        elif not any(r.role == "claim" for r in res.refs):
+            what = "media" if not res.refs else "claim media (only page furniture)"
+            self.cap.error = ErrorInfo(errors.NOT_MEDIA, f"{self.cap.url}: no {what} found on "
+                                       "the page")
+        self._fetch_all(res.refs, rec.final_url)
+        if self.options.get("screenshot") and land is not None and land.html is not None:
+            self._screenshot(rec.final_url)
 
-    def _embed(self, url: str) -> str | None:
+    def _screenshot(self, url: str) -> None:
+        from osintkit.fetch.screenshot import take_screenshot
+
         try:
-            resp = self.client.get(url, self.store.root, max_bytes=PAGE_CAP)
+            shot = take_screenshot(url, self.store.root, policy=self.client.policy,
+                                   proxy=self.options.get("proxy"),
+                                   timeout=float(self.options.get("total_timeout") or 60))
         except FetchError as exc:
-            self.cap.notes.append(f"Telegram widget not fetched: {exc.message}")
-            return None
-        html = _decode_html(resp)
-        stored = self.store.store(resp.path, resp.sha256, "html")
-        self.cap.files[stored.name] = {"sha256": resp.sha256, "md5": resp.md5, "size": resp.size}
-        self.cap.notes.append(f"Telegram post read from its widget {url}")
-        return html
-
-    def _fetch_all(self, refs: Iterable[MediaRef], page_url: str) -> None:
-        refs = list(refs)
-        for n, ref in enumerate(refs):
-            if self.progress:
-                self.progress(n, len(refs), ref.url)
-            self.cap.items.append(self.fetch_ref(ref, page_url))
-        if self.progress:
-            self.progress(len(refs), len(refs), "")
-
-    def start(self) -> None:
-        """Step 1-3: the claim URL, then whatever it leads to."""
-        try:
-            resp = self.client.get(self.cap.url, self.store.root)
-        except FetchError as exc:
-            self.cap.error = exc.info()
+            self.cap.notes.append(f"screenshot not taken: {exc.message}")
             return
-        if sniff_bytes(resp.head) is not None:  # direct media, whatever the Content-Type
-            self.cap.page = PageRecord(url=self.cap.url, final_url=resp.final_url,
-                                       kind="direct", status=resp.status,
-                                       headers=resp.selected_headers(),
-                                       fetched_at=resp.fetched_at, ip=resp.ip)
-            self.cap.items.append(self.item_from(resp, FetchedItem(url=self.cap.url)))
-        elif _is_html(resp):
-            self.page(resp)
-        else:
+        self.cap.files[shot.name] = file_hashes(shot)
+        self.cap.screenshot = {"file": shot.name, "url": url, **self.cap.files[shot.name]}
+
+    def _no_source(self, ctx: Context) -> None:
+        land = ctx._landing.get(self.cap.url)
+        if land is None:
+            self.cap.error = ErrorInfo(errors.UNSUPPORTED, f"{self.cap.url}: no source could "
+                                       "read this URL")
+            return
+        resp = land.resp
+        if resp.path.exists():
             resp.path.unlink()
-            ctype = resp.headers.get("Content-Type") or "no Content-Type"
-            self.cap.error = ErrorInfo(errors.NOT_MEDIA, f"{self.cap.url}: neither media nor a "
-                                       f"web page ({ctype}, {resp.size} bytes)")
-
+        ctype = resp.headers.get("Content-Type") or "no Content-Type"
+        self.cap.error = ErrorInfo(errors.NOT_MEDIA, f"{self.cap.url}: neither media nor a "
+                                   f"web page ({ctype}, {resp.size} bytes)")
 
 def _finish(cap: Capture, store: EvidenceDir, options: dict[str, Any]) -> None:
     """Step 4: manifest.json (with every file's hashes) and a custody.log line."""
@@ -311,9 +357,15 @@ def fetch(url: str, out_dir: str | Path, *, allow_private: bool = False,
           max_bytes: int = 200_000_000, max_items: int = 50, timeout: float = 30.0,
           proxy: str | None = None, total_timeout: float = 600.0, retries: int = 2,
           backoff: float = 0.5, allow_networks: Iterable[str] = (),
-          progress: Progress | None = None) -> Capture:
+          progress: Progress | None = None, with_furniture: bool = False,
+          screenshot: bool = False, source: str | None = None,
+          all_posts: bool = False) -> Capture:
     """Fetch a claim URL's media into the evidence directory `out_dir`.
 
+    Each media item gets a role: "claim" (downloaded) or "furniture" (listed, downloaded
+    only with `with_furniture`). `source` forces one source ("telegram", "article",
+    "direct", "ytdlp"); `all_posts` makes every post of a Telegram channel page claim
+    media; `screenshot` adds a PNG of the rendered page (headless Chromium).
     Never raises for network or content problems: they are in `Capture.error` (page level)
     and in each item's `error`. Raises InputError when `out_dir` cannot be created.
     """
@@ -321,8 +373,9 @@ def fetch(url: str, out_dir: str | Path, *, allow_private: bool = False,
     cap = Capture(url=url, out_dir=store.root)
     _previous(store, cap)
     options = {"allow_private": allow_private, "max_bytes": max_bytes, "max_items": max_items,
-               "timeout": timeout, "total_timeout": total_timeout, "proxy": proxy,
-               "allow_networks": list(allow_networks)}
+               "timeout": timeout, "total_timeout": total_timeout, "proxy": redact_url(proxy),
+               "allow_networks": list(allow_networks), "with_furniture": with_furniture,
+               "screenshot": screenshot, "source": source, "all_posts": all_posts}
     try:
         with contextlib.ExitStack() as stack:
             recorder = stack.enter_context(WarcRecorder(store.warc_path, url))
@@ -330,7 +383,7 @@ def fetch(url: str, out_dir: str | Path, *, allow_private: bool = False,
                 allow_private=allow_private, allow_networks=allow_networks, proxy=proxy,
                 timeout=timeout, total_timeout=total_timeout, max_bytes=max_bytes,
                 retries=retries, backoff=backoff, recorder=recorder))
-            _Run(cap, store, client, max_items, progress).start()
+            _Run(cap, store, client, {**options, "proxy": proxy}, progress).start()
     finally:  # whatever happened, what was fetched is written down
         _finish(cap, store, options)
     return cap

@@ -228,6 +228,8 @@ class EvidenceCheck:
     missing: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     custody: list[str] = field(default_factory=list)  # problems with custody.log
+    unsafe: list[str] = field(default_factory=list)  # manifest names outside the folder
+    seal: dict[str, Any] | None = None  # the latest RFC 3161 seal, verified (None: unsealed)
     error: ErrorInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,6 +237,22 @@ class EvidenceCheck:
         d["path"] = str(self.path)
         d["error"] = self.error.to_dict() if self.error else None
         return d
+
+
+def _sealed_files(root: Path) -> set[str]:
+    """seal.json and the token files it names (book-keeping of `evidence seal`)."""
+    from osintkit.fetch.seal import SEAL, SEAL_FILE
+
+    out = {SEAL} if (root / SEAL).exists() else set()
+    try:
+        data = json.loads((root / SEAL).read_text(encoding="utf-8")) if out else {}
+        for seal in data.get("seals") or []:
+            token = str(seal.get("token") or "") if isinstance(seal, dict) else ""
+            if SEAL_FILE.match(token):
+                out.add(token)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return out
 
 
 def _custody_problems(root: Path, manifest_sha: str) -> list[str]:
@@ -259,18 +277,23 @@ def _custody_problems(root: Path, manifest_sha: str) -> list[str]:
     return problems
 
 
-def check_evidence(root: str | os.PathLike[str]) -> EvidenceCheck:
-    """Recompute every hash in an evidence directory; report changed/missing/added files.
+def _unsafe_name(name: str) -> bool:
+    """A manifest file name that is not a plain file in the folder ("../x", "/etc/x")."""
+    return (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+            or os.path.isabs(name) or name != os.path.basename(name))
 
-    Raises InputError when the directory holds no manifest.json.
-    """
-    root = Path(root)
-    if not (root / MANIFEST).is_file():
-        raise InputError(f"{root}: not an evidence directory (no {MANIFEST})",
-                         code=errors.NOT_FOUND)
-    manifest = EvidenceDir(root).load_manifest() or {}
-    result = EvidenceCheck(root)
+
+def _check_files(root: Path, manifest: dict[str, Any],
+                 result: EvidenceCheck) -> dict[str, dict[str, Any]]:
+    """Hash every file the manifest lists (never one outside the folder); the safe ones."""
     files: dict[str, dict[str, Any]] = manifest.get("files") or {}
+    if not isinstance(files, dict):
+        files = {}
+    for name in sorted(files):
+        if _unsafe_name(str(name)):
+            result.unsafe.append(str(name))
+    files = {k: v if isinstance(v, dict) else {} for k, v in files.items()
+             if str(k) not in result.unsafe}
     for name, rec in sorted(files.items()):
         path = root / name
         if not path.is_file():
@@ -282,19 +305,45 @@ def check_evidence(root: str | os.PathLike[str]) -> EvidenceCheck:
         named_by_hash = len(stem) == 64 and name != WARC
         if actual["sha256"] != rec.get("sha256") or (named_by_hash and stem != actual["sha256"]):
             result.changed.append(name)
-    for path in sorted(root.iterdir()):
+    return files
+
+
+def check_evidence(root: str | os.PathLike[str], tsa_ca: str | None = None) -> EvidenceCheck:
+    """Recompute every hash in an evidence directory; report changed/missing/added files,
+    manifest entries pointing outside the folder (never opened), and verify the seal.
+
+    Raises InputError when the directory holds no manifest.json.
+    """
+    root = Path(root)
+    if not (root / MANIFEST).is_file():
+        raise InputError(f"{root}: not an evidence directory (no {MANIFEST})",
+                         code=errors.NOT_FOUND)
+    manifest = EvidenceDir(root).load_manifest() or {}
+    result = EvidenceCheck(root)
+    files = _check_files(root, manifest, result)
+    from osintkit.fetch.seal import check_seal
+
+    sealed = _sealed_files(root)
+    for path in sorted(root.iterdir()):  # dot-files and leftovers included
         name = path.name
-        if name in files or name in _BOOK_KEEPING or name.startswith(".part-"):
+        if name in files or name in _BOOK_KEEPING or name in sealed:
             continue
         result.added.append(name)
     manifest_sha = hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
     result.custody = _custody_problems(root, manifest_sha)
-    result.ok = not (result.changed or result.missing or result.added or result.custody)
+    result.seal = check_seal(root, tsa_ca)
+    seal_bad = result.seal is not None and not result.seal.get("ok")
+    result.ok = not (result.changed or result.missing or result.added or result.custody
+                     or result.unsafe or seal_bad)
     if not result.ok:
         parts = [f"{len(v)} {k}" for k, v in (("changed", result.changed),
                                               ("missing", result.missing),
                                               ("added", result.added)) if v]
+        parts += [f"manifest entry {n!r} points outside the folder (not opened)"
+                  for n in result.unsafe]
         parts += result.custody
+        if seal_bad and result.seal is not None:
+            parts += [f"seal: {p}" for p in result.seal.get("problems") or []]
         result.error = ErrorInfo(errors.CORRUPT, f"{root}: evidence does not match its "
                                                  f"manifest: {'; '.join(parts)}")
     with contextlib.suppress(OSError):  # a read-only copy can still be checked

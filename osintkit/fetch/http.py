@@ -7,11 +7,14 @@
   check and the connect (DNS rebinding) is refused too. Through a proxy the proxy
   connects, so only the first check applies, and a name the proxy resolves itself
   (socks5h, .onion) is let through.
-- Caps: connect and read timeouts, a total time cap per request, a byte cap enforced
-  while streaming to a temp file (renamed by the caller only once complete).
-- Retries with exponential backoff on connection errors, 429 and 5xx, honouring a
-  bounded `Retry-After`. Redirects are followed by hand (each hop checked), with a limit
-  and loop detection.
+- Caps: connect and read timeouts, a total time cap over the whole exchange (every hop
+  and retry, response headers included: a watchdog closes the socket of a server that
+  trickles its headers), a byte cap enforced while streaming to a temp file (renamed by
+  the caller only once complete).
+- Fail fast: retries with exponential backoff only for timeouts, 429 and 5xx (honouring
+  a bounded `Retry-After`); a refused connection or a name that does not resolve fails
+  at once, and later requests to that host in the same client fail without trying.
+  Redirects are followed by hand (each hop checked), with a limit and loop detection.
 - Every request and response is handed to a `recorder` (the WARC writer).
 """
 
@@ -25,6 +28,7 @@ import os
 import re
 import socket
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -125,10 +129,37 @@ class AddressPolicy:
                                  "(use --allow-private to fetch it)", code=errors.BLOCKED)
 
 
+_deadline = threading.local()  # .at: monotonic time the current exchange must end by
+
+
 class _PeerCheck:
-    """Mixin for urllib3 connections: refuse the socket if its peer is not allowed."""
+    """Mixin for urllib3 connections: refuse the socket if its peer is not allowed, and
+    hold the exchange's total deadline while the response headers arrive."""
 
     policy: AddressPolicy = AddressPolicy()
+
+    def getresponse(self) -> Any:
+        # http.client reads the headers line by line, each read within the read timeout:
+        # a server sending one line every 1.5 s defeats a 2 s timeout. A timer closes the
+        # socket when the exchange's deadline passes, which ends the read at once.
+        at = getattr(_deadline, "at", None)
+        sock = getattr(self, "sock", None)
+        flag = getattr(_deadline, "cut", None)
+        if at is None or sock is None or flag is None:
+            return super().getresponse()  # type: ignore[misc]
+
+        def cut() -> None:  # runs in the timer's thread: mark the caller's flag
+            flag[0] = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, at - time.monotonic()), cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            timer.cancel()
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()  # type: ignore[misc]
@@ -216,6 +247,21 @@ def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def redact_url(url: str | None) -> str | None:
+    """A URL with its password replaced by '***' (proxy URLs in logs and manifests)."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)
+        user = netloc[0].split(":", 1)[0]
+        return parts._replace(netloc=f"{user}:***@{netloc[1]}").geturl()
+    except ValueError:
+        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", url)
+
+
 def check_url(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL; FetchError for other schemes or bad URLs."""
     try:
@@ -275,10 +321,10 @@ class HttpClient:
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*",
                                      "Accept-Encoding": "gzip, deflate, identity"})
-        if not allow_private:
-            for prefix in ("http://", "https://"):
-                self.session.mount(prefix, SafeAdapter(self.policy))
+        for prefix in ("http://", "https://"):  # also with allow_private: the deadline watchdog
+            self.session.mount(prefix, SafeAdapter(self.policy))
         self.proxies = {"http": proxy, "https": proxy} if proxy else {}
+        self.dead_hosts: dict[str, str] = {}  # "host:port" -> why it failed (refused, no DNS)
 
     def __enter__(self) -> HttpClient:
         return self
@@ -299,19 +345,25 @@ class HttpClient:
     def get(self, url: str, dest_dir: Path, *, max_bytes: int | None = None) -> Response:
         """Download `url` (following redirects) into a temp file in `dest_dir`.
 
+        The whole exchange (every hop and retry) ends within `total_timeout`.
         Raises FetchError with code network/timeout/too_large/blocked/unsupported/not_found.
         """
         cap = self.max_bytes if max_bytes is None else max_bytes
         chain = [url]
         current = url
+        start = time.monotonic()
         while True:
             _, host, port = check_url(current)
-            self.policy.check_host(current, host, port, self._proxied(current))
-            result = self._hop_with_retries(current, dest_dir, cap)
+            if f"{host}:{port}" in self.dead_hosts:
+                raise FetchError(f"{current}: {self.dead_hosts[f'{host}:{port}']} (failed "
+                                 "earlier in this capture, not tried again)",
+                                 code=errors.NETWORK)
+            self._check_host(current, host, port)
+            result = self._hop_with_retries(current, dest_dir, cap, start)
             if isinstance(result, Response):
                 result.url, result.redirects = url, chain[1:]
                 return result
-            nxt = urljoin(current, result)
+            nxt = _redirect_target(current, result)
             if nxt in chain:
                 loop = " -> ".join([*chain[chain.index(nxt):], nxt])
                 raise FetchError(f"{url}: redirect loop ({loop})", code=errors.NETWORK)
@@ -321,12 +373,44 @@ class HttpClient:
             chain.append(nxt)
             current = nxt
 
-    def _hop_with_retries(self, url: str, dest_dir: Path, cap: int) -> Response | str:
+    def post(self, url: str, data: bytes, content_type: str, *,
+             max_bytes: int = 1_000_000) -> tuple[int, dict[str, str], bytes]:
+        """One POST (no redirects, no retries), SSRF-checked and capped: (status, headers,
+        body). Used for RFC 3161 timestamp requests."""
+        _, host, port = check_url(url)
+        self._check_host(url, host, port)
+        try:
+            resp = self.session.post(url, data=data, headers={"Content-Type": content_type},
+                                     stream=True, allow_redirects=False,
+                                     timeout=(self.timeout, self.timeout),
+                                     proxies=self.proxies or None)
+        except (requests.RequestException, ValueError) as exc:
+            self._raise_request_error(url, exc)
+        with resp:
+            body = b""
+            for chunk in resp.iter_content(CHUNK):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError(f"{url}: answer over {_fmt_bytes(max_bytes)}",
+                                     code=errors.TOO_LARGE)
+            return resp.status_code, dict(resp.headers), body
+
+    def _check_host(self, url: str, host: str, port: int) -> None:
+        try:
+            self.policy.check_host(url, host, port, self._proxied(url))
+        except FetchError as exc:
+            if "cannot resolve host" in exc.message:
+                self.dead_hosts[f"{host}:{port}"] = "cannot resolve host"
+            raise
+
+    def _hop_with_retries(self, url: str, dest_dir: Path, cap: int,
+                          start: float) -> Response | str:
         attempt = 0
         while True:
             try:
-                return self._hop(url, dest_dir, cap)
+                return self._hop(url, dest_dir, cap, start)
             except _Retry as retry:
+                left = start + self.total_timeout - time.monotonic()
                 if attempt >= self.retries:
                     raise FetchError(f"{retry.error.message} (after {attempt + 1} attempts)",
                                      code=retry.error.code) from None
@@ -336,21 +420,42 @@ class HttpClient:
                         f"{retry.error.message}; the server asks to retry after {wait:.0f} s, "
                         f"more than the {self.max_retry_after:.0f} s we wait",
                         code=retry.error.code) from None
+                if wait >= left:
+                    raise FetchError(f"{retry.error.message} (no time left to retry within "
+                                     f"the {self.total_timeout:g} s total time cap)",
+                                     code=retry.error.code) from None
                 time.sleep(wait)
                 attempt += 1
 
-    def _hop(self, url: str, dest_dir: Path, cap: int) -> Response | str:
+    def _hop(self, url: str, dest_dir: Path, cap: int, start: float) -> Response | str:
         """One request: a Response, a redirect target (str), or an exception."""
         ex = Exchange(url, "GET", list(self.session.headers.items()), now_utc())
-        start = time.monotonic()
+        left = start + self.total_timeout - time.monotonic()
+        if left <= 0:
+            raise FetchError(f"{url}: took longer than the {self.total_timeout:g} s total time "
+                             "cap", code=errors.TIMEOUT)
+        _deadline.at, _deadline.cut = start + self.total_timeout, [False]
         try:
             resp = self.session.get(url, stream=True, allow_redirects=False,
-                                    timeout=(self.timeout, self.timeout),
+                                    timeout=(min(self.timeout, left), min(self.timeout, left)),
                                     proxies=self.proxies or None)
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:
             ex.error = _reason(exc)
             self._record(ex)
-            _raise_request_error(url, exc, self.timeout)
+            if _deadline.cut[0]:
+                raise FetchError(f"{url}: no complete response within the "
+                                 f"{self.total_timeout:g} s total time cap (the server sent "
+                                 "its headers too slowly)", code=errors.TIMEOUT) from None
+            self._raise_request_error(url, exc)
+        finally:
+            _deadline.at = None
+        if _deadline.cut[0]:  # the watchdog ended a header read mid-way
+            resp.close()
+            ex.error = "headers too slow"
+            self._record(ex)
+            raise FetchError(f"{url}: no complete response within the {self.total_timeout:g} s "
+                             "total time cap (the server sent its headers too slowly)",
+                             code=errors.TIMEOUT)
         try:
             ex.request_headers = list(resp.request.headers.items())
             ex.status, ex.reason = resp.status_code, resp.reason or ""
@@ -360,6 +465,17 @@ class HttpClient:
             return self._handle(resp, ex, dest_dir, cap, start)
         finally:
             resp.close()
+
+    def _raise_request_error(self, url: str, exc: Exception) -> None:
+        try:
+            _raise_request_error(url, exc, self.timeout)
+        except FetchError as err:
+            reason = _reason(exc)
+            if reason in _DEAD_HOST_REASONS:  # the host is down or unknown: skip it from now on
+                with contextlib.suppress(FetchError):
+                    _, host, port = check_url(url)
+                    self.dead_hosts[f"{host}:{port}"] = f"connection failed ({reason})"
+            raise err from None
 
     def _handle(self, resp: requests.Response, ex: Exchange, dest_dir: Path, cap: int,
                 start: float) -> Response | str:
@@ -448,13 +564,36 @@ def _reason(exc: BaseException) -> str:
         seen = nxt  # type: ignore[assignment]
     text = str(exc)
     for marker in ("Connection refused", "Name or service not known", "No route to host",
-                   "timed out", "Connection reset", "Temporary failure in name resolution"):
+                   "timed out", "Connection reset", "Temporary failure in name resolution",
+                   "No address associated with hostname"):
         if marker in text:
             return marker
     return " ".join(text.split())[:200] or type(exc).__name__
 
 
-def _raise_request_error(url: str, exc: requests.RequestException, timeout: float) -> None:
+_DEAD_HOST_REASONS = frozenset({"Connection refused", "Name or service not known",
+                                "No route to host", "Temporary failure in name resolution",
+                                "No address associated with hostname"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _redirect_target(current: str, location: str) -> str:
+    """The absolute URL a Location header points to; FetchError when it is malformed."""
+    if _CONTROL.search(location.strip()):
+        raise FetchError(f"{current}: redirect to a malformed Location "
+                         f"{location.encode('unicode_escape').decode()[:200]!r} "
+                         "(control characters)", code=errors.UNSUPPORTED)
+    try:
+        return urljoin(current, location.strip())
+    except ValueError as exc:
+        raise FetchError(f"{current}: redirect to a malformed Location ({exc})",
+                         code=errors.UNSUPPORTED) from None
+
+
+def _raise_request_error(url: str, exc: Exception, timeout: float) -> None:
+    if not isinstance(exc, requests.RequestException):  # ValueError from http.client
+        raise FetchError(f"{url}: malformed URL ({' '.join(str(exc).split())[:200]})",
+                         code=errors.UNSUPPORTED) from None
     reason = _reason(exc)
     if reason.startswith("connected to "):
         raise FetchError(f"{url}: refused, {reason} (use --allow-private to fetch it)",
@@ -471,7 +610,9 @@ def _raise_request_error(url: str, exc: requests.RequestException, timeout: floa
                          code=errors.NETWORK) from None
     if isinstance(exc, requests.exceptions.ProxyError):
         raise FetchError(f"{url}: proxy failed ({reason})", code=errors.NETWORK) from None
-    raise _Retry(FetchError(f"{url}: connection failed ({reason})", code=errors.NETWORK))
+    # Refused, unresolvable, unreachable, reset: retrying the same host seconds later
+    # only multiplies the wait (the issue's 45 s article); timeouts and 5xx are retried.
+    raise FetchError(f"{url}: connection failed ({reason})", code=errors.NETWORK) from None
 
 
 def _stream(resp: requests.Response, fh: BinaryIO, url: str, cap: int, deadline: float,

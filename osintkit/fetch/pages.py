@@ -39,26 +39,9 @@ class MediaRef:
     duration: str | None = None  # as displayed ("0:24")
     fetchable: bool = True
     reason: str | None = None  # why it cannot be fetched ("Media is too big")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class TelegramPost:
-    """One `div.tgme_widget_message`: a public channel post (or an album)."""
-
-    post_id: str  # "channel/1234" (the `data-post` attribute)
-    url: str
-    author: str | None = None
-    author_url: str | None = None
-    text: str | None = None
-    published_at: str | None = None
-    edited: bool = False
-    views: int | None = None
-    views_text: str | None = None  # as displayed ("12.3K")
-    forwarded_from: dict[str, str | None] | None = None  # {"name", "url"}: provenance
-    media: list[MediaRef] = field(default_factory=list)
+    posted_at: str | None = None  # when the post carrying it was published (Telegram)
+    role: str = "claim"  # "claim": the claim's own media; "furniture": the page's
+    why: str | None = None  # the rule that decided the role ("related stories block")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,13 +61,15 @@ class PageRecord:
     views: int | None = None
     forwarded_from: dict[str, str | None] | None = None
     kind: str = "html"  # "html" | "telegram" | "direct"
-    posts: list[TelegramPost] = field(default_factory=list)
+    posts: list[Any] = field(default_factory=list)  # sources.telegram.TelegramPost
     status: int | None = None
     sha256: str | None = None  # of the page body as served (saved as <sha256>.html)
     path: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # selected response headers
     fetched_at: str | None = None
     ip: str | None = None
+    source: str | None = None  # the source that read it: "article", "telegram", "ytdlp"...
+    ignored: list[dict[str, str]] = field(default_factory=list)  # trackers, ad widgets
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,12 +96,20 @@ def _abs(base: str, raw: str | None) -> str | None:
     raw = raw.strip()
     if not raw:
         return None
-    url = urldefrag(urljoin(base, raw))[0]
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = urldefrag(urljoin(base, raw))[0]
+        scheme = urlsplit(url).scheme
+    except ValueError:  # "http://[::1/y.jpg": kept as is, so it is one failed item
+        return raw if raw.lower().startswith(("http://", "https://")) else None
+    return url if scheme in ("http", "https") else None
 
 
 def _suffix(url: str) -> str:
-    return PurePosixPath(urlsplit(url).path).suffix.lower()
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # malformed: the suffix of what is there
+        path = url
+    return PurePosixPath(path).suffix.lower()
 
 
 def _kind_from_suffix(url: str) -> str | None:
@@ -318,163 +311,6 @@ def find_media(html: str | bytes, base_url: str) -> list[MediaRef]:
     return parse_page(html, base_url)[1]
 
 
-# ------------------------------------------------------------------ Telegram
-_BG_URL = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(.*?)\1\s*\)""", re.I)
-_POST_PATH = re.compile(r"^/(?:s/)?([A-Za-z0-9_]{3,64})/(\d+)/?$")
-
-
-def _style_url(node: LexborNode | None, base: str) -> str | None:
-    if node is None:
-        return None
-    m = _BG_URL.search(node.attributes.get("style") or "")
-    return _abs(base, m.group(2)) if m else None
-
-
-def parse_views(text: str | None) -> int | None:
-    """'12.3K' -> 12300, '1.2M' -> 1200000, '845' -> 845."""
-    if not text:
-        return None
-    m = re.fullmatch(r"([\d.,]+)\s*([KkMm]?)", text.strip())
-    if not m:
-        return None
-    try:
-        value = float(m.group(1).replace(",", ""))
-    except ValueError:
-        return None
-    return round(value * {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()])
-
-
-def _message_text(node: LexborNode | None) -> str | None:
-    if node is None:
-        return None
-    for br in node.css("br"):
-        br.replace_with("\n")
-    text = node.text(deep=True) or ""
-    return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip() or None
-
-
-def _telegram_video(player: LexborNode, msg: LexborNode, base: str, post_id: str) -> MediaRef:
-    poster = _style_url(player.css_first(".tgme_widget_message_video_thumb"), base)
-    dur = player.css_first(".message_video_duration")
-    duration = _clean(dur.text()) if dur is not None else None
-    video = player.css_first("video[src]")
-    url = _abs(base, video.attributes.get("src")) if video is not None else None
-    href = _abs(base, player.attributes.get("href"))
-    if url and player.css_first(".message_media_not_supported") is None:
-        return MediaRef(url, "video", "telegram:video", post_id, poster, duration)
-    label = (player.css_first(".message_media_not_supported_label")
-             or msg.css_first(".message_media_not_supported_label"))
-    reason = _clean(label.text()) if label is not None else "video not offered on the web"
-    return MediaRef(href or poster or base, "video", "telegram:video", post_id, poster, duration,
-                    fetchable=False, reason=f"Telegram shows '{reason}': open the post in a "
-                                            "Telegram app to get this file")
-
-
-def _telegram_media(msg: LexborNode, base: str, post_id: str) -> list[MediaRef]:
-    refs: list[MediaRef] = []
-    # Document order keeps album items in their displayed order.
-    for node in msg.css(".tgme_widget_message_photo_wrap, .tgme_widget_message_video_player"):
-        if "tgme_widget_message_video_player" in (node.attributes.get("class") or ""):
-            refs.append(_telegram_video(node, msg, base, post_id))
-            continue
-        url = _style_url(node, base)
-        if url:
-            refs.append(MediaRef(url, "image", "telegram:photo", post_id))
-    seen = {r.url for r in refs}
-    for video in msg.css("video[src]"):  # round videos and other players outside the above
-        url = _abs(base, video.attributes.get("src"))
-        if url and url not in seen:
-            seen.add(url)
-            refs.append(MediaRef(url, "video", "telegram:video", post_id))
-    return refs
-
-
-def _telegram_forward(msg: LexborNode, base: str) -> dict[str, str | None] | None:
-    node = msg.css_first(".tgme_widget_message_forwarded_from_name")
-    if node is None:
-        return None
-    return {"name": _clean(node.text()), "url": _abs(base, node.attributes.get("href"))}
-
-
-def _telegram_edited(msg: LexborNode) -> bool:
-    if msg.css_first(".tgme_widget_message_edited") is not None:
-        return True
-    return any("edited" in (m.text() or "").lower()
-               for m in msg.css(".tgme_widget_message_meta"))
-
-
-def parse_telegram_post(msg: LexborNode, base: str) -> TelegramPost:
-    """One Telegram widget message: author, text, time, edited flag, views, forward, media."""
-    post_id = msg.attributes.get("data-post") or ""
-    owner = msg.css_first(".tgme_widget_message_owner_name")
-    date_link = msg.css_first("a.tgme_widget_message_date")
-    time_node = msg.css_first(".tgme_widget_message_date time[datetime]") or msg.css_first(
-        ".tgme_widget_message_meta time[datetime]")
-    views = msg.css_first(".tgme_widget_message_views")
-    views_text = _clean(views.text()) if views is not None else None
-    url = (_abs(base, date_link.attributes.get("href")) if date_link is not None else None)
-    return TelegramPost(
-        post_id=post_id,
-        url=url or urljoin(base, f"/{post_id}"),
-        author=_clean(owner.text()) if owner is not None else None,
-        author_url=_abs(base, owner.attributes.get("href")) if owner is not None else None,
-        text=_message_text(msg.css_first(".tgme_widget_message_text")),
-        published_at=time_node.attributes.get("datetime") if time_node is not None else None,
-        edited=_telegram_edited(msg),
-        views=parse_views(views_text),
-        views_text=views_text,
-        forwarded_from=_telegram_forward(msg, base),
-        media=_telegram_media(msg, base, post_id),
-    )
-
-
-def wanted_post(url: str) -> str | None:
-    """'channel/1234' for t.me/channel/1234, t.me/s/channel/1234 (any host), else None."""
-    m = _POST_PATH.match(urlsplit(url).path)
-    return f"{m.group(1)}/{m.group(2)}" if m else None
-
-
-def telegram_embed_url(html: str | bytes, url: str) -> str | None:
-    """For a t.me post landing page (`data-telegram-post`, no widget): its `?embed=1` URL."""
-    tree = _parse(html)
-    if tree.css_first(".tgme_widget_message") is not None:
-        return None
-    node = tree.css_first("[data-telegram-post]")
-    post = node.attributes.get("data-telegram-post") if node is not None else None
-    if not post or not re.fullmatch(r"[A-Za-z0-9_]{3,64}/\d+", post):
-        return None
-    return urljoin(url, f"/{post}?embed=1&mode=tme")
-
-
-def _album_holding(tree: LexborHTMLParser, want: str) -> str | None:
-    """The data-post of the album that shows post `want` as one of its items."""
-    channel, msg_id = want.split("/")
-    for msg in tree.css(".tgme_widget_message[data-post]"):
-        for a in msg.css("a.tgme_widget_message_photo_wrap[href], "
-                         "a.tgme_widget_message_video_player[href]"):
-            m = _POST_PATH.match(urlsplit(a.attributes.get("href") or "").path)
-            if m and m.group(1).lower() == channel.lower() and m.group(2) == msg_id:
-                return msg.attributes.get("data-post")
-    return None
-
-
-def _telegram_page(tree: LexborHTMLParser, url: str, base: str) -> tuple[PageRecord, list]:
-    posts = [parse_telegram_post(m, base) for m in tree.css(".tgme_widget_message[data-post]")]
-    want = wanted_post(url)
-    if want and not any(p.post_id.lower() == want.lower() for p in posts):
-        want = _album_holding(tree, want) or want  # an album item is shown by its album
-    chosen = [p for p in posts if p.post_id.lower() == (want or "").lower()] or (
-        posts if not want or len(posts) == 1 else [])
-    main = chosen[0] if len(chosen) == 1 else None
-    rec = PageRecord(url=url, final_url=url, kind="telegram", posts=chosen,
-                     title=_clean(tree.css_first("title").text()) if tree.css_first("title")
-                     else None)
-    if main is not None:
-        rec.published_at, rec.author, rec.text = main.published_at, main.author, main.text
-        rec.edited, rec.views, rec.forwarded_from = main.edited, main.views, main.forwarded_from
-    return rec, _dedupe(ref for p in chosen for ref in p.media)
-
-
 # ------------------------------------------------------------------ page record
 def _jsonld_field(tree: LexborHTMLParser, key: str) -> str | None:
     for data in _jsonld(tree):
@@ -507,16 +343,25 @@ def _title(tree: LexborHTMLParser) -> str | None:
         _clean(node.text()) if node is not None else None)
 
 
-def parse_page(html: str | bytes, url: str) -> tuple[PageRecord, list[MediaRef]]:
-    """The page record and the media it references (Telegram widgets or generic HTML)."""
-    tree = _parse(html)
-    base = _base_url(tree, url)
-    if tree.css_first(".tgme_widget_message[data-post]") is not None:
-        return _telegram_page(tree, url, base)
-    rec = PageRecord(url=url, final_url=url, kind="html", title=_title(tree),
-                     published_at=_published(tree),
-                     author=(_meta(tree, "author", "article:author")
-                             or _jsonld_field(tree, "author")),
-                     text=_meta(tree, "og:description", "description", "twitter:description"))
-    refs = _dedupe(ref for finder in FINDERS for ref in finder(tree, base))
-    return rec, refs
+def page_record(tree: LexborHTMLParser, url: str) -> PageRecord:
+    """Title, publication time, author and description of a generic HTML page."""
+    return PageRecord(url=url, final_url=url, kind="html", title=_title(tree),
+                      published_at=_published(tree),
+                      author=(_meta(tree, "author", "article:author")
+                              or _jsonld_field(tree, "author")),
+                      text=_meta(tree, "og:description", "description", "twitter:description"))
+
+
+def parse_page(html: str | bytes, url: str, *,
+               all_posts: bool = False) -> tuple[PageRecord, list[MediaRef]]:
+    """The page record and the media it references, each with its role (claim/furniture).
+
+    Telegram widget pages go to the telegram source's parser, anything else to the
+    article source's (main content, lead image, players and galleries vs page furniture).
+    """
+    from osintkit.fetch.sources import article, telegram
+
+    if telegram.is_telegram_page(html) and _parse(html).css_first(
+            ".tgme_widget_message[data-post]") is not None:
+        return telegram.parse_telegram(html, url, all_posts=all_posts)
+    return article.parse_article(html, url)

@@ -21,7 +21,8 @@ from osintkit.checks import CheckError, Finding, MediaItem, parse_when
 from osintkit.checks.verdict import Verdict
 from osintkit.claim import Claim
 
-SCHEMA_VERSION = "1.1"
+# 1.1: "furniture"; 1.2: "custody", "next_steps", "map", the archive block, media "level"
+SCHEMA_VERSION = "1.2"
 
 __all__ = ["SCHEMA_VERSION", "Finding", "Report", "Verdict", "load_schema"]
 
@@ -54,6 +55,7 @@ class Report:
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     files: dict[str, str] = field(default_factory=dict)  # format -> written path
+    furniture: list[dict[str, Any]] = field(default_factory=list)  # page furniture, not checked
 
     @property
     def level(self) -> str:
@@ -83,6 +85,7 @@ class Report:
             "check_errors": [e.to_dict() for e in self.check_errors],
             "options": self.options,
             "files": self.files,
+            "furniture": self.furniture,
             "custody": self.custody,
             "next_steps": self.next_steps,
             "map": self.map,
