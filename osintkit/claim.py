@@ -13,6 +13,8 @@ A claim file is YAML or JSON (schema in the README, section "verify"):
     urls: [https://example.org/post/1]
     media: [photo.jpg, video.mp4]     # local paths, relative to the claim file
     notes: free text
+    analyst: J. Doe                   # optional, custody: who verifies it
+    case: CASE-2026-041               # optional, custody: the case number
 
 Command-line flags override a file or stand alone for a bare URL or file
 (`apply_overrides`). Bad files raise `InputError` with a one-line message naming the file.
@@ -35,7 +37,7 @@ from osintkit.errors import EMPTY, NOT_FOUND, UNREADABLE, UNSUPPORTED, InputErro
 DEFAULT_RADIUS_KM = 25.0
 CLAIM_SUFFIXES = (".yaml", ".yml", ".json")
 KNOWN_KEYS = frozenset(["id", "title", "claimant", "claimed_at", "timezone", "posted_at",
-                        "place", "urls", "media", "notes"])
+                        "place", "urls", "media", "notes", "analyst", "case"])
 PLACE_KEYS = frozenset(["name", "lat", "lon", "radius_km"])
 MAX_CLAIM_BYTES = 1_000_000
 
@@ -90,6 +92,8 @@ class Claim:
     media: list[Path] = field(default_factory=list)
     notes: str | None = None
     source: Path | None = None  # the claim file, when there is one
+    analyst: str | None = None  # custody: who verifies it (`--analyst` wins)
+    case: str | None = None  # custody: the case number (`--case` wins)
 
     def to_dict(self) -> dict[str, Any]:
         """The claim as it appears in report.json."""
@@ -100,6 +104,7 @@ class Claim:
             "place": self.place.to_dict() if self.place else None,
             "urls": list(self.urls), "media": [str(p) for p in self.media],
             "notes": self.notes, "source": str(self.source) if self.source else None,
+            "analyst": self.analyst, "case": self.case,
         }
 
 
@@ -130,10 +135,29 @@ def parse_datetime(value: Any, zone: tzinfo | None = None) -> tuple[datetime, bo
             return datetime.combine(day, time(0), zone or UTC), True, zone is None
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError:
-        raise ValueError(f"not an ISO 8601 date or datetime: {text!r}") from None
+        raise ValueError(f"not an ISO 8601 date or datetime: {text!r} "
+                         f"({date_hint(text)})") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=zone or UTC), False, zone is None
     return moment, False, False
+
+
+_DMY_RE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
+def date_hint(text: str) -> str:
+    """How to write a date this tool reads, with the likely meaning of 18/04/2026."""
+    m = _DMY_RE.match(str(text).strip())
+    if not m:
+        return "use YYYY-MM-DD, e.g. 2026-04-18, or 2026-04-18T14:30:00+05:00"
+    a, b, year = int(m[1]), int(m[2]), m[3]
+    options = []
+    if 1 <= b <= 12 and 1 <= a <= 31:
+        options.append(f"{year}-{b:02d}-{a:02d} (day first)")
+    if 1 <= a <= 12 and 1 <= b <= 31 and a != b:
+        options.append(f"{year}-{a:02d}-{b:02d} (month first)")
+    meant = f": {' or '.join(options)}?" if options else ""
+    return f"use YYYY-MM-DD{meant}"
 
 
 def parse_claimed_at(value: Any, zone: tzinfo | None = None) -> ClaimWindow:
@@ -224,12 +248,13 @@ def claim_from_dict(obj: dict[str, Any], *, base_dir: Path | None = None,
     """Build a Claim from a parsed mapping; raises ValueError naming the bad field."""
     unknown = sorted(set(obj) - KNOWN_KEYS)
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}; "
+        raise ValueError(f"unknown field(s) {', '.join(_suggest(str(k)) for k in unknown)}; "
                          f"known: {', '.join(sorted(KNOWN_KEYS))}")
     zone = parse_zone(obj.get("timezone"))
     claim = Claim(id=str(obj.get("id") or default_id), source=source,
                   title=_opt_str(obj, "title"), claimant=_opt_str(obj, "claimant"),
-                  notes=_opt_str(obj, "notes"))
+                  notes=_opt_str(obj, "notes"), analyst=_opt_str(obj, "analyst"),
+                  case=_opt_str(obj, "case"))
     if obj.get("claimed_at") is not None:
         claim.claimed_at = _field("claimed_at", parse_claimed_at, obj["claimed_at"], zone)
     if obj.get("posted_at") is not None:
@@ -240,6 +265,21 @@ def claim_from_dict(obj: dict[str, Any], *, base_dir: Path | None = None,
     base = base_dir or Path.cwd()
     claim.media = [_resolve(base, str(m)) for m in _list(obj, "media")]
     return claim
+
+
+def _suggest(key: str, known: frozenset[str] = KNOWN_KEYS) -> str:
+    """`key` with the nearest known field name, when one is close: "date (did you mean
+    claimed_at?)"."""
+    import difflib
+
+    aliases = {"date": "claimed_at", "when": "claimed_at", "time": "claimed_at",
+               "location": "place", "lat": "place", "lon": "place", "files": "media",
+               "latitude": "lat", "longitude": "lon", "lng": "lon", "radius": "radius_km",
+               "url": "urls", "link": "urls", "tz": "timezone", "posted": "posted_at"}
+    alias = aliases.get(key.lower())
+    near = (alias if alias in known else None) or next(iter(difflib.get_close_matches(
+        key.lower(), sorted(known), n=1, cutoff=0.6)), None)
+    return f"{key} (did you mean {near}?)" if near else key
 
 
 def _field(name: str, fn: Any, *args: Any) -> Any:
@@ -256,7 +296,9 @@ def _place_from_obj(obj: Any) -> Place:
         raise ValueError("expected {name, lat, lon, radius_km} or 'lat,lon'")
     unknown = set(obj) - PLACE_KEYS
     if unknown or "lat" not in obj or "lon" not in obj:
-        raise ValueError(f"expected keys {sorted(PLACE_KEYS)} with lat and lon")
+        typo = ", ".join(_suggest(str(k), PLACE_KEYS) for k in sorted(unknown, key=str))
+        raise ValueError(f"expected keys {sorted(PLACE_KEYS)} with lat and lon"
+                         + (f"; unknown {typo}" if typo else ""))
     return _place(obj["lat"], obj["lon"], obj.get("radius_km"), obj.get("name"))
 
 
@@ -323,6 +365,8 @@ def apply_overrides(claim: Claim, *, claim_date: str | None = None,
 
 def _window_text(text: str) -> Any:
     """'2026-04-18' or '2026-04-17/2026-04-19' (an ISO interval) → parse_claimed_at input."""
+    if _DMY_RE.match(text.strip()):
+        raise ValueError(f"--claim-date {text!r}: {date_hint(text)}")
     if "/" in text:
         start, end = text.split("/", 1)
         return {"start": start, "end": end}

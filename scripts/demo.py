@@ -2,9 +2,12 @@
 """The demo (`make demo`): build the sample archive, verify every sample claim.
 
 1. Regenerate the samples if they are missing (scripts/make_samples.py).
-2. Load samples/archive/known.yaml into a fresh SQLite archive under the output folder.
-3. Run `osintkit verify` on every samples/claims/*.yaml (the real CLI, as a user would).
-4. Print each verdict and the path of its HTML report.
+2. Load samples/archive/known.yaml into a fresh SQLite archive under the output folder,
+   in one command: `osintkit archive add --manifest samples/archive/known.yaml`.
+3. Run `osintkit verify` on every samples/claims/*.yaml (the real CLI, as a user would),
+   with an analyst and a case number for the custody block.
+4. Print each verdict with what the report shows: the findings, a level per media item,
+   the archive searched, what to check next, the map, the custody and the report's hash.
 
 Usage: python scripts/demo.py [--out demo-out] [--screenshot docs/verify-report.png]
 (--screenshot also renders one report in headless Chromium for the README.)
@@ -18,9 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -34,25 +36,50 @@ def ensure_samples() -> None:
 
 
 def build_archive(db_path: Path) -> str:
-    """A fresh SQLite archive holding the known older material, with first-seen dates."""
-    from osintkit.archive import open_archive
-
+    """A fresh SQLite archive holding the known older material, with first-seen dates,
+    loaded by the real CLI from the manifest (`archive add --manifest`)."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".index.npz"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{db_path}"
-    known = yaml.safe_load((SAMPLES / "archive" / "known.yaml").read_text())
-    with open_archive(url) as archive:
-        for entry in known["items"]:
-            results = archive.add([SAMPLES / "archive" / entry["file"]], source=entry["source"],
-                                  first_seen=str(entry["first_seen"]), title=entry["title"])
-            bad = [r for r in results if not r.ok]
-            if bad:
-                raise SystemExit(f"demo: cannot archive {entry['file']}: {bad[0].error}")
+    url = f"sqlite:///{db_path.resolve()}"  # an absolute path: sqlite:////...
+    proc = subprocess.run([sys.executable, "-m", "osintkit", "-q", "archive", "add",
+                           "--manifest", str(SAMPLES / "archive" / "known.yaml"), "--db", url],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"demo: cannot build the archive: {proc.stderr.strip()}")
     return url
 
 
-def screenshot(report: Path, png: Path, size: tuple[int, int] = (1100, 2500)) -> None:
+def describe(report: dict, report_dir: Path, width: int) -> list[str]:
+    """What the report shows, in a few lines under the verdict."""
+    pad = " " * (width + 2)
+    out = []
+    codes = sorted({f["code"] for f in report["findings"] if f["severity"] != "info"})
+    if codes:
+        out.append(f"{pad}{', '.join(codes)}")
+    out.append(pad + "media: " + ", ".join(f"{m['id']} {m.get('level')}"
+                                          for m in report["media"]))
+    a = report["archive"]
+    out.append(f"{pad}archive: {a.get('name')}, {a.get('items')} items, "
+               f"searched {'yes' if a.get('searched') else 'no'}")
+    steps = report.get("next_steps") or []
+    if steps:
+        first = textwrap.shorten(steps[0]["action"], 88, placeholder=" ...")
+        out.append(f"{pad}next: {first}" + (f" (+{len(steps) - 1} more)" if len(steps) > 1
+                                            else ""))
+    m = report.get("map")
+    if m:
+        far = ", ".join(f"{p['media']} {p['distance_km']:,.1f} km" for p in m["points"])
+        out.append(f"{pad}map: {far or 'no GPS in the media'} (SVG in the report)")
+    c = report.get("custody") or {}
+    digest = (report_dir / "report.sha256").read_text().split()[0][:16]
+    out.append(f"{pad}custody: case {c.get('case')}, analyst {c.get('analyst')}, "
+               f"{len(c.get('media') or [])} file(s) hashed at intake; report.json "
+               f"sha256 {digest}...")
+    return out
+
+
+def screenshot(report: Path, png: Path, size: tuple[int, int] = (1100, 3400)) -> None:
     """The top of an HTML report as a small PNG (256 colours, 3/4 scale), via Chromium."""
     from PIL import Image
 
@@ -89,18 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     for claim in claims:
         report_dir = out / claim.stem
         proc = subprocess.run([*exe, "-q", "verify", str(claim), "--db", db, "-o",
-                               str(report_dir), "--json", "--fail-on", "never"],
-                              capture_output=True, text=True)
+                               str(report_dir), "--json", "--fail-on", "never",
+                               "--analyst", "demo analyst", "--case",
+                               f"DEMO-{claim.stem}"], capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{claim.stem:<{width}}  ERROR {proc.stderr.strip()}")
             worst = max(worst, proc.returncode)
             continue
         report = json.loads(proc.stdout)
-        codes = sorted({f["code"] for f in report["findings"] if f["severity"] != "info"})
         print(f"{claim.stem:<{width}}  {report['verdict']['level']:<22} "
               f"{report_dir / 'report.html'}")
-        if codes:
-            print(f"{'':<{width}}  {', '.join(codes)}")
+        for line in describe(report, report_dir, width):
+            print(line)
     if args.screenshot:
         screenshot(out / "contradicted_recycled" / "report.html", args.screenshot)
         print(f"screenshot: {args.screenshot}")

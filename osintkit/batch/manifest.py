@@ -1,7 +1,11 @@
-"""Batch stage, step 1: read a manifest of claims (YAML list, JSON array, JSON Lines, CSV).
+"""Batch stage, step 1: read a manifest of claims (YAML list, JSON array, JSON Lines, CSV),
+or claim files themselves (`osintkit batch claims/*.yaml`).
 
 Every entry becomes a `Row`: a Claim built by `claim.claim_from_dict`, or the one-line
-reason (with the line number) why it could not be. Only an unusable file raises.
+reason (with the line number) why it could not be. An entry may also be the path of a
+claim file (a YAML/JSON string, a CSV `claim_file` cell, a line of a .txt list), relative
+to the manifest: its media are then relative to the claim file. Only an unusable file
+raises.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +26,8 @@ from osintkit.claim import claim_from_dict
 from osintkit.errors import ErrorInfo, InputError
 
 CSV_COLUMNS = ("id", "url", "claimed_at", "lat", "lon", "radius_km", "media")
-CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes")
+CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes", "analyst", "case",
+             "claim_file")
 INVALID_ROW = "invalid_row"
 MAX_MANIFEST_BYTES = 100_000_000
 
@@ -35,6 +41,7 @@ class Row:
     record: dict[str, Any] | None = None
     claim: Any = None  # osintkit.claim.Claim
     error: ErrorInfo | None = None
+    source: Path | None = None  # the claim file the record came from (media relative to it)
 
 
 @dataclass
@@ -42,8 +49,9 @@ class Manifest:
     """A parsed manifest: its rows in file order."""
 
     path: Path
-    format: str  # "yaml" | "json" (an array) | "jsonl" | "csv"
+    format: str  # "yaml" | "json" (an array) | "jsonl" | "csv" | "txt" | "claims"
     rows: list[Row]
+    name: str = ""  # the batch's name (JUnit <testsuites name>): the manifest's stem
 
     @property
     def good(self) -> list[Row]:
@@ -78,12 +86,85 @@ def read_manifest(path: str | Path) -> Manifest:
     text = _read_text(path)
     fmt = _manifest_format(path, text)
     entries = {"yaml": _yaml_entries, "json": _json_array_entries, "jsonl": _jsonl_entries,
-               "csv": _csv_entries}[fmt]
+               "csv": _csv_entries, "txt": _txt_entries}[fmt]
     rows = [_row(path, line, rec) for line, rec in entries(path, text)]
     _mark_duplicates(path, rows)
     if not rows:
         raise InputError(f"{path}: manifest holds no claims", code="empty")
-    return Manifest(path, fmt, rows)
+    return Manifest(path, fmt, rows, path.stem)
+
+
+def read_sources(paths: list[str | Path]) -> Manifest:
+    """What `osintkit batch` was given: one manifest, or claim files (and manifests).
+
+    A claim file (a YAML/JSON mapping, not a list) is one row, numbered by its position
+    on the command line; a manifest among several paths adds its rows.
+    Raises InputError when nothing usable was given.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("nothing to run: give a manifest or claim files", code="empty")
+    if len(paths) == 1 and not is_claim_path(paths[0]):
+        return read_manifest(paths[0])
+    rows: list[Row] = []
+    for n, p in enumerate(paths, 1):
+        if is_claim_path(p):
+            rows.append(_claim_file_row(p, n, p))
+        else:
+            rows.extend(read_manifest(p).rows)
+    base = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    _mark_duplicates(base, rows)
+    return Manifest(base, "claims", rows, base.name or "claims")
+
+
+def is_claim_path(path: Path) -> bool:
+    """A claim file (one mapping) rather than a manifest (a list of claims)?"""
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json") or not path.is_file():
+        return False
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    body = "\n".join(line for line in head.splitlines()
+                     if line.strip() and not line.lstrip().startswith("#"))
+    if suffix == ".json":
+        return body.lstrip().startswith("{") and "\n{" not in body.strip()[1:] and \
+            _json_mapping(path)
+    first = body.lstrip()[:1]
+    return bool(body) and first not in ("-", "[") and not re.search(r"^claims\s*:", body,
+                                                                     re.MULTILINE)
+
+
+def _json_mapping(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8-sig")), dict)
+    except (OSError, ValueError, RecursionError):
+        return False
+
+
+def _claim_file_row(claim_path: Path, line: int, where: Path) -> Row:
+    """A row from a claim file: the record is its mapping, media relative to it."""
+    from osintkit.claim import _read_mapping
+
+    default_id = claim_path.stem
+    try:
+        rec = _read_mapping(claim_path)
+        claim_id = str(rec.get("id") or default_id)
+        claim = claim_from_dict(rec, base_dir=claim_path.parent, default_id=claim_id,
+                                source=claim_path)
+        if not claim.urls and not claim.media:
+            raise ValueError("nothing to verify: give urls or media")
+        json.dumps(rec)
+    except InputError as exc:
+        return Row(line, default_id, error=ErrorInfo(INVALID_ROW, exc.message),
+                   source=claim_path)
+    except Exception as exc:
+        return Row(line, default_id, error=ErrorInfo(INVALID_ROW, f"{claim_path}: "
+                                                     f"{one_line(exc)}"), source=claim_path)
+    rec = {**rec, "id": claim_id}
+    return Row(line, claim_id, rec, claim, source=claim_path)
 
 
 def _read_text(path: Path) -> str:
@@ -115,6 +196,8 @@ def _manifest_format(path: Path, text: str) -> str:
         return "jsonl"
     if suffix in (".csv", ".tsv"):
         return "csv"
+    if suffix in (".txt", ".lst", ".list"):
+        return "txt"  # one claim file per line
     if head == "{":
         return "jsonl"
     if head == "-":
@@ -212,6 +295,13 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
             yield line, ValueError(f"not valid JSON: {one_line(exc)}")
 
 
+def _txt_entries(path: Path, text: str) -> Iterator[Entry]:
+    """A plain list of claim files, one path per line (`ls claims/*.yaml > list.txt`)."""
+    for line, raw in enumerate(text.splitlines(), 1):
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            yield line, raw.strip()
+
+
 def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -221,7 +311,7 @@ def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
         header, unknown = [], [one_line(exc)]
     else:
         unknown = [h for h in header if h not in CSV_COLUMNS + CSV_EXTRA]
-    if not header or unknown or "id" not in header:
+    if not header or unknown or not {"id", "claim_file"} & set(header):
         raise InputError(f"{path}: line 1: CSV header must name columns from "
                          f"{','.join(CSV_COLUMNS)} (unknown: {','.join(unknown) or '-'})",
                          code="invalid_manifest")
@@ -254,8 +344,11 @@ def csv_record(cells: dict[str, str]) -> dict[str, Any]:
     `url` and `media` may hold several values separated by `;` or `|`.
     """
     values = {k: v.strip() for k, v in cells.items() if v and v.strip()}
+    if "claim_file" in values:  # the row names a claim file: it holds the claim
+        return values["claim_file"]  # type: ignore[return-value]
     rec: dict[str, Any] = {k: values[k] for k in ("id", "claimed_at", "title", "claimant",
-                                                   "timezone", "posted_at", "notes")
+                                                   "timezone", "posted_at", "notes",
+                                                   "analyst", "case")
                            if k in values}
     if "url" in values:
         rec["urls"] = _split(values["url"])
@@ -286,8 +379,16 @@ def _row(path: Path, line: int, rec: Any) -> Row:
     default_id = f"line-{line}"
     if isinstance(rec, Exception):
         return Row(line, default_id, error=_row_error(path, line, rec))
+    if isinstance(rec, str):  # the path of a claim file, relative to the manifest
+        target = Path(rec).expanduser()
+        row = _claim_file_row(target if target.is_absolute() else path.parent / target,
+                              line, path)
+        if row.error is not None:
+            row.error = ErrorInfo(INVALID_ROW, f"{path}: line {line}: {row.error.message}")
+        return row
     if not isinstance(rec, dict):
-        err = ValueError("a claim is a mapping (id, claimed_at, place, urls, media, ...)")
+        err = ValueError("a claim is a mapping (id, claimed_at, place, urls, media, ...) "
+                         "or the path of a claim file")
         return Row(line, default_id, error=_row_error(path, line, err))
     claim_id = str(rec.get("id") or default_id)
     try:

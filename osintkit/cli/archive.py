@@ -58,9 +58,13 @@ def _render_add(res: Any) -> str:
 
 
 @archive_group.command("add")
-@paths_argument
-@click.option("--source", required=True, help="Where this material was published.")
-@click.option("--first-seen", required=True, metavar="DATE",
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[FILE|DIR]...")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="A list of files with their provenance (YAML/JSON/JSONL `file, source, "
+                   "first_seen, title, tags` per item, or CSV with that header), paths "
+                   "relative to it.")
+@click.option("--source", help="Where this material was published.")
+@click.option("--first-seen", metavar="DATE",
               help="Earliest known publication date (YYYY-MM-DD); re-adding keeps the earliest.")
 @click.option("--title", help="A short description.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
@@ -69,30 +73,60 @@ def _render_add(res: Any) -> str:
 @db_option
 @json_option
 @click.pass_context
-def archive_add(ctx: click.Context, paths: tuple[Path, ...], source: str, first_seen: str,
-                title: str | None, tags: tuple[str, ...], batch_size: int, jobs: int,
-                db_url: str | None, as_json: bool) -> None:
+def archive_add(ctx: click.Context, paths: tuple[Path, ...], manifest: Path | None,
+                source: str | None, first_seen: str | None, title: str | None,
+                tags: tuple[str, ...], batch_size: int, jobs: int, db_url: str | None,
+                as_json: bool) -> None:
     """Hash images and videos (files, directories) and store them in the archive.
 
-    Idempotent: files already archived (same sha256) are not hashed again; their
-    first_seen becomes the earlier date and tags are merged. Written in transactions,
-    so an interrupted run keeps what it stored; run it again to complete.
+    Give FILES with --source and --first-seen, or --manifest FILE listing each file with
+    its own source, first_seen, title and tags (the command-line values fill what a row
+    leaves out). Idempotent: files already archived (same sha256) are not hashed again;
+    their first_seen becomes the earlier date and tags are merged. Written in
+    transactions, so an interrupted run keeps what it stored; run it again to complete.
 
     \b
     Example:
       osintkit archive add old/ --source "channel @x" --first-seen 2022-03-01 -j 2
       osintkit archive add clip.mp4 --source news --first-seen 2023-10-07 --tag strike
+      osintkit archive add --manifest samples/archive/known.yaml --db sqlite:///demo.sqlite
     """
     from tqdm import tqdm
 
+    batches = _add_batches(paths, manifest, source, first_seen, title, tags)
     archive = _open(db_url, create=True)
     quiet = bool(ctx.obj and ctx.obj.quiet)
+    results: list[Any] = []
     with archive, tqdm(unit="file", desc="archive add", disable=quiet or None,
                        file=sys.stderr, leave=False) as bar:
-        results = archive.add(paths, source, first_seen, title, tags, jobs=jobs,
-                              batch_size=batch_size, progress=lambda r: bar.update(1),
-                              on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
+        for files, meta in batches:
+            results += archive.add(files, meta["source"], meta["first_seen"], meta["title"],
+                                   meta["tags"], jobs=jobs, batch_size=batch_size,
+                                   progress=lambda r: bar.update(1),
+                                   on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     exit_for(emit_results(ctx, results, as_json, _render_add))
+
+
+def _add_batches(paths: tuple[Path, ...], manifest: Path | None, source: str | None,
+                 first_seen: str | None, title: str | None, tags: tuple[str, ...]
+                 ) -> list[tuple[list[Path], dict[str, Any]]]:
+    """(files, provenance) groups for `archive add`, from FILES or --manifest."""
+    if manifest is not None:
+        from osintkit.archive.addlist import groups, read_add_manifest
+
+        if paths:
+            raise click.UsageError("give FILES or --manifest, not both")
+        entries = read_add_manifest(manifest, source, first_seen, title, tags)
+        return [(files, {"source": e.source, "first_seen": e.first_seen, "title": e.title,
+                         "tags": e.tags}) for e, files in groups(entries)]
+    if not paths:
+        raise click.UsageError("give FILES or DIRS to add, or --manifest FILE")
+    missing = [name for name, v in (("--source", source), ("--first-seen", first_seen)) if not v]
+    if missing:
+        raise click.UsageError(f"{' and '.join(missing)} required with FILES "
+                               "(or list them with --manifest)")
+    return [(list(paths), {"source": source, "first_seen": first_seen, "title": title,
+                           "tags": list(tags)})]
 
 
 def _render_search(res: Any) -> str:
@@ -186,20 +220,50 @@ def archive_list(limit: int | None, source: str | None, db_url: str | None,
 @db_option
 @json_option
 def archive_stats(db_url: str | None, as_json: bool) -> None:
-    """Counts by kind and source, first_seen range, engine and schema version.
+    """Counts by kind and source, first_seen range, engine, schema version, change counter.
 
     \b
     Example:
       osintkit archive stats
-      osintkit archive stats --db sqlite:///team.sqlite --json
+      osintkit archive stats --db sqlite:///demo-out/archive.sqlite --json
     """
+    from osintkit.report.archive_block import describe
+
     with _open(db_url) as archive:
         stats = archive.stats()
+        block = describe(archive, deep=False)
+    stats.update(db=block["identity"], archive_id=block["archive_id"],
+                 generation=block["generation"], modified_at=block["modified_at"],
+                 subviews=block["subviews"])
     if as_json:
         print_json(stats)
         return
-    for key, value in stats.items():
-        click.echo(f"{key:<15} {value}")
+    click.echo(render_stats(stats))
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    """`archive stats` as a table: the archive, then counts by kind and by source."""
+    from osintkit.batch.results import printable
+
+    rows = [("archive", stats["db"]), ("engine", f"{stats['engine']}, schema v"
+                                                 f"{stats['schema_version']}"),
+            ("items", f"{stats['items']} ({stats['frames']} video frames, "
+                      f"{stats.get('subviews', 0)} images with sub-view hashes)"),
+            ("first seen", f"{stats['first_seen_min'] or '-'} to {stats['first_seen_max'] or '-'}"),
+            ("changes", f"{stats.get('generation')}"
+                        + (f", last modified {stats['modified_at']}"
+                           if stats.get("modified_at") else ""))]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {printable(v)}" for k, v in rows]
+    for title, counts in (("kind", stats["kinds"]), ("source", stats["sources"])):
+        if not counts:
+            continue
+        names = [printable(n or "(none)") for n in counts]
+        w = max(len(title), *(len(n) for n in names))
+        lines += ["", f"{title:<{w}}  {'items':>7}"]
+        lines += [f"{n:<{w}}  {c:>7}" for n, c in
+                  sorted(zip(names, counts.values(), strict=True), key=lambda x: (-x[1], x[0]))]
+    return "\n".join(lines)
 
 
 @archive_group.command("remove")
@@ -229,28 +293,40 @@ def archive_remove(refs: tuple[str, ...], db_url: str | None, as_json: bool) -> 
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write (default: stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True, help="jsonl: full records; csv: hash list (pdq, md5, ...).")
+              show_default=True,
+              help="jsonl: full records; csv: hash list (pdq, md5, ..., vpdq, views).")
+@click.option("--with-paths", is_flag=True,
+              help="Keep local file paths (origin); by default they are made relative to the "
+                   "working directory when under it, else dropped.")
 @db_option
 @click.pass_context
-def archive_export(ctx: click.Context, output: Path | None, fmt: str,
+def archive_export(ctx: click.Context, output: Path | None, fmt: str, with_paths: bool,
                    db_url: str | None) -> None:
     """Export the archive: full records (JSONL) or a hash list to share (CSV).
+
+    Both carry what matching needs: frame PDQs of videos (CSV: vPDQ lines in `vpdq`),
+    sub-view PDQs of images (crops are found), and in JSONL the local features for
+    --deep. A note says how many rows can only match exactly (no perceptual hash).
 
     \b
     Example:
       osintkit archive export -o archive.jsonl
       osintkit archive export --format csv > hashes.csv
+      osintkit archive export -o team.jsonl --with-paths
     """
     from osintkit.archive.exchange import export_csv, export_jsonl
 
     write = export_csv if fmt == "csv" else export_jsonl
     with _open(db_url) as archive:
         if output is None:
-            n = write(archive, sys.stdout)
+            report = write(archive, sys.stdout, with_paths)
         else:
             with output.open("w", encoding="utf-8", newline="") as fh:
-                n = write(archive, fh)
-    note(ctx, f"exported {n} records")
+                report = write(archive, fh, with_paths)
+    note(ctx, f"exported {report.rows} records")
+    warning = report.warning()
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @archive_group.command("import")

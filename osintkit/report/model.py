@@ -21,7 +21,8 @@ from osintkit.checks import CheckError, Finding, MediaItem, parse_when
 from osintkit.checks.verdict import Verdict
 from osintkit.claim import Claim
 
-SCHEMA_VERSION = "1.1"  # 1.1: "furniture"
+# 1.1: "furniture"; 1.2: "custody", "next_steps", "map", the archive block, media "level"
+SCHEMA_VERSION = "1.2"
 
 __all__ = ["SCHEMA_VERSION", "Finding", "Report", "Verdict", "load_schema"]
 
@@ -46,6 +47,11 @@ class Report:
     check_errors: list[CheckError] = field(default_factory=list)
     archive: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    custody: dict[str, Any] = field(default_factory=dict)  # report/custody.py
+    media_levels: dict[str, dict[str, Any]] = field(default_factory=dict)  # report/levels.py
+    next_steps: list[dict[str, Any]] = field(default_factory=list)  # report/next_steps.py
+    map: dict[str, Any] | None = None  # report/mapsvg.py
+
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     files: dict[str, str] = field(default_factory=dict)  # format -> written path
@@ -69,7 +75,8 @@ class Report:
             "claim": self.claim.to_dict(),
             "verdict": self.verdict.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
-            "media": [media_to_dict(m, self.out_dir) for m in self.media],
+            "media": [{**media_to_dict(m, self.out_dir), **self._level(m.id)}
+                      for m in self.media],
             "timeline": timeline(self),
             "page": page_to_dict(self.page),
             "captures": self.captures,
@@ -79,7 +86,16 @@ class Report:
             "options": self.options,
             "files": self.files,
             "furniture": self.furniture,
+            "custody": self.custody,
+            "next_steps": self.next_steps,
+            "map": self.map,
         }
+
+    def _level(self, media_id: str) -> dict[str, Any]:
+        got = self.media_levels.get(media_id)
+        if not got:
+            return {}
+        return {"level": got["level"], "level_basis": got["basis"]}
 
 
 def _rel(path: Path | None, base: Path | None) -> str | None:
