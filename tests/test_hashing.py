@@ -241,7 +241,8 @@ def test_file_digests_are_streamed_and_exact(tmp_path):
     data = np.random.default_rng(1).integers(0, 256, CHUNK * 2 + 12345, np.uint8).tobytes()
     path = tmp_path / "blob.bin"
     path.write_bytes(data)
-    assert file_digests(path) == (hashlib.sha256(data).hexdigest(), hashlib.md5(data, usedforsecurity=False).hexdigest())
+    assert file_digests(path) == (hashlib.sha256(data).hexdigest(),
+                                  hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
 # ---------------------------------------------------------------- bad input

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from osintkit.archive.core import Archive
 from osintkit.archive.models import Item, check_hex, clean_hashes, parse_date
 from osintkit.errors import ArchiveError
+from osintkit.safeload import load_json
 
 CSV_COLUMNS = ("pdq", "md5", "sha256", "phash", "dhash", "first_seen", "source", "title",
                "name", "tags", "kind")
@@ -134,7 +135,7 @@ def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
-    rec = json.loads(line)
+    rec = load_json(line, allow_nan=False)  # nesting, duplicate keys, NaN refused
     if not isinstance(rec, dict):
         raise ValueError("not a JSON object")
     sha256, md5 = _opt_hex("sha256", rec.get("sha256")), _opt_hex("md5", rec.get("md5"))

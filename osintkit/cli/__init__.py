@@ -21,6 +21,7 @@ import click
 
 from osintkit import __version__
 from osintkit.errors import EXIT_FAIL, OsintkitError
+from osintkit.redact import redact
 
 
 @dataclass
@@ -54,7 +55,7 @@ class OsintkitGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
-            text = " ".join(str(exc).split())
+            text = redact(" ".join(str(exc).split()))
             raise CliError(f"internal error: {type(exc).__name__}: {text} "
                            "(run with --debug for details)") from None
 
@@ -91,7 +92,7 @@ def paths_argument(f: Callable[..., Any]) -> Callable[..., Any]:
 def note(ctx: click.Context, message: str) -> None:
     """A side remark on stderr, silenced by -q."""
     if not (ctx.obj and ctx.obj.quiet):
-        click.echo(f"note: {message}", err=True)
+        click.echo(f"note: {redact(message)}", err=True)
 
 
 def print_json(obj: Any) -> None:

@@ -85,7 +85,7 @@ def _rel(path: Path | None, base: Path | None) -> str | None:
         return None
     try:
         return str(Path(path).resolve().relative_to(Path(base).resolve())) if base else str(path)
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (RuntimeError)
         return str(path)
 
 
