@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
+from osintkit.media.pixels import apply_orientation, orientation_of, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
 
 # Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
@@ -226,22 +227,25 @@ def to_rgb(img: Image.Image) -> Image.Image:
         rgba = img.convert("RGBA")
         back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(back, rgba).convert("RGB")  # transparent -> white
-    if img.mode.startswith(("I", "F")):  # 16/32-bit greyscale: Pillow has no direct RGB path
-        return img.convert("L").convert("RGB")
+    if img.mode.startswith(("I", "F")):  # 16/32-bit greyscale: scaled, not clipped, to 8 bits
+        return to_8bit(img if img.mode in ("I", "F") else img.convert("I")).convert("RGB")
     return img.convert("RGB")
 
 
 def _open_and_decode(path: Path, size: int | None) -> Image.Image:
+    """Decode small: JPEG by DCT scaling; other formats decoded once in their own mode and
+    box-reduced strip by strip (osintkit/media/pixels.py), then turned upright."""
     with open(path, "rb") as fh:
         img = Image.open(fh)
         if size and img.format == "JPEG" and (factor := _reduce_factor(img.size, size)) > 1:
             # reduced-DCT decode at 1/2, 1/4 or 1/8 scale: Pillow picks `factor` from this
             img.draft("RGB", (img.width // factor, img.height // factor))
         img.load()
-    ImageOps.exif_transpose(img, in_place=True)
-    if size and (factor := _reduce_factor(img.size, size)) > 1:
-        img = img.reduce(factor)  # box filter, like the DCT scaling of draft mode
-    return to_rgb(img)
+        orientation = orientation_of(img)
+    factor = _reduce_factor(img.size, size) if size else 1
+    # box filter, like the DCT scaling of draft mode; any mode (1-bit, palette, 16-bit)
+    img = reduce_image(img, factor)
+    return to_rgb(apply_orientation(img, orientation))
 
 
 def load_image(path: str | os.PathLike[str], size: int | None = DRAFT_SIZE) -> Image.Image:
