@@ -215,7 +215,7 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 def claim_from_dict(obj: dict[str, Any], *, base_dir: Path | None = None,
                     default_id: str = "claim", source: Path | None = None) -> Claim:
     """Build a Claim from a parsed mapping; raises ValueError naming the bad field."""
-    unknown = sorted(set(obj) - KNOWN_KEYS)
+    unknown = sorted(str(k) for k in set(obj) - KNOWN_KEYS)  # keys may be numbers in YAML
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)}; "
                          f"known: {', '.join(sorted(KNOWN_KEYS))}")

@@ -30,6 +30,7 @@ from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
 from osintkit.media.pixels import apply_orientation, orientation_of, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
+from osintkit.warnroute import collecting
 
 # Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
 # 14 of 256 bits of the full decode on the corpus photos (README); 128 drifted to 36.
@@ -336,6 +337,7 @@ class HashResult:
     width: int | None = None  # of the hashed picture, after orientation
     height: int | None = None
     variants: dict[str, str] = field(default_factory=dict, repr=False)  # PDQ dihedral
+    warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
 
     def to_dict(self, with_variants: bool = False) -> dict[str, Any]:
         """The `osintkit hash --json` object."""
@@ -344,6 +346,7 @@ class HashResult:
             "sha256": self.sha256, "md5": self.md5, "hashes": self.hashes,
             "frames": [f.to_dict() for f in self.frames] if self.kind == "video" else None,
             "error": self.error.to_dict() if self.error else None,
+            "warnings": self.warnings,
         }
         if with_variants:
             out["pdq_variants"] = self.variants or None
@@ -409,7 +412,8 @@ def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHE
         probe = sniff(p)
         res.kind, res.format = probe.kind, probe.format
         digests = _BackgroundDigests(p)
-        _hash_content(res, tuple(kinds), every)
+        with collecting(res.warnings):  # Pillow's warnings about damaged tags
+            _hash_content(res, tuple(kinds), every)
         res.sha256, res.md5 = digests.result()
         res.ok = True
     except MediaError as exc:

@@ -44,6 +44,9 @@ class OsintkitGroup(click.Group):
     """Turns our exceptions into one-line errors; tracebacks only with --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from osintkit.warnroute import install
+
+        install()  # library warnings: into results, or one line on stderr, never raw
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):

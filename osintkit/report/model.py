@@ -117,6 +117,9 @@ def media_to_dict(item: MediaItem, base: Path | None = None) -> dict[str, Any]:
         "frames": len(hashes.get("frames") or []),
         "matches": [_obj_dict(m) for m in item.matches],
         "fetched": fetched,
+        # what the decoders warned about (damaged tags...), metadata and hashing together
+        "warnings": list(dict.fromkeys((meta.get("warnings") or [])
+                                       + (hashes.get("warnings") or []))),
     }
 
 

@@ -40,10 +40,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|~>])")
 
 
 def md_escape(value: Any) -> str:
-    """Untrusted text → inert Markdown: one line, HTML entities, punctuation escaped."""
+    """Untrusted text → inert Markdown: one line, control characters shown as \\xNN
+    (ESC, BEL... never reach a terminal that cats the file), HTML entities, punctuation
+    escaped."""
     text = " ".join(str("" if value is None else value).split())
+    text = "".join(c if c.isprintable() else _visible(c) for c in text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def render_markdown(report: Report) -> str:

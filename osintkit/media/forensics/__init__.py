@@ -26,6 +26,7 @@ from osintkit.errors import ErrorInfo, InputError, MediaError, error_info
 from osintkit.media.forensics import dct, ela, quant, thumb
 from osintkit.media.pixels import MAX_WORK_PIXELS, factor_for, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
+from osintkit.warnroute import collecting
 
 # Thresholds chosen by scripts/calibrate_forensics.py so that untouched camera JPEGs fire
 # at most 5% of the time (tests/test_forensics.py asserts it on the real corpus).
@@ -51,6 +52,7 @@ class ForensicsResult:
     height: int | None = None
     indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: ErrorInfo | None = None
+    warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
 
     @property
     def fired(self) -> list[str]:
@@ -62,7 +64,8 @@ class ForensicsResult:
         return {"path": str(self.path), "ok": self.ok, "format": self.format,
                 "width": self.width, "height": self.height, "fired": self.fired,
                 "indicators": self.indicators,
-                "error": self.error.to_dict() if self.error else None}
+                "error": self.error.to_dict() if self.error else None,
+                "warnings": self.warnings}
 
 
 def open_image(path: Path) -> tuple[Image.Image, str]:
@@ -221,9 +224,18 @@ def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] 
     """All indicators (or `only` those named) for one image; never raises for a bad file.
 
     A file that cannot be read gives ok=False + error. With `out_dir`, writes
-    `<stem>.<indicator>.png` there (stem defaults to the file's).
+    `<stem>.<indicator>.png` there (stem defaults to the file's). Library warnings
+    (damaged tags) are in `warnings`.
     """
-    p = Path(path)
+    sink: list[str] = []
+    with collecting(sink):
+        res = _analyse(Path(path), out_dir, stem, only)
+    res.warnings = sink
+    return res
+
+
+def _analyse(p: Path, out_dir: str | os.PathLike[str] | None, stem: str | None,
+             only: Iterable[str] | None) -> ForensicsResult:
     names = [n for n in INDICATORS if only is None or n in set(only)]
     try:
         img, fmt = open_image(p)
