@@ -85,7 +85,7 @@ SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**30, max
                     st.text(max_size=30), st.sampled_from(NASTY))
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
-FIELDS = st.sampled_from(sorted(KNOWN_KEYS) + ["lat", "lon", "radius_km", "bogus", "start"])
+FIELDS = st.sampled_from([*sorted(KNOWN_KEYS), "lat", "lon", "radius_km", "bogus", "start"])
 PLACE = st.fixed_dictionaries({}, optional={"lat": SCALARS, "lon": SCALARS,
                                             "radius_km": SCALARS, "name": SCALARS})
 RECORDS = st.dictionaries(FIELDS, st.one_of(VALUES, PLACE), max_size=8)
