@@ -37,7 +37,7 @@ corpus: ## fetch the full exif-samples corpus (pinned commit, hashes checked) to
 	$(PYTHON) scripts/fetch_corpus.py $(if $(CORPUS),--dest $(CORPUS))
 
 fuzz: install ## the property-based tests of hostile input, long run (~10 min; FUZZ_MINUTES)
-	OSINTKIT_FUZZ_MINUTES=$${FUZZ_MINUTES:-10} $(PY) -m pytest -q -p no:randomly tests/test_fuzz.py
+	OSINTKIT_FUZZ_MINUTES=$${FUZZ_MINUTES:-10} $(PY) -m pytest -q -s tests/test_fuzz.py
 
 lint: install ## ruff, with the settings in ruff.toml
 	$(VENV)/bin/ruff check osintkit tests scripts
