@@ -14,7 +14,6 @@ from PIL import Image, ImageDraw
 
 from osintkit.hashing import hamming, hash_file, load_image
 from osintkit.media.forensics import analyse_image
-from osintkit.media.pixels import MAX_WORK_PIXELS, factor_for, reduce_image, work_mode
 
 SIZE = (1200, 900)  # larger than the hashing size: reduced before hashing
 
@@ -65,12 +64,14 @@ def test_16_bit_grey_is_scaled_not_clipped(pngs):
 @pytest.mark.parametrize("mode", ["1", "L", "P", "PA", "LA", "RGB", "RGBA", "I;16", "I", "F",
                                   "CMYK"])
 def test_strip_reduction_equals_a_whole_reduction(mode):
+    from osintkit.media.pixels import reduce_image, work_mode
+
     rng = np.random.default_rng(7)
     base = Image.fromarray(rng.integers(0, 255, (301, 517, 3), dtype=np.uint8))
     img = base.convert("L").convert(mode) if mode in ("1", "I;16", "I", "F") else \
         base.convert(mode)
     whole = img.convert(work_mode(img)).reduce(3)
-    import osintkit.media.pixels as px
+    from osintkit.media import pixels as px
 
     old, px.STRIP_PIXELS = px.STRIP_PIXELS, 517 * 7  # force many strips
     try:
@@ -82,6 +83,8 @@ def test_strip_reduction_equals_a_whole_reduction(mode):
 
 
 def test_pixel_cap_factor():
+    from osintkit.media.pixels import MAX_WORK_PIXELS, factor_for
+
     assert factor_for((4000, 3000)) == 1  # a 12 MP photo works at full size
     w, h = 10_000, 10_000
     f = factor_for((w, h))
