@@ -253,3 +253,16 @@ def test_odd_dates_are_one_line_errors(tmp_path, value):
         load_claim(_claim(tmp_path, f"claimed_at: {value}\nmedia: [photo.jpg]\n"))
     assert exc.value.message.startswith(str(tmp_path / "c.yaml")) and "claimed_at" in \
         exc.value.message
+
+
+def test_import_record_with_a_list_for_a_text_field_is_a_row_error(runner, tmp_path):
+    """Found by `make fuzz`: `"name": [...]` reached the database as an internal binding error."""
+    path = tmp_path / "i.jsonl"
+    path.write_text(json.dumps({"md5": "cd" * 16, "name": [{"t": ""}]}) + "\n"
+                    + json.dumps({"md5": "ab" * 16, "tags": [1, 2]}) + "\n")
+    db = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    result = runner.invoke(cli, ["archive", "import", str(path), "--db", db])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Error: {path}: line 1: name: expected a string",
+        f"Error: {path}: line 2: tags: expected a list of strings or 'a;b'"]

@@ -121,11 +121,20 @@ def _opt_hex(kind: str, value: Any) -> str | None:
     return check_hex(kind, value) if value not in (None, "") else None
 
 
+_TEXT_FIELDS = ("source", "first_seen", "title", "name", "origin", "added_at")
+
+
 def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    for key in _TEXT_FIELDS:  # untrusted records: a list here would reach the database
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            raise ValueError(f"{key}: expected a string")
     first = rec.get("first_seen") or defaults.get("first_seen")
     tags = rec.get("tags")
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(";") if t.strip()]
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str)
+                                                                for t in tags)):
+        raise ValueError("tags: expected a list of strings or 'a;b'")
     return {"source": rec.get("source") or defaults.get("source"),
             "first_seen": parse_date(first) if first else None,
             "title": rec.get("title") or defaults.get("title"),
