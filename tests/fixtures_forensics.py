@@ -2,7 +2,7 @@
 
 The set is built by scripts/calibrate_forensics.py (the same code prints the README
 table), once per session, in a temporary directory, from the photos of the full corpus:
-the calibration tests are corpus-only (skipped when ../shared/corpus is absent).
+the calibration tests are corpus-only (skipped when the full corpus is absent).
 """
 
 from __future__ import annotations
