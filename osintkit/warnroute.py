@@ -14,6 +14,7 @@ warnings; Python's `catch_warnings` is not thread-safe and is not used for this.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import warnings
@@ -21,18 +22,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 LIBRARIES = r"(PIL|exifread|pillow_heif|av|imagehash|pdqhash)(\.|$)"
+_LIBRARY_FILE = re.compile(r"[/\\](PIL|exifread|pillow_heif|av|imagehash|pdqhash)[/\\]")
 _local = threading.local()
 _seen: set[str] = set()
 _lock = threading.Lock()
 
 
-def _text(message: Warning | str) -> str:
-    return "decoder: " + " ".join(str(message).split())[:300]
+def _text(message: Warning | str, category: type[Warning], filename: str) -> str:
+    origin = "decoder" if _LIBRARY_FILE.search(filename or "") else category.__name__
+    return f"{origin}: " + " ".join(str(message).split())[:300]
 
 
 def _show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
           file: object = None, line: str | None = None) -> None:
-    text = _text(message)
+    text = _text(message, category, filename)
     sink = getattr(_local, "sink", None)
     with _lock:
         new = text not in _seen
