@@ -24,7 +24,7 @@ from PIL import Image
 from osintkit import errors
 from osintkit.errors import ErrorInfo, InputError, MediaError, error_info
 from osintkit.media.forensics import dct, ela, quant, thumb
-from osintkit.media.pixels import MAX_WORK_PIXELS, factor_for, reduce_image, to_8bit
+from osintkit.media.pixels import factor_for, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
 from osintkit.warnroute import collecting
 
@@ -37,6 +37,9 @@ THRESHOLDS: dict[str, float] = {
 }
 
 MAX_PICTURE = 2048  # longest side of the PNGs written with out_dir
+# Pixels read at full size: the thresholds are calibrated on full-size camera photos, so a
+# 24 MP camera's photos are read whole (~650 MB); larger pictures are read reduced.
+MAX_FULL_PIXELS = 25_000_000
 
 INDICATORS = ("ela", "jpeg_quality", "double_compression", "exif_thumbnail", "noise")
 
@@ -93,16 +96,16 @@ def open_image(path: Path) -> tuple[Image.Image, str]:
 
 
 def _decode_capped(img: Image.Image) -> Image.Image:
-    """Decode at most MAX_WORK_PIXELS: JPEG by DCT scaling (keeping its tables for the
+    """Decode at most MAX_FULL_PIXELS: JPEG by DCT scaling (keeping its tables for the
     quality indicator), others box-reduced strip by strip. A reduced picture carries
     `info["osintkit_scale"]` (< 1) and `info["osintkit_size"]` (the stored size)."""
     stored = img.size
-    factor = factor_for(stored)
+    factor = factor_for(stored, MAX_FULL_PIXELS)
     if factor > 1 and img.format == "JPEG":  # libjpeg scales by 1/2, 1/4 or 1/8 only
         scale = next((s for s in (2, 4, 8) if s >= factor), 8)
         img.draft(img.mode, (stored[0] // scale, stored[1] // scale))
     img.load()
-    if (rest := factor_for(img.size)) > 1:
+    if (rest := factor_for(img.size, MAX_FULL_PIXELS)) > 1:
         reduced = reduce_image(img, rest)
         reduced.info.update(img.info)
         for attr in ("quantization", "applist"):  # the JPEG quality indicator reads them
@@ -187,7 +190,7 @@ def _double(path: Path, img: Image.Image, write: _Writer) -> dict[str, Any]:
         return {"applicable": False, "reason": "not a JPEG", "score": None, "fired": None}
     if img.info.get("osintkit_scale"):  # the DCT grid only exists at full size
         return {"applicable": False, "score": None, "fired": None,
-                "reason": f"over {MAX_WORK_PIXELS // 1_000_000} MP: read reduced"}
+                "reason": f"over {MAX_FULL_PIXELS // 1_000_000} MP: read reduced"}
     luma = _luma(path, img)
     if luma is None:
         return {"applicable": False, "reason": f"{img.mode} JPEG", "score": None, "fired": None}
