@@ -24,7 +24,7 @@ from PIL import Image
 from osintkit import errors
 from osintkit.errors import ErrorInfo, InputError, MediaError, error_info
 from osintkit.media.forensics import dct, ela, quant, thumb
-from osintkit.media.pixels import factor_for, reduce_image, to_8bit
+from osintkit.media.pixels import MAX_WORK_PIXELS, factor_for, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
 from osintkit.warnroute import collecting
 
@@ -38,7 +38,9 @@ THRESHOLDS: dict[str, float] = {
 
 MAX_PICTURE = 2048  # longest side of the PNGs written with out_dir
 # Pixels read at full size: the thresholds are calibrated on full-size camera photos, so a
-# 24 MP camera's photos are read whole (~650 MB); larger pictures are read reduced.
+# 24 MP camera's photos are read whole (~650 MB). Larger pictures are read reduced to at
+# most MAX_WORK_PIXELS (osintkit/media/pixels.py): once reduced, the calibration is lost
+# anyway, and memory stays low.
 MAX_FULL_PIXELS = 25_000_000
 
 INDICATORS = ("ela", "jpeg_quality", "double_compression", "exif_thumbnail", "noise")
@@ -96,16 +98,18 @@ def open_image(path: Path) -> tuple[Image.Image, str]:
 
 
 def _decode_capped(img: Image.Image) -> Image.Image:
-    """Decode at most MAX_FULL_PIXELS: JPEG by DCT scaling (keeping its tables for the
-    quality indicator), others box-reduced strip by strip. A reduced picture carries
-    `info["osintkit_scale"]` (< 1) and `info["osintkit_size"]` (the stored size)."""
+    """Decode whole up to MAX_FULL_PIXELS, else reduced to at most MAX_WORK_PIXELS: JPEG
+    by DCT scaling (keeping its tables for the quality indicator), others box-reduced
+    strip by strip. A reduced picture carries `info["osintkit_scale"]` (< 1) and
+    `info["osintkit_size"]` (the stored size)."""
     stored = img.size
-    factor = factor_for(stored, MAX_FULL_PIXELS)
+    limit = MAX_FULL_PIXELS if stored[0] * stored[1] <= MAX_FULL_PIXELS else MAX_WORK_PIXELS
+    factor = factor_for(stored, limit)
     if factor > 1 and img.format == "JPEG":  # libjpeg scales by 1/2, 1/4 or 1/8 only
         scale = next((s for s in (2, 4, 8) if s >= factor), 8)
         img.draft(img.mode, (stored[0] // scale, stored[1] // scale))
     img.load()
-    if (rest := factor_for(img.size, MAX_FULL_PIXELS)) > 1:
+    if (rest := factor_for(img.size, limit)) > 1:
         reduced = reduce_image(img, rest)
         reduced.info.update(img.info)
         for attr in ("quantization", "applist"):  # the JPEG quality indicator reads them
