@@ -22,7 +22,6 @@ Command-line flags override a file or stand alone for a bare URL or file
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -30,9 +29,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from osintkit.errors import EMPTY, NOT_FOUND, UNREADABLE, UNSUPPORTED, InputError
+from osintkit.safeload import LoadError, finite, load_json, load_yaml
 
 DEFAULT_RADIUS_KM = 25.0
 CLAIM_SUFFIXES = (".yaml", ".yml", ".json")
@@ -41,7 +39,7 @@ KNOWN_KEYS = frozenset(["id", "title", "claimant", "claimed_at", "timezone", "po
 PLACE_KEYS = frozenset(["name", "lat", "lon", "radius_km"])
 MAX_CLAIM_BYTES = 1_000_000
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")  # 2026-04-18 or 20260418 (basic)
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,11 @@ def parse_zone(value: str | None) -> tzinfo | None:
 
 
 def parse_datetime(value: Any, zone: tzinfo | None = None) -> tuple[datetime, bool, bool]:
-    """Parse an ISO 8601 date or datetime → (aware datetime, was_date, zone_assumed)."""
+    """Parse an ISO 8601 date or datetime → (aware datetime, was_date, zone_assumed).
+
+    A YAML integer such as 20260418 is the ISO 8601 basic form of that day."""
+    if isinstance(value, bool) or not isinstance(value, str | int | date | datetime):
+        raise ValueError(f"not an ISO 8601 date or datetime: {value!r}")
     text = value.isoformat() if isinstance(value, date | datetime) else str(value).strip()
     try:
         if _DATE_RE.match(text):
@@ -194,8 +196,8 @@ def parse_place(text: str, radius_km: float | None = None, name: str | None = No
 
 
 def _place(lat: Any, lon: Any, radius_km: Any = None, name: Any = None) -> Place:
-    lat, lon = float(lat), float(lon)
-    radius = DEFAULT_RADIUS_KM if radius_km is None else float(radius_km)
+    lat, lon = finite("lat", lat), finite("lon", lon)
+    radius = DEFAULT_RADIUS_KM if radius_km is None else finite("radius_km", radius_km)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"lat/lon out of range: {lat}, {lon}")
     if radius <= 0:
@@ -204,16 +206,6 @@ def _place(lat: Any, lon: Any, radius_km: Any = None, name: Any = None) -> Place
 
 
 # ---------------------------------------------------------------- claim files
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps dates and times as strings: we parse them with their zones."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def _read_mapping(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise InputError(f"{path}: claim file not found", code=NOT_FOUND)
@@ -230,13 +222,14 @@ def _read_mapping(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: claim file is larger than {MAX_CLAIM_BYTES} bytes",
                          code="invalid_claim")
     try:
-        text = data.decode("utf-8")
-        obj = (json.loads(text) if path.suffix.lower() == ".json"
-               else yaml.load(text, Loader=_Loader))
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise InputError(f"{path}: not valid {path.suffix[1:].upper()}: {reason}",
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: claim file is not UTF-8 text (byte {exc.start})",
                          code="invalid_claim") from None
+    try:  # aliases, deep nesting and duplicate keys refused (osintkit/safeload.py)
+        obj = load_json(text) if path.suffix.lower() == ".json" else load_yaml(text)
+    except LoadError as exc:
+        raise InputError(f"{path}: {exc}", code="invalid_claim") from None
     if not isinstance(obj, dict):
         raise InputError(f"{path}: a claim file holds a mapping (id, claimed_at, place, ...)",
                          code="invalid_claim")
@@ -246,7 +239,7 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 def claim_from_dict(obj: dict[str, Any], *, base_dir: Path | None = None,
                     default_id: str = "claim", source: Path | None = None) -> Claim:
     """Build a Claim from a parsed mapping; raises ValueError naming the bad field."""
-    unknown = sorted(set(obj) - KNOWN_KEYS)
+    unknown = sorted(str(k) for k in set(obj) - KNOWN_KEYS)  # keys may be numbers in YAML
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(_suggest(str(k)) for k in unknown)}; "
                          f"known: {', '.join(sorted(KNOWN_KEYS))}")
@@ -261,9 +254,9 @@ def claim_from_dict(obj: dict[str, Any], *, base_dir: Path | None = None,
         claim.posted_at = _field("posted_at", parse_datetime, obj["posted_at"], zone)[0]
     if obj.get("place") is not None:
         claim.place = _field("place", _place_from_obj, obj["place"])
-    claim.urls = [str(u) for u in _list(obj, "urls")]
+    claim.urls = _strings(obj, "urls")
     base = base_dir or Path.cwd()
-    claim.media = [_resolve(base, str(m)) for m in _list(obj, "media")]
+    claim.media = [_resolve(base, m) for m in _strings(obj, "media")]
     return claim
 
 
@@ -285,7 +278,7 @@ def _suggest(key: str, known: frozenset[str] = KNOWN_KEYS) -> str:
 def _field(name: str, fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"{name}: {exc}") from None
 
 
@@ -318,8 +311,29 @@ def _list(obj: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
+def _strings(obj: dict[str, Any], key: str) -> list[str]:
+    """A list of non-empty strings (numbers are taken as text; null, lists, maps refused)."""
+    out = []
+    for i, value in enumerate(_list(obj, key), 1):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"{key}: item {i} is {_kind(value)}, not a path or URL")
+        text = str(value).strip()
+        if not text or "\x00" in text:
+            raise ValueError(f"{key}: item {i} is empty or holds a NUL byte")
+        out.append(text)
+    return out
+
+
+def _kind(value: Any) -> str:
+    return {type(None): "null", bool: "a boolean", dict: "a mapping",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
 def _resolve(base: Path, text: str) -> Path:
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~nobody/x": no such user; keep the text as a relative path
+        path = Path(text)
     return path if path.is_absolute() else base / path
 
 

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from osintkit.archive.core import Archive
 from osintkit.archive.models import Item, check_hex, clean_hashes, parse_date
 from osintkit.errors import ArchiveError, InputError
+from osintkit.safeload import finite, load_json
 
 CSV_COLUMNS = ("pdq", "md5", "sha256", "phash", "dhash", "first_seen", "source", "title",
                "name", "tags", "kind", "vpdq", "views")
@@ -222,11 +223,20 @@ def _opt_hex(kind: str, value: Any) -> str | None:
     return check_hex(kind, value) if value not in (None, "") else None
 
 
+_TEXT_FIELDS = ("source", "first_seen", "title", "name", "origin", "added_at")
+
+
 def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    for key in _TEXT_FIELDS:  # untrusted records: a list here would reach the database
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            raise ValueError(f"{key}: expected a string")
     first = rec.get("first_seen") or defaults.get("first_seen")
     tags = rec.get("tags")
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(";") if t.strip()]
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str)
+                                                                for t in tags)):
+        raise ValueError("tags: expected a list of strings or 'a;b'")
     return {"source": rec.get("source") or defaults.get("source"),
             "first_seen": parse_date(first) if first else None,
             "title": rec.get("title") or defaults.get("title"),
@@ -235,14 +245,29 @@ def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
             "added_at": rec.get("added_at")}
 
 
+def _typed(rec: dict[str, Any], key: str, kind: type) -> Any:
+    """rec[key] when it is a `kind` (absent or null: empty); else a ValueError naming it."""
+    value = rec.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise ValueError(f"{key}: expected a JSON {'object' if kind is dict else 'array'}")
+    return value
+
+
+def _frame(f: Any) -> _Frame:
+    if not isinstance(f, dict) or not isinstance(f.get("t"), int | float):
+        raise ValueError("frames: each frame is an object with a number `t`")
+    return _Frame(finite("frames: t", f["t"]), clean_hashes(_typed(f, "hashes", dict)))
+
+
 def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
-    rec = json.loads(line)
+    rec = load_json(line, allow_nan=False)  # nesting, duplicate keys, NaN refused
     if not isinstance(rec, dict):
         raise ValueError("not a JSON object")
     sha256, md5 = _opt_hex("sha256", rec.get("sha256")), _opt_hex("md5", rec.get("md5"))
-    hashes = clean_hashes(rec.get("hashes") or {})
-    frames = [_Frame(float(f["t"]), clean_hashes(f.get("hashes") or {}))
-              for f in rec.get("frames") or []]
+    hashes = clean_hashes(_typed(rec, "hashes", dict))
+    frames = [_frame(f) for f in _typed(rec, "frames", list)]
     kind = str(rec.get("kind") or "hash")
     if kind not in ("image", "video", "hash"):
         raise ValueError(f"unknown kind {kind!r}")

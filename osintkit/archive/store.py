@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from osintkit.errors import ArchiveError
+from osintkit.redact import redact
 
 T = TypeVar("T")
 
@@ -85,13 +86,6 @@ def _migration_4(pk: str, real: str) -> list[str]:
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
 MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3,
                                                      _migration_4]
-
-
-def redact(url: str) -> str:
-    """The URL without its password (user:pass@ and ?password=...), for messages."""
-    url = re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
-    return re.sub(r"([?&](?:password|passfile|sslpassword)=)[^&]*", r"\1***", url,
-                  flags=re.IGNORECASE)
 
 
 def default_path() -> Path:

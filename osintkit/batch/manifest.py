@@ -24,12 +24,14 @@ import yaml
 
 from osintkit.claim import claim_from_dict
 from osintkit.errors import ErrorInfo, InputError
+from osintkit.safeload import Loader, LoadError, check_node, compose, construct, json_value
 
 CSV_COLUMNS = ("id", "url", "claimed_at", "lat", "lon", "radius_km", "media")
 CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes", "analyst", "case",
              "claim_file")
 INVALID_ROW = "invalid_row"
 MAX_MANIFEST_BYTES = 100_000_000
+_Loader = Loader  # the safe YAML loader of claim files (osintkit/safeload.py)
 
 
 @dataclass
@@ -60,21 +62,6 @@ class Manifest:
     @property
     def bad(self) -> list[Row]:
         return [r for r in self.rows if r.error is not None]
-
-
-# libyaml when PyYAML has it: ~20x faster on big manifests, and it refuses absurd nesting
-# itself instead of recursing until Python gives up.
-_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """Safe YAML keeping timestamps as text, like claim files (claim.py parses zones)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in res if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, res in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def read_manifest(path: str | Path) -> Manifest:
@@ -212,9 +199,15 @@ Entry = tuple[int, Any]  # (line number, parsed record or an Exception)
 
 
 def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
-    loader = _Loader(text)
+    """Each entry of a YAML list; aliases that repeat a node, deep nesting and duplicate
+    keys make that entry's error (osintkit/safeload.py); a broken file raises."""
+    loader = Loader(text)
     try:
-        root = loader.get_single_node()
+        try:
+            root = compose(loader)
+        except LoadError as exc:
+            where = f" line {exc.line}:" if exc.line else ""
+            raise InputError(f"{path}:{where} {exc.reason}", code="invalid_manifest") from None
         if isinstance(root, yaml.MappingNode):  # also accept {claims: [...]}
             root = next((v for k, v in root.value if k.value == "claims"), root)
         if not isinstance(root, yaml.SequenceNode):
@@ -223,53 +216,35 @@ def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
         for node in root.value:
             line = node.start_mark.line + 1
             try:
-                _no_repeated_alias(node)
-                yield line, loader.construct_document(node)
-            except (yaml.YAMLError, ValueError) as exc:
-                yield line, ValueError(one_line(exc))
-    except RecursionError:
-        raise InputError(f"{path}: not valid YAML: nested too deeply",
-                         code="invalid_manifest") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark else ""
-        raise InputError(f"{path}:{where} not valid YAML: {one_line(exc)}",
-                         code="invalid_manifest") from None
+                check_node(node)
+                yield line, construct(loader, node)
+            except LoadError as exc:
+                yield line, ValueError(exc.reason)
     finally:
         loader.dispose()
 
 
-def _no_repeated_alias(node: yaml.Node) -> None:
-    """Refuse an entry that reaches one YAML node twice (aliases): nested aliases expand
-    exponentially once turned into text (the "billion laughs")."""
-    seen: set[int] = set()
-    todo = [node]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            raise ValueError("YAML aliases (*name) used more than once in a claim are "
-                             "not supported")
-        seen.add(id(current))
-        if isinstance(current, yaml.SequenceNode):
-            todo.extend(current.value)
-        elif isinstance(current, yaml.MappingNode):
-            todo.extend(n for pair in current.value for n in pair)
-
-
 def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
     """A JSON array, element by element, each with the line it starts on."""
-    decoder = json.JSONDecoder()
     pos = text.index("[") + 1
     while True:
         pos = _skip(text, pos)
         if pos < len(text) and text[pos] == "]":
             return
+        line = text.count("\n", 0, pos) + 1
         try:
-            item, end = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{path}: line {text.count(chr(10), 0, pos) + 1}: not valid "
-                             f"JSON: {one_line(exc)}", code="invalid_manifest") from None
-        yield text.count("\n", 0, pos) + 1, item
+            item, end = json_value(text, pos, whole=False)
+        except LoadError as exc:
+            if exc.code == "syntax":  # the array cannot be followed past this point
+                raise InputError(f"{path}: line {exc.line or line}: {exc.reason}",
+                                 code="invalid_manifest") from None
+            yield line, ValueError(exc.reason)  # nesting, duplicate keys: this entry only
+            end = _value_end(text, pos)
+            if end is None:
+                raise InputError(f"{path}: line {line}: not valid JSON: {exc.reason}",
+                                 code="invalid_manifest") from None
+        else:
+            yield line, item
         pos = _skip(text, end)
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -277,6 +252,15 @@ def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
             line = text.count("\n", 0, pos) + 1
             raise InputError(f"{path}: line {line}: not valid JSON: expected ',' or ']'",
                              code="invalid_manifest")
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at `pos` ends, found with a plain decoder (which keeps
+    duplicate keys); None when it cannot be decoded either."""
+    try:
+        return json.JSONDecoder().raw_decode(text, pos)[1]
+    except (ValueError, RecursionError):
+        return None
 
 
 def _skip(text: str, pos: int) -> int:
@@ -290,9 +274,9 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         try:
-            yield line, json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            yield line, ValueError(f"not valid JSON: {one_line(exc)}")
+            yield line, json_value(raw)[0]
+        except LoadError as exc:
+            yield line, ValueError(exc.reason)
 
 
 def _txt_entries(path: Path, text: str) -> Iterator[Entry]:

@@ -21,6 +21,7 @@ import click
 
 from osintkit import __version__
 from osintkit.errors import EXIT_FAIL, OsintkitError
+from osintkit.redact import redact
 
 
 @dataclass
@@ -71,6 +72,9 @@ class OsintkitGroup(click.Group):
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from osintkit.warnroute import install
+
+        install()  # library warnings: into results, or one line on stderr, never raw
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -82,7 +86,7 @@ class OsintkitGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
-            text = " ".join(str(exc).split())
+            text = redact(" ".join(str(exc).split()))
             raise CliError(f"internal error: {type(exc).__name__}: {text} "
                            "(run with --debug for details)") from None
 
@@ -122,7 +126,7 @@ def paths_argument(f: Callable[..., Any]) -> Callable[..., Any]:
 def note(ctx: click.Context, message: str) -> None:
     """A side remark on stderr, silenced by -q."""
     if not (ctx.obj and ctx.obj.quiet):
-        click.echo(f"note: {message}", err=True)
+        click.echo(f"note: {redact(message)}", err=True)
 
 
 def print_json(obj: Any) -> None:

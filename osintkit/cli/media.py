@@ -185,8 +185,12 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, kinds: tuple[str, ...], ev
       osintkit compare clip.mp4 original.mp4 --json | jq .segments
     """
     from osintkit.compare import compare_files
+    from osintkit.warnroute import collecting
 
-    res = compare_files(a, b, kinds, every=every, visual=visual)
+    sink: list[str] = []
+    with collecting(sink):  # Pillow's warnings about damaged tags go into the result
+        res = compare_files(a, b, kinds, every=every, visual=visual)
+    res.warnings = sink
     exit_for(emit_results(ctx, [res], as_json, _render_compare))
 
 

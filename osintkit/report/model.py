@@ -103,7 +103,7 @@ def _rel(path: Path | None, base: Path | None) -> str | None:
         return None
     try:
         return str(Path(path).resolve().relative_to(Path(base).resolve())) if base else str(path)
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (RuntimeError)
         return str(path)
 
 
@@ -135,6 +135,9 @@ def media_to_dict(item: MediaItem, base: Path | None = None) -> dict[str, Any]:
         "frames": len(hashes.get("frames") or []),
         "matches": [_obj_dict(m) for m in item.matches],
         "fetched": fetched,
+        # what the decoders warned about (damaged tags...), metadata and hashing together
+        "warnings": list(dict.fromkeys((meta.get("warnings") or [])
+                                       + (hashes.get("warnings") or []))),
     }
 
 

@@ -41,10 +41,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|~>])")
 
 
 def md_escape(value: Any) -> str:
-    """Untrusted text → inert Markdown: one line, HTML entities, punctuation escaped."""
+    """Untrusted text → inert Markdown: one line, control characters shown as \\xNN
+    (ESC, BEL... never reach a terminal that cats the file), HTML entities, punctuation
+    escaped."""
     text = " ".join(str("" if value is None else value).split())
+    text = "".join(c if c.isprintable() else _visible(c) for c in text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def render_markdown(report: Report, json_sha256: str | None = None) -> str:
@@ -191,11 +199,9 @@ def thumbnail_uri(path: str | Path | None, kind: str | None = None,
                 if t is None or frame.t >= t - 0.5:
                     break
             return _image_uri(frame.image) if frame is not None else None
-        from PIL import Image, ImageOps
+        from osintkit.hashing import load_image  # reduced decode, any mode, upright
 
-        with Image.open(path) as im:
-            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
-            return _image_uri(ImageOps.exif_transpose(im))
+        return _image_uri(load_image(path, size=THUMB_PX * 2))
     except Exception:  # a thumbnail is a nicety: a file we cannot draw is shown without one
         return None
 

@@ -32,11 +32,10 @@ _D = _dct_matrix()
 def quantized_coefficients(luma: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Quantized DCT coefficients (blocks × 64, natural order) recomputed from pixels."""
     h, w = (luma.shape[0] // 8) * 8, (luma.shape[1] // 8) * 8
-    blocks = (luma[:h, :w].astype(np.float32) - 128.0).reshape(h // 8, 8, w // 8, 8)
-    blocks = blocks.transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    if len(blocks) > MAX_BLOCKS:
+    blocks = luma[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+    if len(blocks) > MAX_BLOCKS:  # the subset first, then floats: no full-size float copy
         blocks = blocks[np.linspace(0, len(blocks) - 1, MAX_BLOCKS).astype(int)]
-    coef = _D @ blocks @ _D.T
+    coef = _D @ (blocks.astype(np.float32) - 128.0) @ _D.T
     return np.rint(coef.reshape(-1, 64) / table.reshape(1, 64)).astype(np.int32)
 
 
