@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import ROOT
 
 from osintkit.checks import CheckContext, MediaItem, run_checks
 from osintkit.claim import Claim
@@ -61,10 +61,8 @@ def test_the_detector_still_sees_a_second_save(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def measured():
-    if not (CORPUS / "exif-samples-truth.json").is_file():
-        pytest.skip("corpus absent: ../shared/corpus holds the real camera photos")
-    return CAL.measure(CORPUS)
+def measured(full_corpus):
+    return CAL.measure(full_corpus[0].parent)
 
 
 def test_single_saves_of_real_photos_never_fire_and_resaves_do(measured):

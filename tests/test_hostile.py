@@ -176,12 +176,18 @@ def test_archive_password_never_reaches_stderr_or_reports(runner, tmp_path, url)
     out = tmp_path / "out"
     result = runner.invoke(cli, ["verify", str(claim), "-o", str(out)],
                            env={"OSINTKIT_DB": url, "OSINTKIT_DB_TIMEOUT": "2"})
-    assert result.exit_code in (0, 1), result.output
+    # An unusable archive is refused before any work (no silent all-clear): exit 2, one
+    # line naming the archive with its password redacted, and no report to leak into.
+    assert result.exit_code == 2, result.output
     assert "S3cret" not in result.output and "S3cret" not in result.stderr
+    assert "***" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (out / "report.json").exists()
+    # With --no-archive a report is written: OSINTKIT_DB's password must not reach it.
+    result = runner.invoke(cli, ["verify", str(claim), "-o", str(out), "--no-archive"],
+                           env={"OSINTKIT_DB": url})
+    assert result.exit_code in (0, 1), result.output
     for name in ("report.json", "report.html", "report.md"):
-        text = (out / name).read_text(encoding="utf-8")
-        assert "S3cret" not in text, name
-    assert json.loads((out / "report.json").read_text())["archive"]["searched"] is False
+        assert "S3cret" not in (out / name).read_text(encoding="utf-8"), name
 
 
 def test_proxy_password_never_reaches_custody_log_or_manifest(runner, tmp_path):
