@@ -7,7 +7,7 @@ STAMP := $(VENV)/.osintkit-installed
 DEMO_OUT ?= demo-out
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench samples clean
+.PHONY: help install demo test lint bench samples corpus fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -32,6 +32,12 @@ demo: install ## set up and run the main job on the bundled samples
 
 test: install ## set up and run the whole test suite (what CI runs)
 	$(PY) -m pytest -q
+
+corpus: ## fetch the full exif-samples corpus (pinned commit, hashes checked) to ../shared/corpus
+	$(PYTHON) scripts/fetch_corpus.py $(if $(CORPUS),--dest $(CORPUS))
+
+fuzz: install ## the property-based tests of hostile input, long run (~10 min; FUZZ_MINUTES)
+	OSINTKIT_FUZZ_MINUTES=$${FUZZ_MINUTES:-10} $(PY) -m pytest -q -s tests/test_fuzz.py
 
 lint: install ## ruff, with the settings in ruff.toml
 	$(VENV)/bin/ruff check osintkit tests scripts

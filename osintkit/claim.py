@@ -13,6 +13,8 @@ A claim file is YAML or JSON (schema in the README, section "verify"):
     urls: [https://example.org/post/1]
     media: [photo.jpg, video.mp4]     # local paths, relative to the claim file
     notes: free text
+    analyst: J. Doe                   # optional, custody: who verifies it
+    case: CASE-2026-041               # optional, custody: the case number
 
 Command-line flags override a file or stand alone for a bare URL or file
 (`apply_overrides`). Bad files raise `InputError` with a one-line message naming the file.
@@ -20,7 +22,6 @@ Command-line flags override a file or stand alone for a bare URL or file
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -28,18 +29,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from osintkit.errors import EMPTY, NOT_FOUND, UNREADABLE, UNSUPPORTED, InputError
+from osintkit.safeload import LoadError, finite, load_json, load_yaml
 
 DEFAULT_RADIUS_KM = 25.0
 CLAIM_SUFFIXES = (".yaml", ".yml", ".json")
 KNOWN_KEYS = frozenset(["id", "title", "claimant", "claimed_at", "timezone", "posted_at",
-                        "place", "urls", "media", "notes"])
+                        "place", "urls", "media", "notes", "analyst", "case"])
 PLACE_KEYS = frozenset(["name", "lat", "lon", "radius_km"])
 MAX_CLAIM_BYTES = 1_000_000
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")  # 2026-04-18 or 20260418 (basic)
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class Claim:
     media: list[Path] = field(default_factory=list)
     notes: str | None = None
     source: Path | None = None  # the claim file, when there is one
+    analyst: str | None = None  # custody: who verifies it (`--analyst` wins)
+    case: str | None = None  # custody: the case number (`--case` wins)
 
     def to_dict(self) -> dict[str, Any]:
         """The claim as it appears in report.json."""
@@ -100,6 +102,7 @@ class Claim:
             "place": self.place.to_dict() if self.place else None,
             "urls": list(self.urls), "media": [str(p) for p in self.media],
             "notes": self.notes, "source": str(self.source) if self.source else None,
+            "analyst": self.analyst, "case": self.case,
         }
 
 
@@ -122,7 +125,11 @@ def parse_zone(value: str | None) -> tzinfo | None:
 
 
 def parse_datetime(value: Any, zone: tzinfo | None = None) -> tuple[datetime, bool, bool]:
-    """Parse an ISO 8601 date or datetime → (aware datetime, was_date, zone_assumed)."""
+    """Parse an ISO 8601 date or datetime → (aware datetime, was_date, zone_assumed).
+
+    A YAML integer such as 20260418 is the ISO 8601 basic form of that day."""
+    if isinstance(value, bool) or not isinstance(value, str | int | date | datetime):
+        raise ValueError(f"not an ISO 8601 date or datetime: {value!r}")
     text = value.isoformat() if isinstance(value, date | datetime) else str(value).strip()
     try:
         if _DATE_RE.match(text):
@@ -130,10 +137,29 @@ def parse_datetime(value: Any, zone: tzinfo | None = None) -> tuple[datetime, bo
             return datetime.combine(day, time(0), zone or UTC), True, zone is None
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError:
-        raise ValueError(f"not an ISO 8601 date or datetime: {text!r}") from None
+        raise ValueError(f"not an ISO 8601 date or datetime: {text!r} "
+                         f"({date_hint(text)})") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=zone or UTC), False, zone is None
     return moment, False, False
+
+
+_DMY_RE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
+def date_hint(text: str) -> str:
+    """How to write a date this tool reads, with the likely meaning of 18/04/2026."""
+    m = _DMY_RE.match(str(text).strip())
+    if not m:
+        return "use YYYY-MM-DD, e.g. 2026-04-18, or 2026-04-18T14:30:00+05:00"
+    a, b, year = int(m[1]), int(m[2]), m[3]
+    options = []
+    if 1 <= b <= 12 and 1 <= a <= 31:
+        options.append(f"{year}-{b:02d}-{a:02d} (day first)")
+    if 1 <= a <= 12 and 1 <= b <= 31 and a != b:
+        options.append(f"{year}-{a:02d}-{b:02d} (month first)")
+    meant = f": {' or '.join(options)}?" if options else ""
+    return f"use YYYY-MM-DD{meant}"
 
 
 def parse_claimed_at(value: Any, zone: tzinfo | None = None) -> ClaimWindow:
@@ -170,8 +196,8 @@ def parse_place(text: str, radius_km: float | None = None, name: str | None = No
 
 
 def _place(lat: Any, lon: Any, radius_km: Any = None, name: Any = None) -> Place:
-    lat, lon = float(lat), float(lon)
-    radius = DEFAULT_RADIUS_KM if radius_km is None else float(radius_km)
+    lat, lon = finite("lat", lat), finite("lon", lon)
+    radius = DEFAULT_RADIUS_KM if radius_km is None else finite("radius_km", radius_km)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"lat/lon out of range: {lat}, {lon}")
     if radius <= 0:
@@ -180,16 +206,6 @@ def _place(lat: Any, lon: Any, radius_km: Any = None, name: Any = None) -> Place
 
 
 # ---------------------------------------------------------------- claim files
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps dates and times as strings: we parse them with their zones."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def _read_mapping(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise InputError(f"{path}: claim file not found", code=NOT_FOUND)
@@ -206,13 +222,14 @@ def _read_mapping(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: claim file is larger than {MAX_CLAIM_BYTES} bytes",
                          code="invalid_claim")
     try:
-        text = data.decode("utf-8")
-        obj = (json.loads(text) if path.suffix.lower() == ".json"
-               else yaml.load(text, Loader=_Loader))
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise InputError(f"{path}: not valid {path.suffix[1:].upper()}: {reason}",
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: claim file is not UTF-8 text (byte {exc.start})",
                          code="invalid_claim") from None
+    try:  # aliases, deep nesting and duplicate keys refused (osintkit/safeload.py)
+        obj = load_json(text) if path.suffix.lower() == ".json" else load_yaml(text)
+    except LoadError as exc:
+        raise InputError(f"{path}: {exc}", code="invalid_claim") from None
     if not isinstance(obj, dict):
         raise InputError(f"{path}: a claim file holds a mapping (id, claimed_at, place, ...)",
                          code="invalid_claim")
@@ -222,30 +239,46 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 def claim_from_dict(obj: dict[str, Any], *, base_dir: Path | None = None,
                     default_id: str = "claim", source: Path | None = None) -> Claim:
     """Build a Claim from a parsed mapping; raises ValueError naming the bad field."""
-    unknown = sorted(set(obj) - KNOWN_KEYS)
+    unknown = sorted(str(k) for k in set(obj) - KNOWN_KEYS)  # keys may be numbers in YAML
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}; "
+        raise ValueError(f"unknown field(s) {', '.join(_suggest(str(k)) for k in unknown)}; "
                          f"known: {', '.join(sorted(KNOWN_KEYS))}")
     zone = parse_zone(obj.get("timezone"))
     claim = Claim(id=str(obj.get("id") or default_id), source=source,
                   title=_opt_str(obj, "title"), claimant=_opt_str(obj, "claimant"),
-                  notes=_opt_str(obj, "notes"))
+                  notes=_opt_str(obj, "notes"), analyst=_opt_str(obj, "analyst"),
+                  case=_opt_str(obj, "case"))
     if obj.get("claimed_at") is not None:
         claim.claimed_at = _field("claimed_at", parse_claimed_at, obj["claimed_at"], zone)
     if obj.get("posted_at") is not None:
         claim.posted_at = _field("posted_at", parse_datetime, obj["posted_at"], zone)[0]
     if obj.get("place") is not None:
         claim.place = _field("place", _place_from_obj, obj["place"])
-    claim.urls = [str(u) for u in _list(obj, "urls")]
+    claim.urls = _strings(obj, "urls")
     base = base_dir or Path.cwd()
-    claim.media = [_resolve(base, str(m)) for m in _list(obj, "media")]
+    claim.media = [_resolve(base, m) for m in _strings(obj, "media")]
     return claim
+
+
+def _suggest(key: str, known: frozenset[str] = KNOWN_KEYS) -> str:
+    """`key` with the nearest known field name, when one is close: "date (did you mean
+    claimed_at?)"."""
+    import difflib
+
+    aliases = {"date": "claimed_at", "when": "claimed_at", "time": "claimed_at",
+               "location": "place", "lat": "place", "lon": "place", "files": "media",
+               "latitude": "lat", "longitude": "lon", "lng": "lon", "radius": "radius_km",
+               "url": "urls", "link": "urls", "tz": "timezone", "posted": "posted_at"}
+    alias = aliases.get(key.lower())
+    near = (alias if alias in known else None) or next(iter(difflib.get_close_matches(
+        key.lower(), sorted(known), n=1, cutoff=0.6)), None)
+    return f"{key} (did you mean {near}?)" if near else key
 
 
 def _field(name: str, fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"{name}: {exc}") from None
 
 
@@ -256,7 +289,9 @@ def _place_from_obj(obj: Any) -> Place:
         raise ValueError("expected {name, lat, lon, radius_km} or 'lat,lon'")
     unknown = set(obj) - PLACE_KEYS
     if unknown or "lat" not in obj or "lon" not in obj:
-        raise ValueError(f"expected keys {sorted(PLACE_KEYS)} with lat and lon")
+        typo = ", ".join(_suggest(str(k), PLACE_KEYS) for k in sorted(unknown, key=str))
+        raise ValueError(f"expected keys {sorted(PLACE_KEYS)} with lat and lon"
+                         + (f"; unknown {typo}" if typo else ""))
     return _place(obj["lat"], obj["lon"], obj.get("radius_km"), obj.get("name"))
 
 
@@ -276,8 +311,29 @@ def _list(obj: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
+def _strings(obj: dict[str, Any], key: str) -> list[str]:
+    """A list of non-empty strings (numbers are taken as text; null, lists, maps refused)."""
+    out = []
+    for i, value in enumerate(_list(obj, key), 1):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"{key}: item {i} is {_kind(value)}, not a path or URL")
+        text = str(value).strip()
+        if not text or "\x00" in text:
+            raise ValueError(f"{key}: item {i} is empty or holds a NUL byte")
+        out.append(text)
+    return out
+
+
+def _kind(value: Any) -> str:
+    return {type(None): "null", bool: "a boolean", dict: "a mapping",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
 def _resolve(base: Path, text: str) -> Path:
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~nobody/x": no such user; keep the text as a relative path
+        path = Path(text)
     return path if path.is_absolute() else base / path
 
 
@@ -323,6 +379,8 @@ def apply_overrides(claim: Claim, *, claim_date: str | None = None,
 
 def _window_text(text: str) -> Any:
     """'2026-04-18' or '2026-04-17/2026-04-19' (an ISO interval) → parse_claimed_at input."""
+    if _DMY_RE.match(text.strip()):
+        raise ValueError(f"--claim-date {text!r}: {date_hint(text)}")
     if "/" in text:
         start, end = text.split("/", 1)
         return {"start": start, "end": end}

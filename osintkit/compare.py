@@ -74,6 +74,7 @@ class CompareResult:
     error: ErrorInfo | None = None
     views: dict[str, Any] | None = None  # best view pair (osintkit/views.py), images only
     geometry: dict[str, Any] | None = None  # local features A -> B (osintkit/geometry.py)
+    warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
 
     def to_dict(self) -> dict[str, Any]:
         videos = "video" in (self.kind_a, self.kind_b)
@@ -88,6 +89,7 @@ class CompareResult:
             "visual": self.visual, "notes": self.notes,
             "views": self.views, "geometry": self.geometry,
             "error": self.error.to_dict() if self.error else None,
+            "warnings": self.warnings,
         }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from osintkit.redact import redact
+
 # Exit codes (documented in the README).
 EXIT_OK = 0
 EXIT_FAIL = 1  # some input failed, or findings at/above --fail-on
@@ -50,7 +52,7 @@ class OsintkitError(Exception):
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
-        self.message = " ".join(str(message).split())  # always one line
+        self.message = redact(" ".join(str(message).split()))  # one line, no password
         self.code = code or self.default_code
 
     def info(self) -> ErrorInfo:
@@ -87,5 +89,5 @@ def error_info(exc: BaseException) -> ErrorInfo:
     """ErrorInfo for any exception: ours keep their code, others become `internal`."""
     if isinstance(exc, OsintkitError):
         return exc.info()
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = redact(" ".join(str(exc).split())) or type(exc).__name__
     return ErrorInfo(INTERNAL, f"{type(exc).__name__}: {text}")

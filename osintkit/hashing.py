@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
+from osintkit.media.pixels import apply_orientation, orientation_of, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
+from osintkit.warnroute import collecting
 
 # Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
 # 14 of 256 bits of the full decode on the corpus photos (README); 128 drifted to 36.
@@ -226,22 +228,25 @@ def to_rgb(img: Image.Image) -> Image.Image:
         rgba = img.convert("RGBA")
         back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(back, rgba).convert("RGB")  # transparent -> white
-    if img.mode.startswith(("I", "F")):  # 16/32-bit greyscale: Pillow has no direct RGB path
-        return img.convert("L").convert("RGB")
+    if img.mode.startswith(("I", "F")):  # 16/32-bit greyscale: scaled, not clipped, to 8 bits
+        return to_8bit(img if img.mode in ("I", "F") else img.convert("I")).convert("RGB")
     return img.convert("RGB")
 
 
 def _open_and_decode(path: Path, size: int | None) -> Image.Image:
+    """Decode small: JPEG by DCT scaling; other formats decoded once in their own mode and
+    box-reduced strip by strip (osintkit/media/pixels.py), then turned upright."""
     with open(path, "rb") as fh:
         img = Image.open(fh)
         if size and img.format == "JPEG" and (factor := _reduce_factor(img.size, size)) > 1:
             # reduced-DCT decode at 1/2, 1/4 or 1/8 scale: Pillow picks `factor` from this
             img.draft("RGB", (img.width // factor, img.height // factor))
         img.load()
-    ImageOps.exif_transpose(img, in_place=True)
-    if size and (factor := _reduce_factor(img.size, size)) > 1:
-        img = img.reduce(factor)  # box filter, like the DCT scaling of draft mode
-    return to_rgb(img)
+        orientation = orientation_of(img)
+    factor = _reduce_factor(img.size, size) if size else 1
+    # box filter, like the DCT scaling of draft mode; any mode (1-bit, palette, 16-bit)
+    img = reduce_image(img, factor)
+    return to_rgb(apply_orientation(img, orientation))
 
 
 def load_image(path: str | os.PathLike[str], size: int | None = DRAFT_SIZE) -> Image.Image:
@@ -332,6 +337,7 @@ class HashResult:
     width: int | None = None  # of the hashed picture, after orientation
     height: int | None = None
     variants: dict[str, str] = field(default_factory=dict, repr=False)  # PDQ dihedral
+    warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
 
     def to_dict(self, with_variants: bool = False) -> dict[str, Any]:
         """The `osintkit hash --json` object."""
@@ -340,6 +346,7 @@ class HashResult:
             "sha256": self.sha256, "md5": self.md5, "hashes": self.hashes,
             "frames": [f.to_dict() for f in self.frames] if self.kind == "video" else None,
             "error": self.error.to_dict() if self.error else None,
+            "warnings": self.warnings,
         }
         if with_variants:
             out["pdq_variants"] = self.variants or None
@@ -405,7 +412,8 @@ def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHE
         probe = sniff(p)
         res.kind, res.format = probe.kind, probe.format
         digests = _BackgroundDigests(p)
-        _hash_content(res, tuple(kinds), every)
+        with collecting(res.warnings):  # Pillow's warnings about damaged tags
+            _hash_content(res, tuple(kinds), every)
         res.sha256, res.md5 = digests.result()
         res.ok = True
     except MediaError as exc:

@@ -42,6 +42,8 @@ class VerifyOptions:
     max_items: int = 50
     timeout: float = 30.0
     proxy: str | None = None
+    analyst: str | None = None  # custody: who runs the verification (else the claim's)
+    case: str | None = None  # custody: the case number (else the claim file's `case`)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -58,6 +60,7 @@ class _Collected:
     captures: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     furniture: list[dict[str, Any]] = field(default_factory=list)  # page furniture, not checked
+    intakes: dict[str, dict[str, Any]] = field(default_factory=dict)  # media id -> custody
 
 
 def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None,
@@ -71,18 +74,24 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     5. Decide the verdict from the findings (documented rules).
     6. Build the report and write it (report.json / .html / .md).
     """
+    from osintkit.report import archive_block, custody
+    from osintkit.report.levels import media_levels
+    from osintkit.report.mapsvg import map_data
+    from osintkit.report.next_steps import Facts, next_steps
+
     opts = options or VerifyOptions()
     out = Path(out_dir)
+    started = custody.now_utc()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out}: cannot create the report folder: {exc.strerror or exc}",
                          code=UNREADABLE) from None
-    # 1. Collect the media.
+    # 1. Collect the media (local files: custody recorded at intake).
     got = _collect(claim, out / EVIDENCE_DIR, opts)
     # 2. Metadata and hashes.
     for item in got.media:
-        _read_item(item, opts)
+        _read_item(item, opts, got.intakes.get(item.id))
     # 3. Archive search; the spread of the media over the claim's URLs.
     archive_info = _search_archive(got.media, db_url, opts)
     spread = _spread(claim, got.media)
@@ -90,28 +99,38 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     ctx = CheckContext(claim=claim, media=got.media, page=got.page, out_dir=out,
                        tolerance=timedelta(hours=opts.tolerance_hours), spread=spread)
     findings, check_errors = run_checks(ctx)
-    # 5. Verdict.
+    # 5. Verdict, with what the archive could not show; a level per media item; next steps.
     ok = sum(1 for m in got.media if m.ok)
     verdict = decide(findings, media_ok=ok, media_failed=len(got.media) - ok)
-    if archive_info.get("error"):
-        verdict.reasons.append(f"The archive was not searched: {archive_info['error']}")
+    notes = archive_block.reasons(archive_info, ok)
+    at = len(verdict.reasons) - (verdict.level in ("no-contradiction-found", "corroborated"))
+    verdict.reasons[at:at] = notes  # before the closing "this does not confirm" sentence
+    levels = media_levels(got.media, findings, claim, archive_info)
+    steps = next_steps(Facts(claim, got.media, findings, archive_info, got.page))
     # 6. Report.
     report = Report(claim=claim, media=got.media, findings=findings, verdict=verdict,
                     out_dir=out, page=got.page, captures=got.captures,
                     errors=got.errors + [{**m.error.to_dict(), "media": m.id}
                                          for m in got.media if m.error],
                     check_errors=check_errors, archive=archive_info, options=opts.to_dict(),
-                    furniture=got.furniture, spread=spread)
+                    furniture=got.furniture,
+                    custody=custody.block(claim, got.media, got.intakes, opts.analyst,
+                                          opts.case, started),
+                    media_levels=levels, next_steps=steps, map=map_data(claim, got.media),
+                    spread=spread)
     write_report(report, out, opts.formats)
     return report
 
 
 # ---------------------------------------------------------------- step 1
 def _collect(claim: Claim, evidence: Path, opts: VerifyOptions) -> _Collected:
+    from osintkit.report.custody import intake
+
     got = _Collected()
     for n, url in enumerate(claim.urls, 1):  # one evidence folder per URL
         _fetch_into(got, url, evidence if n == 1 else evidence.with_name(f"{evidence.name}-{n}"),
                     opts)
+    local: list[MediaItem] = []
     if claim.media:
         from osintkit.media.probe import iter_inputs
 
@@ -119,10 +138,19 @@ def _collect(claim: Claim, evidence: Path, opts: VerifyOptions) -> _Collected:
             got.errors.append({"code": "skipped", "message": f"{path}: {reason}"})
 
         for inp in iter_inputs(claim.media, skipped):
-            got.media.append(MediaItem(id="", name=inp.path.name, path=inp.path,
-                                       error=inp.error))
+            error = inp.error
+            if error is not None and error.code == NOT_FOUND:
+                error = ErrorInfo(NOT_FOUND, missing_message(str(inp.path)))
+            item = MediaItem(id="", name=inp.path.name, path=inp.path, error=error)
+            got.media.append(item)
+            local.append(item)
     for n, item in enumerate(got.media, 1):
         item.id = f"m{n}"
+    for item in local:  # custody: what was received, before anything reads it
+        if item.ok and item.path is not None:
+            record = intake(item.path)
+            if record is not None:
+                got.intakes[item.id] = record
     return got
 
 
@@ -158,7 +186,8 @@ def _url_name(url: str) -> str:
 
 
 # ---------------------------------------------------------------- step 2
-def _read_item(item: MediaItem, opts: VerifyOptions) -> None:
+def _read_item(item: MediaItem, opts: VerifyOptions,
+               intake: dict[str, Any] | None = None) -> None:
     if not item.ok or item.path is None:
         return
     from osintkit.hashing import hash_file
@@ -172,26 +201,38 @@ def _read_item(item: MediaItem, opts: VerifyOptions) -> None:
     item.hashes = hash_file(item.path, every=opts.video_every)
     if not item.hashes.ok:
         item.error = item.hashes.error
+    elif intake is not None and item.hashes.sha256 not in (None, intake["sha256"]):
+        item.error = ErrorInfo(UNREADABLE, f"{item.path}: the file changed while it was "
+                                           "being verified (sha256 differs from intake)")
 
 
 # ---------------------------------------------------------------- step 3
 def _search_archive(media: list[MediaItem], db_url: str | None,
                     opts: VerifyOptions) -> dict[str, Any]:
-    from osintkit.archive import open_archive
-    from osintkit.archive.store import redact
+    """Search every hashed item; the archive block of the report (identity, content, state).
 
-    info: dict[str, Any] = {"url": redact(db_url) if db_url else None, "searched": False}
-    todo = [m for m in media if m.ok and m.hashes is not None]
-    if not opts.search_archive or not todo:
-        return info
+    Never creates an archive: a missing or unusable one is recorded (`error`) and the
+    verdict says the archive was not searched."""
+    from osintkit.archive import open_archive
+    from osintkit.archive.store import parse_url
+    from osintkit.report.archive_block import describe
+
+    info: dict[str, Any] = {"searched": False}
+    if not opts.search_archive:
+        return {**info, "skipped": "--no-archive was given"}
     try:
-        with open_archive(db_url) as archive:
-            info["url"] = redact(archive.url)
+        target = parse_url(db_url)
+        info.update(url=target.display, identity=target.display)
+        with open_archive(db_url, create=False) as archive:
+            info.update(describe(archive, opts.deep))
+            todo = [m for m in media if m.ok and m.hashes is not None]
             for item in todo:
                 item.matches = archive.search(item.hashes, max_distance=opts.max_distance,
                                               deep=opts.deep)
                 item.archived = {m.item_id: archive.get(m.item_id) for m in item.matches}
-            info["searched"] = True
+            info["searched"] = bool(todo)
+            if not todo:
+                info["skipped"] = "no media could be read"
     except Exception as exc:  # an unusable archive is reported, the other checks still run
         info["error"] = error_info(exc).message
     return info
@@ -206,6 +247,33 @@ def _spread(claim: Claim, media: list[MediaItem]) -> list[Any]:
     return build_spread(media)
 
 
+def check_archive(db_url: str | None, options: VerifyOptions | None = None) -> None:
+    """Refuse, before any work, an archive that does not exist or cannot be opened.
+
+    Raises ArchiveError (exit 2, one line). Never creates anything: a typo in --db must not
+    become an empty archive that passes a recycled claim. Nothing to check with
+    --no-archive (`options.search_archive` False).
+    """
+    from osintkit.archive import open_archive
+    from osintkit.archive.store import NO_ARCHIVE, parse_url
+    from osintkit.errors import ArchiveError
+
+    if options is not None and not options.search_archive:
+        return
+    try:
+        open_archive(db_url, create=False).close()
+    except ArchiveError as exc:
+        if exc.code != NO_ARCHIVE:
+            raise
+        if not db_url:
+            raise ArchiveError(
+                f"no archive to search: the default archive {parse_url(None).display} does "
+                "not exist; give --db URL (or OSINTKIT_DB), build one with `osintkit archive "
+                "add`, or pass --no-archive", code=NO_ARCHIVE) from None
+        raise ArchiveError(f"{exc.message.rstrip(')')}; or pass --no-archive)",
+                           code=NO_ARCHIVE) from None
+
+
 # ---------------------------------------------------------------- targets
 _URL_RE = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -214,8 +282,39 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "claim"
 
 
+_MEDIA_SUFFIXES = frozenset(("jpg", "jpeg", "png", "gif", "webp", "heic", "heif", "avif",
+                             "tif", "tiff", "bmp", "mp4", "mov", "m4v", "mkv", "webm", "avi",
+                             "3gp", "ts", "yaml", "yml", "json", "txt", "csv", "md", "html"))
+_HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+([a-z]{2,24})(?::\d+)?"
+                      r"(?:[/?#].*)?$", re.IGNORECASE)
+
+
+def url_hint(text: str) -> str | None:
+    """`https://TEXT` when a missing path looks like a URL typed without its scheme
+    (t.me/s/channel/1, example.org/post), else None."""
+    m = _HOST_RE.match(text.strip())
+    if not m or text.startswith(("/", ".", "~")):
+        return None
+    host = text.split("/", 1)[0]
+    if m.group(1).lower() in _MEDIA_SUFFIXES and "/" not in text and "?" not in text:
+        return None  # photo.jpg is a file name, not a host
+    if host.rsplit(".", 1)[-1].lower() in _MEDIA_SUFFIXES:
+        return None
+    return f"https://{text.strip()}"
+
+
+def missing_message(text: str) -> str:
+    """One line for a target or media path that does not exist (with a URL hint)."""
+    hint = url_hint(text)
+    tail = f" (a URL needs its scheme: did you mean {hint} ?)" if hint else ""
+    return f"{text}: no such file, directory or http(s) URL{tail}"
+
+
 def claim_for_targets(targets: list[str]) -> Claim:
-    """URLs, files and directories as one claim; or a single claim file (YAML/JSON)."""
+    """URLs, files and directories as one claim; or a single claim file (YAML/JSON).
+
+    A path that does not exist stays in the claim as a media item that failed (listed in
+    the report's errors, the other media still checked), as in a claim file."""
     if not targets:
         raise InputError("nothing to verify: give a URL, a file, a directory or a claim file")
     files = [t for t in targets if not _URL_RE.match(t) and is_claim_file(t)]
@@ -228,10 +327,8 @@ def claim_for_targets(targets: list[str]) -> Claim:
     for t in targets:
         if _URL_RE.match(t):
             urls.append(t)
-        elif Path(t).exists() or Path(t).is_symlink():
-            media.append(Path(t))
         else:
-            raise InputError(f"{t}: no such file, directory or http(s) URL", code=NOT_FOUND)
+            media.append(Path(t))
     first = urls[0] if urls else Path(media[0]).name
     name = _url_name(first) if urls else first
     return Claim(id=_slug(name), urls=urls, media=media)
@@ -247,10 +344,12 @@ def verify_target(target: str | list[str], out_dir: str | Path | None = None, *,
 
     `overrides`: claim_date, claim_place, radius_km, place_name, posted_at, tz (see
     `claim.apply_overrides`). Without out_dir: ./osintkit-reports/<claim id>.
-    Raises InputError (exit 2) for unusable targets.
+    Raises InputError (exit 2) for unusable targets, ArchiveError (exit 2) when the
+    archive to search does not exist or cannot be opened (see `check_archive`).
     """
     targets = [target] if isinstance(target, str) else list(target)
     claim = apply_overrides(claim_for_targets(targets), **overrides)
+    check_archive(db_url, options)
     out = Path(out_dir) if out_dir is not None else DEFAULT_OUT / _slug(claim.id)
     return verify_claim(claim, out, db_url=db_url, options=options)
 
@@ -260,7 +359,7 @@ def unusable_reason(report: Report) -> ErrorInfo | None:
     if report.usable:
         return None
     if report.errors:
-        first = report.errors[0]
+        first = next((e for e in report.errors if e.get("code") != "skipped"), report.errors[0])
         return ErrorInfo(first.get("code", "unusable"),
                          f"nothing could be verified: {first.get('message')}")
     return ErrorInfo("empty", "nothing could be verified: the claim has no media")

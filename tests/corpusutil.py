@@ -1,4 +1,5 @@
-"""The real photos of the corpus, selected one way for tests, benchmarks and calibration."""
+"""The real photos of a corpus (tests/data or the full one), selected one way for tests,
+benchmarks and calibration."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from PIL import Image
 
 
 def camera_jpegs(corpus: Path, truth: dict) -> list[Path]:
-    """Decodable camera JPEGs at least 400 px wide, sorted (`corpus` holds exif-samples/)."""
+    """Decodable camera JPEGs at least 400 px wide, sorted (`corpus` holds exif-samples/:
+    tests/data, or the full corpus)."""
     out = []
     for rel, rec in sorted(truth["files"].items()):
         if rec.get("file_type") != "JPEG" or (rec.get("width") or 0) < 400:

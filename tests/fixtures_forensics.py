@@ -1,7 +1,8 @@
 """Fixtures for tests/test_forensics.py: the calibration set made from real photos.
 
 The set is built by scripts/calibrate_forensics.py (the same code prints the README
-table), once per session, in a temporary directory.
+table), once per session, in a temporary directory, from the photos of the full corpus:
+the calibration tests are corpus-only (skipped when the full corpus is absent).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from conftest import EXIF_SAMPLES, ROOT
+from conftest import ROOT
 
 
 def _load_calibration():
@@ -28,9 +29,10 @@ def calibration():
 
 
 @pytest.fixture(scope="session")
-def camera_photos(photos, truth, calibration) -> list[Path]:
-    """Untouched camera JPEGs among the corpus photos (no editor in Software)."""
-    cams = calibration.camera_photos(photos, truth, EXIF_SAMPLES)
+def camera_photos(full_corpus, corpus_photos_all, calibration) -> list[Path]:
+    """Untouched camera JPEGs among the full corpus's photos (no editor in Software)."""
+    samples, truth = full_corpus
+    cams = calibration.camera_photos(corpus_photos_all, truth, samples)
     assert len(cams) >= 20, "expected at least 20 untouched camera photos"
     return cams
 

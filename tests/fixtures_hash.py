@@ -139,13 +139,16 @@ def distinct_photos(photos: list[Path]) -> list[Path]:
     return [p for p in photos if _not_a_repeat(p) and not _flat(p)]
 
 
+# Five real photos of tests/data: large and small, four makes, one EXIF-oriented series.
+ROBUST = ("jpg/Canon_PowerShot_S40.jpg", "jpg/exif-org/nikon-e950.jpg", "jpg/gps/DSCN0010.jpg",
+          "jpg/Reconyx_HC500_Hyperfire.jpg", "jpg/orientation/landscape_1.jpg")
+
+
 @pytest.fixture(scope="session")
-def robust_photos(photos: list[Path]) -> list[Path]:
-    """Five real photos spread over the corpus (large and small, many makes)."""
-    candidates = [p for p in photos if _not_a_repeat(p)]
-    step = max(1, len(candidates) // 5)
-    picked = [p for p in candidates[::step] if not _flat(p)][:5]
-    assert len(picked) >= 4
+def robust_photos(corpus_dir: Path) -> list[Path]:
+    """Five real photos spread over the samples (large and small, many makes)."""
+    picked = [corpus_dir / rel for rel in ROBUST]
+    assert all(p.is_file() and not _flat(p) for p in picked)
     return picked
 
 

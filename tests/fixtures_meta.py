@@ -130,7 +130,7 @@ def bomb_jpeg(tmp_path: Path, real_jpeg: Path) -> Path:
 @pytest.fixture
 def truncated_heic(tmp_path: Path, corpus_dir: Path) -> Path:
     """A real iPhone HEIC cut at 60% (libheif would still decode it, grey tiles and all)."""
-    data = (corpus_dir / "heic/mobile/iphone_13_pro_max.HEIC").read_bytes()
+    data = (corpus_dir / "heic/IMG_5195.HEIC").read_bytes()
     path = tmp_path / "cut.heic"
     path.write_bytes(data[: len(data) * 6 // 10])
     return path

@@ -88,3 +88,19 @@ def chromium() -> str | None:
     if path is None and os.environ.get("CI", "").lower() == "true":
         pytest.fail("CI=true but chromium is not installed (.ci/run installs it)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_user_data(tmp_path_factory: pytest.TempPathFactory):
+    """Every test runs as on a fresh machine: the user data directory (where the default
+    archive lives) is an empty folder, so no test sees or creates the real default archive
+    (`verify`/`batch` refuse a missing one). Child processes inherit it."""
+    import os
+
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved

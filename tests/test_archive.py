@@ -324,7 +324,7 @@ def test_jsonl_export_import_round_trip(archive, archive_url, media, tmp_path):
     archive.add_hashed(clip, source="tv", first_seen="2020-02-02")
     out = tmp_path / "export.jsonl"
     with out.open("w") as fh:
-        assert export_jsonl(archive, fh) == 7
+        assert export_jsonl(archive, fh, with_paths=True).rows == 7
     with open_archive(f"sqlite:///{tmp_path / 'copy.sqlite'}") as copy:
         report = import_file(copy, out)
         assert (report.ok, report.added) == (True, 7)

@@ -93,8 +93,8 @@ def test_exif_rotated_copy_matches_its_upright_original():
     assert (res.verdict, res.transform) == ("near-duplicate", "none")
 
 
-def test_hdr_and_plain_shot_of_the_same_scene_are_near_duplicates():
-    base = EXIF_SAMPLES / "jpg/hdr"
+def test_hdr_and_plain_shot_of_the_same_scene_are_near_duplicates(full_corpus):
+    base = full_corpus[0] / "jpg/hdr"  # corpus-only: two 2 MB iPhone photos
     res = compare_files(base / "iphone_hdr_NO.jpg", base / "iphone_hdr_YES.jpg")
     assert res.verdict == "near-duplicate" and res.distance["pdq"] <= NEAR_PDQ
 

@@ -171,11 +171,17 @@ def test_frames_command_writes_jpegs_contact_sheet_and_json(runner, cut_video: P
     assert result.exit_code == 0, result.stderr
     rec = json.loads(result.stdout)
     assert rec["ok"] and rec["error"] is None
-    names = sorted(p.name for p in out.glob("t*.jpg"))
-    assert names == sorted(f["file"] for f in rec["frames"])
-    assert names[:2] == [frame_name(0.0), frame_name(2.0)] == ["t0000000.000.jpg",
-                                                               "t0000002.000.jpg"]
+    names = sorted(p.name for p in out.glob("cuts_*.jpg"))  # <video stem>_<time>.jpg
+    assert names == sorted(s["file"] for s in rec["shots"])  # one picture per shot
+    assert names == sorted(f["file"] for f in rec["frames"] if f["file"])
+    assert names[:2] == [frame_name(0.0, "cuts"), frame_name(2.0, "cuts")] == [
+        "cuts_00-00-00.000.jpg", "cuts_00-00-02.000.jpg"]
     assert [f["t"] for f in rec["frames"] if f["scene_change"]] == pytest.approx(CUTS, abs=0.1)
+    cut_starts = [s["start"] for s in rec["shots"] if s["cut"]]
+    assert cut_starts == pytest.approx(CUTS, abs=0.1)  # every cut starts a shot
+    for shot in rec["shots"]:
+        assert shot["start"] <= shot["t"] <= shot["end"]
+    assert not list(out.glob(".part-*"))  # no temporary picture left behind
     for f in rec["frames"]:
         assert re.fullmatch(r"[0-9a-f]{64}", f["hashes"]["pdq"])
         assert re.fullmatch(r"[0-9a-f]{16}", f["hashes"]["phash"])
@@ -191,6 +197,27 @@ def test_frames_text_output_lists_times_and_scene_changes(runner, cut_video: Pat
     assert "0:02.0 scene" in result.stdout and "0:05.0 scene" in result.stdout
 
 
+def test_frames_keep_one_picture_per_shot_unless_all_frames(runner, tmp_path: Path,
+                                                            shot_photos: list[Path]) -> None:
+    from fixtures_video import Shot, render, write_video
+
+    still = write_video(tmp_path / "still clip.mp4", render([Shot(shot_photos[1], 6.0, "still")]))
+    one = runner.invoke(cli, ["frames", str(still), "-o", str(tmp_path / "one"), "--json"])
+    rec = json.loads(one.stdout)
+    assert len(rec["frames"]) >= 3 and len(rec["shots"]) == 1  # sampled often, one shot
+    kept = [f for f in rec["frames"] if f["file"]]
+    assert [f["file"] for f in kept] == [rec["shots"][0]["file"]]
+    assert 2.0 <= kept[0]["t"] <= 4.0  # the middle of the shot, not its first frame
+    assert sorted(p.name for p in (tmp_path / "one").glob("*.jpg")) == [
+        "contact-sheet.jpg", kept[0]["file"]]
+    assert kept[0]["file"].startswith("still clip_00-00-0")
+    every = runner.invoke(cli, ["frames", str(still), "-o", str(tmp_path / "all"), "--json",
+                                "--all-frames"])
+    rec_all = json.loads(every.stdout)
+    assert all(f["file"] for f in rec_all["frames"])
+    assert len(list((tmp_path / "all").glob("still clip_*.jpg"))) == len(rec_all["frames"])
+
+
 def test_one_bad_video_does_not_stop_the_others(runner, cut_video: Path,
                                                 bad_videos: dict[str, Path],
                                                 tmp_path: Path) -> None:
@@ -202,8 +229,9 @@ def test_one_bad_video_does_not_stop_the_others(runner, cut_video: Path,
     assert [r["ok"] for r in recs] == [False, True, False]
     assert recs[0]["error"]["code"] == "not_media"
     assert recs[2]["error"]["code"] == "truncated" and len(recs[2]["frames"]) >= 2
-    # The frames before the damage are on disk, one directory per video.
-    assert len(list((tmp_path / "truncated_late").glob("t*.jpg"))) == len(recs[2]["frames"])
+    # The shots before the damage are on disk, one directory per video.
+    on_disk = sorted(p.name for p in (tmp_path / "truncated_late").glob("truncated_late_*.jpg"))
+    assert on_disk == sorted(s["file"] for s in recs[2]["shots"]) and on_disk
     errs = result.stderr.strip().splitlines()
     assert len(errs) == 2 and all(e.startswith("Error: ") for e in errs)
     assert "Traceback" not in result.stderr

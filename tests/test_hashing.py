@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXIF_SAMPLES
+from conftest import CORPUS_SAMPLES, EXIF_SAMPLES, NO_CORPUS, corpus_present
 from PIL import Image, ImageOps
 from ptyutil import run_with_tty_stderr
 
@@ -60,6 +60,20 @@ GOLDEN = {
         "hashes": {"pdq": "f2e7f023c0edd9a5c1dbf2c3b0e7f0c3319b71b2e439042a476926609b66cf28",
                    "pdq_quality": 100, "phash": "888ab383cb8bcea7", "dhash": "e9b133b3f2f0f9d0",
                    "whash": "7f1d181818181fff", "colorhash": "074c0001000"}},
+    "jpg/Reconyx_HC500_Hyperfire.jpg": {  # 2048x1536: decoded at 1/4 scale
+        "sha256": "d7ba6bc532a225c955411cb96c733a45ee39403fa973312bded7732e6f8e4b3c",
+        "md5": "23b313574a1e61545db171a23edd73b3",
+        "size": (512, 384),
+        "hashes": {"pdq": "5ccb5dc1829fa03c642a520e8f3dfff057ab101ba845cd479d479cf2a858e31b",
+                   "pdq_quality": 100, "phash": "c06c0faf71f141ec", "dhash": "42e78099adc0f0b8",
+                   "whash": "00105044577ffffe", "colorhash": "06053000000"}},
+    "jpg/orientation/landscape_6.jpg": {  # stored 450x600, EXIF orientation 6
+        "sha256": "a05082c57819232106a0612f57268efab011f7a2a477483b878a2b4509cd8e59",
+        "md5": "305a4bd4be0448c128b087210fd2fcd8",
+        "size": (600, 450),
+        "hashes": {"pdq": "91eb9c69b525a3393f395f25c8e47989496f4a4f7a673267322013f0acf084f4",
+                   "pdq_quality": 100, "phash": "8c97878782733379", "dhash": "647474b4b6e6a2f0",
+                   "whash": "7fbfbe3e18101038", "colorhash": "0e680000000"}},
     "heic/IMG_5195.HEIC": {  # HEIF via pillow-heif, 2566x3313 reduced by 8
         "sha256": "d9b9ebe21c4127080414f2b86f6ecb900dc2ca902be82b39be93b61ccb622680",
         "md5": "92a898153f2b9f023fc332dddaa9200c",
@@ -79,7 +93,16 @@ def photo() -> Path:
 
 @pytest.fixture(scope="module")
 def big_photo() -> Path:
-    return EXIF_SAMPLES / "jpg/tests/42_IndexError.jpg"
+    return EXIF_SAMPLES / "jpg/Reconyx_HC500_Hyperfire.jpg"  # 2048x1536
+
+
+def _sample(rel: str) -> Path:
+    """A file of tests/data, else of the full corpus (skipped when that is absent)."""
+    if (EXIF_SAMPLES / rel).is_file():
+        return EXIF_SAMPLES / rel
+    if not corpus_present():
+        pytest.skip(NO_CORPUS)
+    return CORPUS_SAMPLES / rel
 
 
 # ---------------------------------------------------------------- hash kinds are data
@@ -111,7 +134,7 @@ def test_default_hashes_and_selection():
 @pytest.mark.parametrize("rel", sorted(GOLDEN))
 def test_golden_hashes_are_pinned(rel):
     want = GOLDEN[rel]
-    res = hash_file(EXIF_SAMPLES / rel, GOLDEN_KINDS)
+    res = hash_file(_sample(rel), GOLDEN_KINDS)
     assert res.ok, res.error
     assert (res.sha256, res.md5) == (want["sha256"], want["md5"])
     assert (res.width, res.height) == want["size"]
@@ -159,14 +182,15 @@ def test_large_jpeg_is_draft_decoded(big_photo):
     assert small.mode == "RGB"
     assert DRAFT_SIZE <= min(small.size) < 2 * DRAFT_SIZE
     full = load_image(big_photo, size=None)
-    assert full.size == (4032, 3024)
+    assert full.size == (2048, 1536)
 
 
-def test_draft_drift_stays_small(photos):
+def test_draft_drift_stays_small(corpus_photos_all):
     """Measured on all corpus photos: PDQ <= 14 of 256 bits, pHash <= 2 (README table).
-    Here 8 of the large ones, to keep the test quick."""
+    Here 8 of the large ones, to keep the test quick (corpus-only: tests/data has few
+    large photos)."""
     large = []
-    for p in photos:
+    for p in corpus_photos_all:
         with Image.open(p) as im:
             if min(im.size) >= 2 * DRAFT_SIZE:  # smaller ones are decoded at full size anyway
                 large.append(p)
@@ -217,7 +241,8 @@ def test_file_digests_are_streamed_and_exact(tmp_path):
     data = np.random.default_rng(1).integers(0, 256, CHUNK * 2 + 12345, np.uint8).tobytes()
     path = tmp_path / "blob.bin"
     path.write_bytes(data)
-    assert file_digests(path) == (hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest())
+    assert file_digests(path) == (hashlib.sha256(data).hexdigest(),
+                                  hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
 # ---------------------------------------------------------------- bad input

@@ -166,12 +166,12 @@ def test_report_renders_in_headless_chromium(chromium, sample_reports, tmp_path)
     for name, url in (("report", page.as_uri()), ("bare", bare.as_uri())):
         shots[name] = tmp_path / f"{name}.png"
         proc = _chromium(chromium, tmp_path, f"--screenshot={shots[name]}",
-                         "--window-size=1200,2600", "--hide-scrollbars", url)
+                         "--window-size=1200,4200", "--hide-scrollbars", url)
         assert proc.returncode == 0 and shots[name].stat().st_size > 10_000, proc.stderr[-2000:]
     from PIL import Image
 
     img = Image.open(shots["report"]).convert("RGB")
-    assert img.size == (1200, 2600)
+    assert img.size == (1200, 4200)
     r, g, b = img.getpixel((600, 12))  # the verdict banner on top: contradicted is red
     assert r > 150 and g < 80 and b < 80
     assert img.convert("L").getextrema()[1] - img.convert("L").getextrema()[0] > 200

@@ -195,7 +195,8 @@ def test_one_bad_file_does_not_stop_the_claim(runner, samples_dir, tmp_path):
     assert [m["ok"] for m in data["media"]] == [False, True]
     assert data["media"][0]["error"]["code"] in ("truncated", "corrupt")
     assert "GPS_FAR_FROM_CLAIMED_PLACE" in {f["code"] for f in data["findings"]}
-    assert "1 media item(s) could not be read" in data["verdict"]["reasons"][-1]
+    assert any("1 media item(s) could not be read" in r for r in data["verdict"]["reasons"])
+    assert data["verdict"]["reasons"][-1].startswith("Archive not searched: --no-archive")
     assert data["errors"][0]["media"] == "m1" and "truncated.jpg" in data["errors"][0]["message"]
     assert "truncated.jpg" in result.stderr  # a note names the bad file
 
@@ -215,18 +216,28 @@ def test_python_dash_m_verify(samples_dir, tmp_path):
     assert f"report: {tmp_path / 'report.html'}" in proc.stdout
 
 
-def test_unusable_archive_is_reported_and_the_other_checks_still_run(runner, samples_dir,
-                                                                      tmp_path):
+def test_unusable_archive_is_refused_before_any_work(runner, samples_dir, tmp_path):
     not_a_db = tmp_path / "folder.sqlite"
     not_a_db.mkdir()
     result = runner.invoke(cli, ["verify", str(samples_dir / "claims" / "contradicted_far.yaml"),
                                  "--db", f"sqlite:///{not_a_db}", "-o", str(tmp_path / "o"),
                                  "--json"])
-    assert result.exit_code == 1  # GPS still contradicts the claim
-    data = json.loads(result.stdout)
-    assert data["archive"]["searched"] is False and data["archive"]["error"]
-    assert data["verdict"]["reasons"][-1].startswith("The archive was not searched: ")
-    assert "note: archive not searched: " in result.stderr
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {not_a_db}: is a directory, not an SQLite archive"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_archive_failing_inside_the_library_is_a_verdict_reason(samples_dir, tmp_path):
+    not_a_db = tmp_path / "folder.sqlite"
+    not_a_db.mkdir()
+    claim = claim_from_dict({"place": "37.2242,67.2783", "media": ["strike_far.jpg"]},
+                            base_dir=samples_dir / "media")
+    rep = verify_claim(claim, tmp_path / "o", db_url=str(not_a_db),
+                       options=VerifyOptions(formats=("json",)))
+    assert rep.level == "contradicted"  # GPS still contradicts the claim
+    assert rep.archive["searched"] is False and "is a directory" in rep.archive["error"]
+    assert rep.verdict.reasons[-1].startswith("Archive not searched: ")
 
 
 def test_directory_target_with_a_copy_and_a_stray_file(runner, samples_dir, tmp_path):

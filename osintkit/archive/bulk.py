@@ -18,9 +18,10 @@ table is temporary (gone with the connection).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from osintkit.archive import provenance
@@ -29,13 +30,20 @@ from osintkit.errors import ArchiveError
 STAGE_COLUMNS = ("line", "key", "sha256", "md5", "name", "origin", "source", "first_seen",
                  "title", "tags", "kind", "added_at", "pdq", "pdq_quality", "phash", "dhash",
                  "source_url")
-FRAME_COLUMNS = ("line", "t", "pdq", "pdq_quality", "phash", "dhash")
 ITEM_INSERT = ("key", "sha256", "md5", "name", "origin", "source", "first_seen", "title",
                "tags", "kind", "added_at", "pdq", "pdq_quality", "phash", "dhash")
 SECONDARY = {"items_sha256": "items (sha256)", "items_md5": "items (md5)",
              "items_first_seen": "items (first_seen)"}
 BATCH = 20_000
 REBUILD_RATIO = 1.0  # rebuild secondary indexes when importing >= this many x the archive
+
+
+SIDE = {  # staging table -> columns: rows that belong to an item of `stage` by its line
+    "stage_frames": ("line", "t", "pdq", "pdq_quality", "phash", "dhash"),
+    "stage_views": ("line", "view", "pdq", "pdq_quality"),
+    "stage_features": ("line", "orb"),
+}
+Pending = Callable[[], tuple[list[tuple], list[tuple], list[tuple]]]
 
 
 class Staging:
@@ -45,15 +53,20 @@ class Staging:
         self.archive, self.db = archive, archive.db
         self.pg = self.db.pg
         self.rows = 0
+        self.side = dict.fromkeys(SIDE, 0)  # rows staged per side table
+        self.urls = 0  # rows with a source_url
         real = "DOUBLE PRECISION" if self.pg else "REAL"
         line = "BIGINT" if self.pg else "INTEGER"  # SQLite: the rowid itself, no extra index
-        self._run(["DROP TABLE IF EXISTS stage", "DROP TABLE IF EXISTS stage_frames",
+        self._run([*(f"DROP TABLE IF EXISTS {t}" for t in ("stage", *SIDE)),
                    f"CREATE TEMP TABLE stage (line {line} PRIMARY KEY, key TEXT NOT NULL, "
                    "sha256 TEXT, md5 TEXT, name TEXT, origin TEXT, source TEXT, first_seen TEXT,"
                    " title TEXT, tags TEXT, kind TEXT, added_at TEXT, pdq TEXT, "
                    "pdq_quality INTEGER, phash TEXT, dhash TEXT, source_url TEXT)",
                    f"CREATE TEMP TABLE stage_frames (line BIGINT NOT NULL, t {real} NOT NULL,"
-                   " pdq TEXT, pdq_quality INTEGER, phash TEXT, dhash TEXT)"])
+                   " pdq TEXT, pdq_quality INTEGER, phash TEXT, dhash TEXT)",
+                   "CREATE TEMP TABLE stage_views (line BIGINT NOT NULL, view TEXT NOT NULL, "
+                   "pdq TEXT NOT NULL, pdq_quality INTEGER)",
+                   "CREATE TEMP TABLE stage_features (line BIGINT NOT NULL, orb TEXT NOT NULL)"])
 
     def _tx(self, fn: Any) -> None:
         """One transaction on the staging tables only. Not `Store.write`: that retries by
@@ -77,48 +90,36 @@ class Staging:
                 self.db.execute(cur, stmt)
         self._tx(run)
 
-    def load(self, rows: Iterable[tuple], frames: Iterable[tuple] = ()) -> None:
-        """Append validated rows (STAGE_COLUMNS) and frame rows (FRAME_COLUMNS)."""
-        if self.pg:
-            self._copy("stage", STAGE_COLUMNS, rows)
-            self._copy("stage_frames", FRAME_COLUMNS, frames)
-        else:
-            self._insert("stage", STAGE_COLUMNS, rows)
-            self._insert("stage_frames", FRAME_COLUMNS, frames)
+    def load(self, rows: Iterable[tuple], pending: Pending | None = None) -> None:
+        """Stage validated rows (STAGE_COLUMNS) in batches; after each batch, the side rows
+        `pending()` hands over (frames, views, features of those rows)."""
+        it = iter(rows)
 
-    def _insert(self, table: str, cols: tuple[str, ...], rows: Iterable[tuple]) -> None:
-        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        batch: list[tuple] = []
-
-        def flush(cur: Any) -> None:
-            cur.executemany(sql, batch)
-            if table == "stage":
+        def run(cur: Any) -> None:
+            while batch := list(itertools.islice(it, BATCH)):
+                self._write(cur, "stage", STAGE_COLUMNS, batch)
                 self.rows += len(batch)
-            batch.clear()
-
-        def run(cur: Any) -> None:
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= BATCH:
-                    flush(cur)
-            flush(cur)
+                self.urls += sum(1 for row in batch if row[-1])
+                for table, side in zip(SIDE, pending() if pending else ((), (), ()),
+                                       strict=True):
+                    if side:
+                        self._write(cur, table, SIDE[table], side)
+                        self.side[table] += len(side)
         self._tx(run)
+        if self.pg and self.rows > 1000:
+            self._run(["ANALYZE stage"])  # plans of the merge
 
-    def _copy(self, table: str, cols: tuple[str, ...], rows: Iterable[tuple]) -> None:
-        def run(cur: Any) -> None:
-            n = 0
+    def _write(self, cur: Any, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
+        if self.pg:  # COPY: PostgreSQL's bulk path
             with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-                    n += 1
-            if table == "stage":
-                self.rows += n
-        self._tx(run)
-        if n_rows := self.rows if table == "stage" else 0:
-            self._run(["ANALYZE stage"] if n_rows > 1000 else [])  # plans of the merge
+        else:
+            cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
+                            f"({', '.join('?' * len(cols))})", rows)
 
     def drop(self) -> None:
-        self._run(["DROP TABLE IF EXISTS stage", "DROP TABLE IF EXISTS stage_frames"])
+        self._run([f"DROP TABLE IF EXISTS {t}" for t in ("stage", *SIDE)])
 
     # ---------------------------------------------------------------- the merge
     def merge(self) -> dict[str, int]:
@@ -147,19 +148,30 @@ class Staging:
         # the row each new item came from: its key's first line
         first = "" if simple else \
             " AND s.line = (SELECT MIN(s2.line) FROM stage s2 WHERE s2.key = s.key)"
-        ex(cur, "INSERT INTO frames (item_id, t, pdq, pdq_quality, phash, dhash) "
-                "SELECT i.id, sf.t, sf.pdq, sf.pdq_quality, sf.phash, sf.dhash "
-                "FROM stage_frames sf JOIN stage s ON s.line = sf.line "
-                f"JOIN items i ON i.key = s.key WHERE i.id > ?{first}", (top,))
-        ex(cur, "INSERT INTO item_sources (item_id, source_url) SELECT i.id, s.source_url "
-                "FROM stage s JOIN items i ON i.key = s.key "
-                f"WHERE i.id > ? AND s.source_url IS NOT NULL{first}", (top,))
+        self._insert_side(cur, top, first)
         if not simple:
             self._merge_known(cur, top, first, counts)
             ex(cur, "DROP INDEX stage_key")
         if counts["added"] or counts["updated"]:
             self.db.bump(cur)
         return counts
+
+    def _insert_side(self, cur: Any, top: int, first: str) -> None:
+        """A new item's frames, sub-views, ORB signature and source URL, from its row."""
+        ex = self.db.execute
+        for table, target in (("stage_frames", "frames (item_id, t, pdq, pdq_quality, phash, "
+                                                "dhash)"),
+                              ("stage_views", "views (item_id, view, pdq, pdq_quality)"),
+                              ("stage_features", "features (item_id, orb)")):
+            if self.side[table]:
+                cols = ", ".join(f"x.{c}" for c in SIDE[table][1:])
+                ex(cur, f"INSERT INTO {target} SELECT i.id, {cols} FROM {table} x "
+                        f"JOIN stage s ON s.line = x.line JOIN items i ON i.key = s.key "
+                        f"WHERE i.id > ?{first}", (top,))
+        if self.urls:
+            ex(cur, "INSERT INTO item_sources (item_id, source_url) SELECT i.id, s.source_url "
+                    "FROM stage s JOIN items i ON i.key = s.key "
+                    f"WHERE i.id > ? AND s.source_url IS NOT NULL{first}", (top,))
 
     def _insert_new(self, cur: Any, fast: bool) -> None:
         """Every new key, from its first line, in key order (the unique index fills

@@ -1,9 +1,16 @@
 """Archive stage: export and import — our full records (JSONL) and partners' hash lists (CSV).
 
+Exports carry what matching needs, not only digests: a video's frame PDQs (as vPDQ
+lines), an image's sub-view hashes (so crops of it are found) and, in JSONL, its local
+features (for --deep). Local paths (`origin`) are made relative to the working directory
+when they lie under it and dropped otherwise, unless `with_paths`. `ExportReport` counts
+the rows that can only match exactly (no perceptual hash at all).
+
 Imports are all-or-nothing: every row is validated first and bad rows are reported by
 line number (`ImportReport.errors`); only a clean file is written, in one transaction.
 CSV hash lists use the common sharing shape: a header with `pdq` and/or `md5` (64/32 hex
-characters) plus optional `sha256, phash, dhash, first_seen, source, title, name, tags`.
+characters) plus optional `sha256, phash, dhash, first_seen, source, title, name, tags,
+kind, vpdq, views`.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from typing import Any, TextIO
 from osintkit.archive import provenance
 from osintkit.archive.core import Archive
 from osintkit.archive.models import HEX_LENGTHS, Item, check_hex, clean_hashes, parse_date
-from osintkit.errors import ArchiveError
+from osintkit.errors import ArchiveError, InputError
+from osintkit.safeload import finite, load_json
 
 CSV_COLUMNS = ("pdq", "md5", "sha256", "phash", "dhash", "first_seen", "source", "title",
-               "name", "tags", "kind")
+               "name", "tags", "kind", "vpdq", "views")
+FRAME_SEP, VIEW_SEP = "|", ";"  # vpdq: vPDQ lines joined by "|"; views: "name:pdq" by ";"
 _ALIASES = {"pdq_hash": "pdq", "md5_hash": "md5", "sha256_hash": "sha256", "phash_hash": "phash"}
 _MAX_REPORTED = 20
 _HEX_RE = re.compile(r"[0-9a-f]+")
@@ -32,6 +41,15 @@ _HEX_RE = re.compile(r"[0-9a-f]+")
 class _Frame:
     t: float
     hashes: dict[str, Any]
+
+
+@dataclass
+class _View:
+    """A sub-view hash as `archive/robust.insert_rows` writes it."""
+
+    name: str
+    pdq: dict[str, str]
+    quality: int | None = None
 
 
 @dataclass
@@ -46,6 +64,8 @@ class _Record:
     hashes: dict[str, Any]
     frames: list[_Frame] = field(default_factory=list)
     ok: bool = True
+    view_hashes: list[_View] = field(default_factory=list)
+    orb_signature: bytes = b""
 
 
 @dataclass
@@ -86,27 +106,109 @@ def iter_items(archive: Archive, page: int = 1000) -> Iterator[Item]:
         last = items[-1].id
 
 
-def export_jsonl(archive: Archive, out: TextIO) -> int:
-    """Write every full record as one JSON object per line; returns the count."""
-    n = 0
+@dataclass
+class ExportReport:
+    """What an export wrote: rows, and those that can only match exactly (by digest)."""
+
+    rows: int = 0
+    exact_only: list[str] = field(default_factory=list)  # names (or keys) of such rows
+
+    def warning(self) -> str | None:
+        if not self.exact_only:
+            return None
+        names = ", ".join(self.exact_only[:3]) + (" ..." if len(self.exact_only) > 3 else "")
+        return (f"{len(self.exact_only)} exported row(s) have no perceptual hash and can only "
+                f"match exactly, by md5/sha256 ({names})")
+
+
+def _extras(archive: Archive, ids: list[int]) -> tuple[dict[int, list], dict[int, str]]:
+    """Sub-view hashes and ORB signatures of the given items."""
+    views: dict[int, list] = {}
+    orb: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for item_id, view, pdq, quality in archive.db.query(
+                f"SELECT item_id, view, pdq, pdq_quality FROM views WHERE item_id IN ({marks}) "
+                "ORDER BY item_id, view", chunk):
+            views.setdefault(int(item_id), []).append(
+                {"view": view, "pdq": pdq, "pdq_quality": quality})
+        for item_id, sig in archive.db.query(
+                f"SELECT item_id, orb FROM features WHERE item_id IN ({marks})", chunk):
+            orb[int(item_id)] = sig
+    return views, orb
+
+
+def _records(archive: Archive, with_paths: bool, report: ExportReport
+             ) -> Iterator[tuple[Item, dict[str, Any]]]:
+    """Each item with its views and ORB signature, `origin` stripped unless with_paths."""
+    page: list[Item] = []
+
+    def flush() -> Iterator[tuple[Item, dict[str, Any]]]:
+        views, orb = _extras(archive, [i.id for i in page])
+        for item in page:
+            rec = item.to_dict()
+            rec["origin"] = item.origin if with_paths else portable_origin(item.origin)
+            rec["views"] = views.get(item.id, [])
+            rec["orb"] = orb.get(item.id)
+            report.rows += 1
+            if not _perceptual(rec):
+                report.exact_only.append(item.name or item.key)
+            yield item, rec
+
     for item in iter_items(archive):
-        out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-        n += 1
-    return n
+        page.append(item)
+        if len(page) == 500:
+            yield from flush()
+            page = []
+    if page:
+        yield from flush()
 
 
-def export_csv(archive: Archive, out: TextIO) -> int:
-    """Write a hash list (CSV_COLUMNS) of every record; videos carry digests only."""
+def portable_origin(origin: str | None) -> str | None:
+    """An item's origin fit to share: a URL as is; a local path relative to the working
+    directory when it lies under it; otherwise None (no user names or folders leak)."""
+    if not origin or re.match(r"^[a-z][a-z0-9+.-]*://", origin, re.IGNORECASE):
+        return origin
+    try:
+        rel = Path(origin).resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return None
+    return rel.as_posix()
+
+
+def _perceptual(rec: dict[str, Any]) -> bool:
+    h = rec.get("hashes") or {}
+    return bool(h.get("pdq") or h.get("phash") or rec.get("views") or
+                any((f.get("hashes") or {}).get("pdq") for f in rec.get("frames") or []))
+
+
+def export_jsonl(archive: Archive, out: TextIO, with_paths: bool = False) -> ExportReport:
+    """Write every full record (frames, sub-views, ORB signature) as one JSON line."""
+    report = ExportReport()
+    for _, rec in _records(archive, with_paths, report):
+        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return report
+
+
+def export_csv(archive: Archive, out: TextIO, with_paths: bool = False) -> ExportReport:
+    """Write a hash list (CSV_COLUMNS): whole-picture hashes, a video's frame PDQs as
+    vPDQ lines (`vpdq`) and an image's sub-view PDQs (`views`), so partners match crops
+    and video segments, not only digests."""
+    from osintkit.vpdq import features_from_frames
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    n = 0
-    for item in iter_items(archive):
+    report = ExportReport()
+    for item, rec in _records(archive, with_paths, report):
         h = item.hashes
+        vpdq = FRAME_SEP.join(f.line() for f in features_from_frames(item.frames))
+        views = VIEW_SEP.join(f"{v['view']}:{v['pdq']}" for v in rec["views"])
         writer.writerow([h.get("pdq", ""), item.md5 or "", item.sha256 or "", h.get("phash", ""),
                          h.get("dhash", ""), item.first_seen or "", item.source or "",
-                         item.title or "", item.name or "", ";".join(item.tags), item.kind])
-        n += 1
-    return n
+                         item.title or "", item.name or "", ";".join(item.tags), item.kind,
+                         vpdq, views])
+    return report
 
 
 # ---------------------------------------------------------------- import
@@ -124,11 +226,20 @@ def _opt_hex(kind: str, value: Any) -> str | None:
     return check_hex(kind, value) if value not in (None, "") else None
 
 
+_TEXT_FIELDS = ("source", "first_seen", "title", "name", "origin", "added_at", "source_url")
+
+
 def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    for key in _TEXT_FIELDS:  # untrusted records: a list here would reach the database
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            raise ValueError(f"{key}: expected a string")
     first = rec.get("first_seen") or defaults.get("first_seen")
     tags = rec.get("tags")
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(";") if t.strip()]
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str)
+                                                                for t in tags)):
+        raise ValueError("tags: expected a list of strings or 'a;b'")
     return {"source": rec.get("source") or defaults.get("source"),
             "first_seen": parse_date(first) if first else None,
             "title": rec.get("title") or defaults.get("title"),
@@ -137,41 +248,109 @@ def _meta(rec: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
             "added_at": rec.get("added_at"), "source_url": rec.get("source_url")}
 
 
+def _typed(rec: dict[str, Any], key: str, kind: type) -> Any:
+    """rec[key] when it is a `kind` (absent or null: empty); else a ValueError naming it."""
+    value = rec.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise ValueError(f"{key}: expected a JSON {'object' if kind is dict else 'array'}")
+    return value
+
+
+def _frame(f: Any) -> _Frame:
+    if not isinstance(f, dict) or not isinstance(f.get("t"), int | float):
+        raise ValueError("frames: each frame is an object with a number `t`")
+    return _Frame(finite("frames: t", f["t"]), clean_hashes(_typed(f, "hashes", dict)))
+
+
 def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
-    rec = json.loads(line)
+    rec = load_json(line, allow_nan=False)  # nesting, duplicate keys, NaN refused
     if not isinstance(rec, dict):
         raise ValueError("not a JSON object")
     sha256, md5 = _opt_hex("sha256", rec.get("sha256")), _opt_hex("md5", rec.get("md5"))
-    hashes = clean_hashes(rec.get("hashes") or {})
-    frames = [_Frame(float(f["t"]), clean_hashes(f.get("hashes") or {}))
-              for f in rec.get("frames") or []]
+    hashes = clean_hashes(_typed(rec, "hashes", dict))
+    frames = [_frame(f) for f in _typed(rec, "frames", list)]
     kind = str(rec.get("kind") or "hash")
     if kind not in ("image", "video", "hash"):
         raise ValueError(f"unknown kind {kind!r}")
     key = _key(sha256, md5, hashes.get("pdq"))
-    return (_Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames),
-            _meta(rec, defaults))
+    views = [_View(str(v["view"]), {"none": check_hex("pdq", v["pdq"])},
+                   None if v.get("pdq_quality") is None else int(v["pdq_quality"]))
+             for v in rec.get("views") or []]
+    orb = bytes.fromhex(rec["orb"]) if rec.get("orb") else b""
+    return (_Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames,
+                    view_hashes=views, orb_signature=orb), _meta(rec, defaults))
+
+
+def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
+    row = {_ALIASES.get(k, k): (v or "").strip() for k, v in row.items() if k}
+    sha256, md5 = _opt_hex("sha256", row.get("sha256")), _opt_hex("md5", row.get("md5"))
+    hashes = clean_hashes({k: row.get(k) for k in ("pdq", "phash", "dhash")})
+    key = _key(sha256, md5, hashes.get("pdq"))
+    frames = _csv_frames(row.get("vpdq") or "")
+    views = _csv_views(row.get("views") or "")
+    kind = "video" if frames else "hash"  # frames make segments findable
+    return (_Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames,
+                    view_hashes=views), _meta(row, defaults))
+
+
+def _csv_frames(cell: str) -> list[_Frame]:
+    """The `vpdq` cell: vPDQ lines (`frame,quality,pdq,seconds`) joined by '|'."""
+    from osintkit.vpdq import parse_line
+
+    out = []
+    for part in cell.split(FRAME_SEP):
+        if part.strip():
+            try:
+                f = parse_line(part)
+            except InputError as exc:
+                raise ValueError(f"vpdq: {exc.message}") from None
+            out.append(_Frame(f.timestamp, {"pdq": f.pdq, "pdq_quality": f.quality}))
+    return out
 
 
 class _Rows:
-    """Validated staging rows of one file, streamed; bad rows go to `errors` by line
-    number and, after the first one, nothing more is staged (only validated)."""
+    """Validated staging rows of one file, streamed (archive/bulk.py): items from
+    iteration; a video's frames, an image's sub-views and ORB signature pile up in
+    `frames`, `views`, `features` until the staging table takes them (`pending`). Bad rows
+    go to `errors` by line number and, after the first one, nothing more is staged."""
 
     def __init__(self, path: Path, fmt: str, defaults: dict[str, Any]) -> None:
         self.path, self.fmt, self.defaults = path, fmt, defaults
         self.errors: list[str] = []  # the first _MAX_REPORTED bad rows
         self.bad = 0
         self.count = 0
-        self.frames: list[tuple] = []
+        self.frames: list[tuple] = []  # (line, t, pdq, pdq_quality, phash, dhash)
+        self.views: list[tuple] = []  # (line, view, pdq, pdq_quality)
+        self.features: list[tuple] = []  # (line, orb hex)
         self.now = _now()
         self._default_first = (parse_date(str(defaults["first_seen"]))
                                if defaults.get("first_seen") else None)
+
+    def pending(self) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """The side rows gathered so far (the lists are handed over and emptied)."""
+        out = (self.frames, self.views, self.features)
+        self.frames, self.views, self.features = [], [], []
+        return out
 
     def _bad(self, number: int, exc: Exception) -> None:
         self.bad += 1
         if len(self.errors) < _MAX_REPORTED:
             text = exc.message if isinstance(exc, ArchiveError) else str(exc)
             self.errors.append(f"line {number}: {' '.join(text.split())}")
+
+    def _side(self, number: int, frames: list[_Frame], views: list[_View],
+              orb: bytes = b"") -> None:
+        if self.errors:
+            return
+        by_t = {f.t: f.hashes for f in frames}  # one row per time (the last wins)
+        self.frames += [(number, t, h.get("pdq"), h.get("pdq_quality"), h.get("phash"),
+                         h.get("dhash")) for t, h in by_t.items()]
+        by_name = {v.name: v for v in views}  # one row per view name (the last wins)
+        self.views += [(number, v.name, v.pdq["none"], v.quality) for v in by_name.values()]
+        if orb:
+            self.features.append((number, orb.hex()))
 
     def __iter__(self) -> Iterator[tuple]:
         with self.path.open(encoding="utf-8-sig", newline="") as fh:
@@ -208,7 +387,7 @@ class _Rows:
             if len(row) < width:
                 row = row + [""] * (width - len(row))
             try:
-                values = convert(row)
+                values = convert(row, reader.line_num)
             except (ValueError, ArchiveError) as exc:
                 self._bad(reader.line_num, exc)
                 continue
@@ -216,12 +395,13 @@ class _Rows:
                 yield (reader.line_num, *values)
 
     def _csv_converter(self, fields: list[str]) -> Any:
-        """row -> staging values (without the line number). `check_hex`'s rules and
-        messages inlined; each distinct date and tag list converted once."""
+        """(row, line) -> staging values (without the line number). `check_hex`'s rules and
+        messages inlined; each distinct date and tag list converted once; the `vpdq` and
+        `views` cells, when filled, read as `_from_csv` reads them."""
         index = {name: i for i, name in enumerate(fields) if name}  # the last wins
         cols = [index.get(c) for c in ("sha256", "md5", "pdq", "phash", "dhash", "first_seen",
                                        "source", "title", "name", "tags", "origin",
-                                       "added_at")]
+                                       "added_at", "vpdq", "views")]
         d, now, default_first = self.defaults, self.now, self._default_first
         dates: dict[str, str] = {}
         tag_lists: dict[str, str] = {"": json.dumps(d["tags"])}
@@ -241,9 +421,9 @@ class _Rows:
                 out.append(value or None)
             return out
 
-        def convert(row: list[str]) -> tuple:
-            sha256, md5, pdq, phash, dhash, first, source, title, name, tags, origin, added = (
-                row[i].strip() if i is not None else "" for i in cols)
+        def convert(row: list[str], number: int) -> tuple:
+            (sha256, md5, pdq, phash, dhash, first, source, title, name, tags, origin, added,
+             vpdq, views) = (row[i].strip() if i is not None else "" for i in cols)
             sha256, md5, pdq, phash, dhash = hexes((sha256, md5, pdq, phash, dhash))
             key = sha256 or (f"md5:{md5}" if md5 else (f"pdq:{pdq}" if pdq else None))
             if key is None:
@@ -255,22 +435,34 @@ class _Rows:
             if tag_json is None:
                 tag_json = tag_lists[tags] = json.dumps(
                     [t.strip() for t in tags.split(";") if t.strip()])
+            frames = self._extras(number, vpdq, views)
             return (key, sha256, md5, name or None, origin or None, source or d.get("source"),
-                    day, title or d.get("title"), tag_json, "hash", added or now, pdq, None,
-                    phash, dhash, None)
+                    day, title or d.get("title"), tag_json, "video" if frames else "hash",
+                    added or now, pdq, None, phash, dhash, None)
         return convert
+
+    def _extras(self, number: int, vpdq: str, views: str) -> list[_Frame]:
+        """A row's `vpdq` frames and `views` sub-views, staged; the frames (a video)."""
+        frames = _csv_frames(vpdq) if vpdq else []
+        if frames or views:
+            self._side(number, frames, _csv_views(views))
+        return frames
 
     # ---------------------------------------------------------------- JSONL
     def _json_row(self, line: str, number: int) -> tuple:
         record, meta = _from_json(line, number, self.defaults)
-        frames = {f.t: f.hashes for f in record.frames}  # one row per time (the last wins)
-        self.frames += [(number, t, h.get("pdq"), h.get("pdq_quality"), h.get("phash"),
-                         h.get("dhash")) for t, h in frames.items()]
+        self._side(number, record.frames, record.view_hashes, record.orb_signature)
         h = record.hashes
         return (number, record.key, record.sha256, record.md5, meta["name"], meta["origin"],
                 meta["source"], meta["first_seen"], meta["title"], json.dumps(meta["tags"]),
                 record.kind, meta.get("added_at") or self.now, h.get("pdq"),
                 h.get("pdq_quality"), h.get("phash"), h.get("dhash"), meta.get("source_url"))
+
+
+def _csv_views(cell: str) -> list[_View]:
+    """The `views` cell: "name:pdq" pairs joined by ';'."""
+    return [_View(name.strip(), {"none": check_hex("pdq", pdq)})
+            for name, _, pdq in (v.partition(":") for v in cell.split(VIEW_SEP) if v.strip())]
 
 
 def _now() -> str:
@@ -296,9 +488,7 @@ def import_file(archive: Archive, path: str | Path, fmt: str | None = None,
     staging = Staging(archive)
     try:
         try:
-            staging.load(rows)
-            if not rows.errors:
-                staging.load((), rows.frames)
+            staging.load(rows, rows.pending)
         except UnicodeDecodeError as exc:
             raise ArchiveError(f"{path}: not UTF-8 text ({exc.reason})") from None
         except OSError as exc:

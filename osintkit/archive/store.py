@@ -1,6 +1,7 @@
 """Archive stage: the database. One schema on SQLite (embedded) and PostgreSQL (shared).
 
-`connect(url)` parses `sqlite:///path`, a bare path, or `postgresql://...` and returns a
+`connect(url)` parses `sqlite:///relative.db`, `sqlite:////abs/path.db` (SQLAlchemy's
+convention), a bare path, or `postgresql://...` and returns a
 `Store`: a connection, the dialect's SQL differences, versioned migrations and
 `write(fn)`, which runs `fn(cursor)` in one transaction and retries it when another
 process holds the lock (SQLite WAL + busy timeout; PostgreSQL serialization failures).
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from osintkit.errors import ArchiveError
+from osintkit.redact import redact
 
 T = TypeVar("T")
 
@@ -106,16 +108,21 @@ MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2,
 SCHEMA_VERSION = len(MIGRATIONS)  # renumbering a migration is moving it in this list
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+def default_path() -> Path:
+    """The default archive file: `archive.sqlite` in the user data directory."""
+    import platformdirs
+
+    return platformdirs.user_data_path("osintkit") / "archive.sqlite"
 
 
 def default_url() -> str:
-    """sqlite:/// URL of the archive in the user data directory."""
-    import platformdirs
+    """sqlite URL of the default archive (absolute: `sqlite:////home/...`)."""
+    return sqlite_url(default_path())
 
-    return f"sqlite:///{platformdirs.user_data_path('osintkit') / 'archive.sqlite'}"
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The SQLAlchemy-style URL of an SQLite file: `sqlite:///rel.db` or `sqlite:////abs.db`."""
+    return f"sqlite:///{Path(path)}"
 
 
 @dataclass(frozen=True)
@@ -126,23 +133,50 @@ class Target:
     url: str  # as given (normalized), for messages and psycopg
     path: Path | None  # the SQLite file
 
+    @property
+    def display(self) -> str:
+        """What to show a person: the SQLite file's path, or the URL without its password."""
+        return str(self.path) if self.path is not None else redact(self.url)
+
 
 def parse_url(url: str | None) -> Target:
-    """sqlite:///abs/path, sqlite:relative/path, a bare path, or postgresql://..."""
+    """Where the archive is, following SQLAlchemy's convention (what Python users know):
+
+    - `sqlite:///relative.db` is relative to the working directory,
+    - `sqlite:////abs/path.db` is absolute (four slashes),
+    - a plain path (`archive.sqlite`, `/data/a.sqlite`, `~/a.sqlite`) works too,
+    - `postgresql://user:pass@host/db` (or `postgres://`).
+    None means the default archive in the user data directory.
+    """
     url = url or default_url()
     if url.startswith(("postgresql://", "postgres://")):
         return Target("postgresql", url, None)
     if url.startswith("sqlite:"):
         rest = url[len("sqlite:"):]
-        rest = rest[2:] if rest.startswith("//") else rest
-        if not rest:
-            raise ArchiveError(f"{url}: no file in the SQLite URL (use sqlite:///path)")
-        return Target("sqlite", url, Path(rest).expanduser())
+        if rest.startswith("//"):
+            rest = rest[2:]
+            if rest and not rest.startswith("/"):  # sqlite://host/... : SQLite has no host
+                raise ArchiveError(f"{url}: an SQLite URL has three slashes before a relative "
+                                   "path (sqlite:///archive.sqlite) or four before an absolute "
+                                   "one (sqlite:////data/archive.sqlite)")
+            rest = rest[1:]  # sqlite:///rel -> rel ; sqlite:////abs -> /abs
+        if not rest or rest in (":memory:",):
+            raise ArchiveError(f"{url}: no file in the SQLite URL (use sqlite:///archive.sqlite "
+                               "or sqlite:////absolute/path.sqlite)")
+        path = _absolute(Path(rest).expanduser())
+        return Target("sqlite", sqlite_url(path), path)
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
     if scheme:
         raise ArchiveError(f"{redact(url)}: unknown archive URL scheme {scheme.group(1)!r} "
                            "(use sqlite:///path or postgresql://...)")
-    return Target("sqlite", f"sqlite:///{Path(url).expanduser().resolve()}", Path(url).expanduser())
+    path = _absolute(Path(url).expanduser())
+    return Target("sqlite", sqlite_url(path), path)
+
+
+def _absolute(path: Path) -> Path:
+    """The path made absolute against the working directory, without resolving symlinks
+    (so `//x` never appears and a message shows the path the user meant)."""
+    return Path(os.path.abspath(path))
 
 
 class Store:
@@ -245,7 +279,7 @@ class Store:
             raise exc
         if isinstance(exc, sqlite3.DatabaseError) or _is_pg_error(exc):
             reason = " ".join(str(exc).split())
-            raise ArchiveError(f"{redact(self.target.url)}: {reason}") from exc
+            raise ArchiveError(f"{self.target.display}: {reason}") from exc
         raise exc
 
     def close(self) -> None:
@@ -267,7 +301,7 @@ class Store:
                 version = self._version(cur)
                 if version > SCHEMA_VERSION:
                     raise ArchiveError(
-                        f"{redact(self.target.url)}: archive schema v{version} is newer than "
+                        f"{self.target.display}: archive schema v{version} is newer than "
                         f"this osintkit understands (v{SCHEMA_VERSION}); upgrade osintkit")
                 if version == SCHEMA_VERSION:
                     return False
@@ -281,6 +315,12 @@ class Store:
                 return True
             if not self.write(step):
                 return
+
+    def has_archive(self) -> bool:
+        """True when the database holds an osintkit archive (its meta table)."""
+        sql = ("SELECT to_regclass('meta') IS NOT NULL" if self.pg else
+               "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        return bool(self.query(sql)[0][0])
 
     def _version(self, cur: Any) -> int:
         row = self.execute(cur, "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -306,11 +346,21 @@ def _is_pg_error(exc: BaseException) -> bool:
 
 
 def connect(url: str | None, create: bool = True) -> Store:
-    """Open (and create/migrate) the archive at `url`; ArchiveError with one line if not."""
+    """Open the archive at `url` and migrate it; ArchiveError with one line if unusable.
+
+    `create=True` (writers: `archive add`, `import`) creates a missing SQLite file (and its
+    folder) or the schema in an empty PostgreSQL database. `create=False` (every reader,
+    `verify` and `batch`) never creates anything: a missing file, an empty file or a
+    database without an osintkit archive is an error, so a typo never becomes an empty
+    archive that finds nothing.
+    """
     target = parse_url(url)
     store = _connect_pg(target) if target.dialect == "postgresql" else \
         _connect_sqlite(target, create)
     try:
+        if not create and not store.has_archive():
+            raise ArchiveError(f"{target.display}: no osintkit archive in this database "
+                               "(create one with `osintkit archive add`)", code=NO_ARCHIVE)
         store.migrate()
     except BaseException:
         store.close()
@@ -318,19 +368,49 @@ def connect(url: str | None, create: bool = True) -> Store:
     return store
 
 
+NO_ARCHIVE = "no_archive"  # error code: the archive does not exist (nothing was created)
+
+
+def missing_archive_message(target: Target) -> str:
+    """One line saying there is no archive at `target`, and what to do."""
+    hint = "build one with `osintkit archive add FILES --db URL`"
+    where = target.path.parent if target.path is not None else None
+    if where is not None and not where.is_dir():
+        return f"{target.display}: no archive there, and no folder {where} ({hint})"
+    near = _nearby(target.path) if target.path is not None else None
+    if near:
+        hint = f"did you mean {near}? or {hint}"
+    return f"{target.display}: no archive there ({hint})"
+
+
+def _nearby(path: Path) -> Path | None:
+    """An existing file beside `path` whose name is close to it (a typo'd --db)."""
+    import difflib
+
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_file()
+                 and not p.name.endswith(("-wal", "-shm", ".npz"))][:2000]
+    except OSError:
+        return None
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return path.with_name(close[0]) if close else None
+
+
 def _connect_sqlite(target: Target, create: bool) -> Store:
     path = target.path
     assert path is not None
     if not path.exists():
         if not create:
-            raise ArchiveError(f"{path}: no archive there yet (add something first, "
-                               "or give --db)")
+            raise ArchiveError(missing_archive_message(target), code=NO_ARCHIVE)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ArchiveError(f"{path}: cannot create the archive ({exc.strerror})") from None
     elif path.is_dir():
         raise ArchiveError(f"{path}: is a directory, not an SQLite archive")
+    elif not create and path.stat().st_size == 0:
+        raise ArchiveError(f"{path}: empty file, not an archive (create one with "
+                           "`osintkit archive add`)", code=NO_ARCHIVE)
     conn = None
     try:
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None,

@@ -24,7 +24,7 @@ from typing import Any
 
 from osintkit import __version__
 from osintkit.batch.isolate import kill_running, shared_pool
-from osintkit.batch.manifest import Manifest, Row, folder_name, read_manifest
+from osintkit.batch.manifest import Manifest, Row, folder_name, read_manifest, read_sources
 from osintkit.batch.results import (
     LEVELS,
     ClaimResult,
@@ -48,6 +48,7 @@ __all__ = [
     "level_at_least",
     "media_digest",
     "read_manifest",
+    "read_sources",
     "render_table",
     "run_batch",
     "top_findings",
@@ -154,10 +155,16 @@ def resume_key(manifest: Manifest, row: Row, archive: dict[str, Any],
                verify: dict[str, Any]) -> str:
     """Hash of what a claim's report depends on: record, media bytes, archive, options."""
     media = [[str(p), media_digest(Path(p))] for p in row.claim.media]
-    payload = {"record": row.record, "base": str(manifest.path.parent.resolve()),
+    payload = {"record": row.record, "base": str(row_source(manifest, row).parent.resolve()),
                "media": media, "archive": archive, "verify": verify, "osintkit": __version__}
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def row_source(manifest: Manifest, row: Row) -> Path:
+    """The file a row's claim came from: its claim file, else the manifest (media paths
+    are relative to its folder)."""
+    return row.source or manifest.path
 
 
 def report_files(verify: dict[str, Any]) -> list[str]:
@@ -195,6 +202,9 @@ def run_batch(manifest: Manifest, options: BatchOptions,
     Each finished claim is written at once (its folder, batch.json, summary.json), so an
     interrupted batch keeps what it computed. `on_result` sees every result as it comes.
     """
+    from osintkit.verify import VerifyOptions, check_archive
+
+    check_archive(options.db_url, VerifyOptions(**options.verify))  # never create one
     out = options.out_dir
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -216,7 +226,8 @@ def run_batch(manifest: Manifest, options: BatchOptions,
             continue
         _clear(folder)
         tasks.append({"id": row.id, "line": row.line, "key": key, "record": row.record,
-                      "manifest": str(manifest.path.resolve()), "out_dir": str(folder.resolve()),
+                      "manifest": str(row_source(manifest, row).resolve()),
+                      "out_dir": str(folder.resolve()),
                       "db_url": options.db_url, "verify": options.verify})
     try:
         if options.dask:
@@ -315,9 +326,9 @@ def _outcome_of(fut: Any, task: dict[str, Any]) -> dict[str, Any]:
 
 def _clear(folder: Path) -> None:
     """Remove a previous run's reports so a failed rerun never shows stale ones."""
-    from osintkit.report.render import FILE_NAMES
+    from osintkit.report.render import FILE_NAMES, SHA256_FILE
 
-    for name in (*FILE_NAMES.values(), BATCH_FILE):
+    for name in (*FILE_NAMES.values(), SHA256_FILE, BATCH_FILE):
         (folder / name).unlink(missing_ok=True)
 
 

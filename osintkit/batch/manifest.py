@@ -1,7 +1,11 @@
-"""Batch stage, step 1: read a manifest of claims (YAML list, JSON array, JSON Lines, CSV).
+"""Batch stage, step 1: read a manifest of claims (YAML list, JSON array, JSON Lines, CSV),
+or claim files themselves (`osintkit batch claims/*.yaml`).
 
 Every entry becomes a `Row`: a Claim built by `claim.claim_from_dict`, or the one-line
-reason (with the line number) why it could not be. Only an unusable file raises.
+reason (with the line number) why it could not be. An entry may also be the path of a
+claim file (a YAML/JSON string, a CSV `claim_file` cell, a line of a .txt list), relative
+to the manifest: its media are then relative to the claim file. Only an unusable file
+raises.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +24,14 @@ import yaml
 
 from osintkit.claim import claim_from_dict
 from osintkit.errors import ErrorInfo, InputError
+from osintkit.safeload import Loader, LoadError, check_node, compose, construct, json_value
 
 CSV_COLUMNS = ("id", "url", "claimed_at", "lat", "lon", "radius_km", "media")
-CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes")
+CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes", "analyst", "case",
+             "claim_file")
 INVALID_ROW = "invalid_row"
 MAX_MANIFEST_BYTES = 100_000_000
+_Loader = Loader  # the safe YAML loader of claim files (osintkit/safeload.py)
 
 
 @dataclass
@@ -35,6 +43,7 @@ class Row:
     record: dict[str, Any] | None = None
     claim: Any = None  # osintkit.claim.Claim
     error: ErrorInfo | None = None
+    source: Path | None = None  # the claim file the record came from (media relative to it)
 
 
 @dataclass
@@ -42,8 +51,9 @@ class Manifest:
     """A parsed manifest: its rows in file order."""
 
     path: Path
-    format: str  # "yaml" | "json" (an array) | "jsonl" | "csv"
+    format: str  # "yaml" | "json" (an array) | "jsonl" | "csv" | "txt" | "claims"
     rows: list[Row]
+    name: str = ""  # the batch's name (JUnit <testsuites name>): the manifest's stem
 
     @property
     def good(self) -> list[Row]:
@@ -52,21 +62,6 @@ class Manifest:
     @property
     def bad(self) -> list[Row]:
         return [r for r in self.rows if r.error is not None]
-
-
-# libyaml when PyYAML has it: ~20x faster on big manifests, and it refuses absurd nesting
-# itself instead of recursing until Python gives up.
-_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """Safe YAML keeping timestamps as text, like claim files (claim.py parses zones)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in res if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, res in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def read_manifest(path: str | Path) -> Manifest:
@@ -78,12 +73,85 @@ def read_manifest(path: str | Path) -> Manifest:
     text = _read_text(path)
     fmt = _manifest_format(path, text)
     entries = {"yaml": _yaml_entries, "json": _json_array_entries, "jsonl": _jsonl_entries,
-               "csv": _csv_entries}[fmt]
+               "csv": _csv_entries, "txt": _txt_entries}[fmt]
     rows = [_row(path, line, rec) for line, rec in entries(path, text)]
     _mark_duplicates(path, rows)
     if not rows:
         raise InputError(f"{path}: manifest holds no claims", code="empty")
-    return Manifest(path, fmt, rows)
+    return Manifest(path, fmt, rows, path.stem)
+
+
+def read_sources(paths: list[str | Path]) -> Manifest:
+    """What `osintkit batch` was given: one manifest, or claim files (and manifests).
+
+    A claim file (a YAML/JSON mapping, not a list) is one row, numbered by its position
+    on the command line; a manifest among several paths adds its rows.
+    Raises InputError when nothing usable was given.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("nothing to run: give a manifest or claim files", code="empty")
+    if len(paths) == 1 and not is_claim_path(paths[0]):
+        return read_manifest(paths[0])
+    rows: list[Row] = []
+    for n, p in enumerate(paths, 1):
+        if is_claim_path(p):
+            rows.append(_claim_file_row(p, n, p))
+        else:
+            rows.extend(read_manifest(p).rows)
+    base = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    _mark_duplicates(base, rows)
+    return Manifest(base, "claims", rows, base.name or "claims")
+
+
+def is_claim_path(path: Path) -> bool:
+    """A claim file (one mapping) rather than a manifest (a list of claims)?"""
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json") or not path.is_file():
+        return False
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    body = "\n".join(line for line in head.splitlines()
+                     if line.strip() and not line.lstrip().startswith("#"))
+    if suffix == ".json":
+        return body.lstrip().startswith("{") and "\n{" not in body.strip()[1:] and \
+            _json_mapping(path)
+    first = body.lstrip()[:1]
+    return bool(body) and first not in ("-", "[") and not re.search(r"^claims\s*:", body,
+                                                                     re.MULTILINE)
+
+
+def _json_mapping(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8-sig")), dict)
+    except (OSError, ValueError, RecursionError):
+        return False
+
+
+def _claim_file_row(claim_path: Path, line: int, where: Path) -> Row:
+    """A row from a claim file: the record is its mapping, media relative to it."""
+    from osintkit.claim import _read_mapping
+
+    default_id = claim_path.stem
+    try:
+        rec = _read_mapping(claim_path)
+        claim_id = str(rec.get("id") or default_id)
+        claim = claim_from_dict(rec, base_dir=claim_path.parent, default_id=claim_id,
+                                source=claim_path)
+        if not claim.urls and not claim.media:
+            raise ValueError("nothing to verify: give urls or media")
+        json.dumps(rec)
+    except InputError as exc:
+        return Row(line, default_id, error=ErrorInfo(INVALID_ROW, exc.message),
+                   source=claim_path)
+    except Exception as exc:
+        return Row(line, default_id, error=ErrorInfo(INVALID_ROW, f"{claim_path}: "
+                                                     f"{one_line(exc)}"), source=claim_path)
+    rec = {**rec, "id": claim_id}
+    return Row(line, claim_id, rec, claim, source=claim_path)
 
 
 def _read_text(path: Path) -> str:
@@ -115,6 +183,8 @@ def _manifest_format(path: Path, text: str) -> str:
         return "jsonl"
     if suffix in (".csv", ".tsv"):
         return "csv"
+    if suffix in (".txt", ".lst", ".list"):
+        return "txt"  # one claim file per line
     if head == "{":
         return "jsonl"
     if head == "-":
@@ -129,9 +199,15 @@ Entry = tuple[int, Any]  # (line number, parsed record or an Exception)
 
 
 def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
-    loader = _Loader(text)
+    """Each entry of a YAML list; aliases that repeat a node, deep nesting and duplicate
+    keys make that entry's error (osintkit/safeload.py); a broken file raises."""
+    loader = Loader(text)
     try:
-        root = loader.get_single_node()
+        try:
+            root = compose(loader)
+        except LoadError as exc:
+            where = f" line {exc.line}:" if exc.line else ""
+            raise InputError(f"{path}:{where} {exc.reason}", code="invalid_manifest") from None
         if isinstance(root, yaml.MappingNode):  # also accept {claims: [...]}
             root = next((v for k, v in root.value if k.value == "claims"), root)
         if not isinstance(root, yaml.SequenceNode):
@@ -140,53 +216,35 @@ def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
         for node in root.value:
             line = node.start_mark.line + 1
             try:
-                _no_repeated_alias(node)
-                yield line, loader.construct_document(node)
-            except (yaml.YAMLError, ValueError) as exc:
-                yield line, ValueError(one_line(exc))
-    except RecursionError:
-        raise InputError(f"{path}: not valid YAML: nested too deeply",
-                         code="invalid_manifest") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark else ""
-        raise InputError(f"{path}:{where} not valid YAML: {one_line(exc)}",
-                         code="invalid_manifest") from None
+                check_node(node)
+                yield line, construct(loader, node)
+            except LoadError as exc:
+                yield line, ValueError(exc.reason)
     finally:
         loader.dispose()
 
 
-def _no_repeated_alias(node: yaml.Node) -> None:
-    """Refuse an entry that reaches one YAML node twice (aliases): nested aliases expand
-    exponentially once turned into text (the "billion laughs")."""
-    seen: set[int] = set()
-    todo = [node]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            raise ValueError("YAML aliases (*name) used more than once in a claim are "
-                             "not supported")
-        seen.add(id(current))
-        if isinstance(current, yaml.SequenceNode):
-            todo.extend(current.value)
-        elif isinstance(current, yaml.MappingNode):
-            todo.extend(n for pair in current.value for n in pair)
-
-
 def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
     """A JSON array, element by element, each with the line it starts on."""
-    decoder = json.JSONDecoder()
     pos = text.index("[") + 1
     while True:
         pos = _skip(text, pos)
         if pos < len(text) and text[pos] == "]":
             return
+        line = text.count("\n", 0, pos) + 1
         try:
-            item, end = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{path}: line {text.count(chr(10), 0, pos) + 1}: not valid "
-                             f"JSON: {one_line(exc)}", code="invalid_manifest") from None
-        yield text.count("\n", 0, pos) + 1, item
+            item, end = json_value(text, pos, whole=False)
+        except LoadError as exc:
+            if exc.code == "syntax":  # the array cannot be followed past this point
+                raise InputError(f"{path}: line {exc.line or line}: {exc.reason}",
+                                 code="invalid_manifest") from None
+            yield line, ValueError(exc.reason)  # nesting, duplicate keys: this entry only
+            end = _value_end(text, pos)
+            if end is None:
+                raise InputError(f"{path}: line {line}: not valid JSON: {exc.reason}",
+                                 code="invalid_manifest") from None
+        else:
+            yield line, item
         pos = _skip(text, end)
         if pos < len(text) and text[pos] == ",":
             pos += 1
@@ -194,6 +252,15 @@ def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
             line = text.count("\n", 0, pos) + 1
             raise InputError(f"{path}: line {line}: not valid JSON: expected ',' or ']'",
                              code="invalid_manifest")
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at `pos` ends, found with a plain decoder (which keeps
+    duplicate keys); None when it cannot be decoded either."""
+    try:
+        return json.JSONDecoder().raw_decode(text, pos)[1]
+    except (ValueError, RecursionError):
+        return None
 
 
 def _skip(text: str, pos: int) -> int:
@@ -207,9 +274,16 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         try:
-            yield line, json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            yield line, ValueError(f"not valid JSON: {one_line(exc)}")
+            yield line, json_value(raw)[0]
+        except LoadError as exc:
+            yield line, ValueError(exc.reason)
+
+
+def _txt_entries(path: Path, text: str) -> Iterator[Entry]:
+    """A plain list of claim files, one path per line (`ls claims/*.yaml > list.txt`)."""
+    for line, raw in enumerate(text.splitlines(), 1):
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            yield line, raw.strip()
 
 
 def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
@@ -221,7 +295,7 @@ def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
         header, unknown = [], [one_line(exc)]
     else:
         unknown = [h for h in header if h not in CSV_COLUMNS + CSV_EXTRA]
-    if not header or unknown or "id" not in header:
+    if not header or unknown or not {"id", "claim_file"} & set(header):
         raise InputError(f"{path}: line 1: CSV header must name columns from "
                          f"{','.join(CSV_COLUMNS)} (unknown: {','.join(unknown) or '-'})",
                          code="invalid_manifest")
@@ -254,8 +328,11 @@ def csv_record(cells: dict[str, str]) -> dict[str, Any]:
     `url` and `media` may hold several values separated by `;` or `|`.
     """
     values = {k: v.strip() for k, v in cells.items() if v and v.strip()}
+    if "claim_file" in values:  # the row names a claim file: it holds the claim
+        return values["claim_file"]  # type: ignore[return-value]
     rec: dict[str, Any] = {k: values[k] for k in ("id", "claimed_at", "title", "claimant",
-                                                   "timezone", "posted_at", "notes")
+                                                   "timezone", "posted_at", "notes",
+                                                   "analyst", "case")
                            if k in values}
     if "url" in values:
         rec["urls"] = _split(values["url"])
@@ -286,8 +363,16 @@ def _row(path: Path, line: int, rec: Any) -> Row:
     default_id = f"line-{line}"
     if isinstance(rec, Exception):
         return Row(line, default_id, error=_row_error(path, line, rec))
+    if isinstance(rec, str):  # the path of a claim file, relative to the manifest
+        target = Path(rec).expanduser()
+        row = _claim_file_row(target if target.is_absolute() else path.parent / target,
+                              line, path)
+        if row.error is not None:
+            row.error = ErrorInfo(INVALID_ROW, f"{path}: line {line}: {row.error.message}")
+        return row
     if not isinstance(rec, dict):
-        err = ValueError("a claim is a mapping (id, claimed_at, place, urls, media, ...)")
+        err = ValueError("a claim is a mapping (id, claimed_at, place, urls, media, ...) "
+                         "or the path of a claim file")
         return Row(line, default_id, error=_row_error(path, line, err))
     claim_id = str(rec.get("id") or default_id)
     try:

@@ -80,17 +80,32 @@ def make_summary(manifest: Path, out_dir: Path, fail_on: str, results: list[Clai
     }
 
 
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
+
+
 def top_findings(results: Iterable[ClaimResult], limit: int = 10) -> list[dict[str, Any]]:
-    """Finding codes by the number of claims they occur in, most frequent first."""
+    """Finding codes, most severe first, then by the number of claims they occur in:
+    a frequent info code never pushes a rare high one out of the list."""
     claims: Counter[str] = Counter()
     severity: dict[str, str] = {}
     for res in results:
         for code in {f["code"] for f in res.findings}:
             claims[code] += 1
-        for f in res.findings:
-            severity.setdefault(f["code"], f.get("severity") or "")
-    ranked = sorted(claims.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        for f in res.findings:  # a code's worst severity (VIDEO_SEGMENT_... is high or info)
+            sev = f.get("severity") or "info"
+            if SEVERITY_ORDER.get(sev, 9) < SEVERITY_ORDER.get(severity.get(f["code"], ""), 9):
+                severity[f["code"]] = sev
+    ranked = sorted(claims.items(), key=lambda kv: (SEVERITY_ORDER.get(severity[kv[0]], 9),
+                                                    -kv[1], kv[0]))[:limit]
     return [{"code": c, "severity": severity[c], "claims": n} for c, n in ranked]
+
+
+def deciding_findings(findings: list[dict[str, Any]], verdict: str | None
+                      ) -> list[dict[str, Any]]:
+    """The findings that decided the verdict (checks/verdict.py rules): the high ones for
+    contradicted, the medium and low ones for suspicious, none otherwise."""
+    keep = {"contradicted": ("high",), "suspicious": ("medium", "low")}.get(verdict or "", ())
+    return [f for f in findings if f.get("severity") in keep]
 
 
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -102,37 +117,44 @@ def _xml_text(text: Any) -> str:
 
 
 def junit_xml(results: list[ClaimResult], fail_on: str, name: str = "osintkit batch") -> bytes:
-    """JUnit XML: one testcase per claim; failure at/above `fail_on`, error if it never ran."""
-    suite = ET.Element("testsuite", name=name, tests=str(len(results)), skipped="0",
+    """JUnit XML: one testcase per claim; failure at/above `fail_on`, error if it never ran.
+
+    `name` (the batch's name) names <testsuites> and <testsuite>; a failure's message
+    lists only the findings that decided the verdict."""
+    suite = ET.Element("testsuite", name=_xml_text(name), tests=str(len(results)), skipped="0",
                        failures=str(sum(r.ok and r.fails(fail_on) for r in results)),
                        errors=str(sum(not r.ok for r in results)),
                        time=f"{sum(r.duration_s for r in results):.3f}")
     for res in results:
-        name = res.id if res.status != "invalid" else f"line {res.line}: {res.id}"
+        case_name = res.id if res.status != "invalid" else f"line {res.line}: {res.id}"
         case = ET.SubElement(suite, "testcase", classname="osintkit.claims",
-                             name=_xml_text(name), time=f"{res.duration_s:.3f}")
+                             name=_xml_text(case_name), time=f"{res.duration_s:.3f}")
         if not res.ok:
             err = res.error or ErrorInfo(INTERNAL, "no result")
             node = ET.SubElement(case, "error", type=err.code, message=_xml_text(err.message))
             node.text = _xml_text(err.message)
         elif res.fails(fail_on):
-            codes = ", ".join(dict.fromkeys(f["code"] for f in res.findings)) or "no findings"
+            deciding = deciding_findings(res.findings, res.verdict)
+            codes = ", ".join(dict.fromkeys(f["code"] for f in deciding)) or \
+                "no deciding finding"
             node = ET.SubElement(case, "failure", type=res.verdict or "",
                                  message=_xml_text(f"{res.verdict}: {codes}"))
             node.text = _xml_text("\n".join(
-                f"[{f.get('severity')}] {f['code']}: {f.get('message')}" for f in res.findings))
+                [f"[{f.get('severity')}] {f['code']}: {f.get('message')}" for f in deciding]
+                or res.reasons))
         if res.report:
             ET.SubElement(case, "system-out").text = _xml_text(f"report: {res.report}")
-    root = ET.Element("testsuites", name=name)
+    root = ET.Element("testsuites", name=_xml_text(name))
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def write_junit(path: Path, results: list[ClaimResult], fail_on: str) -> None:
-    """Write the JUnit XML file (its folder is created)."""
+def write_junit(path: Path, results: list[ClaimResult], fail_on: str,
+                name: str = "osintkit batch") -> None:
+    """Write the JUnit XML file (its folder is created); `name` is the batch's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(junit_xml(results, fail_on))
+    path.write_bytes(junit_xml(results, fail_on, name))
 
 
 

@@ -61,9 +61,30 @@ def gps_far(ctx: CheckContext) -> Finding | None:
     if got is None or place is None or got[1] <= place.radius_km:
         return None
     pos, dist = got
+    ev = _evidence(ctx, pos, dist)
+    swapped = swapped_hint(pos, place)
+    if swapped:
+        ev["swapped"] = swapped
+    hint = f" {swapped['message']}" if swapped else ""
     return ctx.finding(f"GPS position is {dist:,.0f} km from the claimed place "
-                       f"{place.name or ''} (radius {place.radius_km:g} km).".replace("  ", " "),
-                       _evidence(ctx, pos, dist))
+                       f"{place.name or ''} (radius {place.radius_km:g} km).{hint}"
+                       .replace("  ", " "), ev)
+
+
+def swapped_hint(pos: tuple[float, float], place: Any) -> dict[str, Any] | None:
+    """When latitude and longitude swapped (in the claimed place, or in the file's GPS)
+    would put the position inside the radius, say so: it is a common typing slip."""
+    for which, (lat1, lon1, lat2, lon2) in (
+            ("claimed place", (pos[0], pos[1], place.lon, place.lat)),
+            ("GPS position", (pos[1], pos[0], place.lat, place.lon))):
+        if not (-90 <= lat1 <= 90 and -90 <= lat2 <= 90):
+            continue
+        d = great_circle_km(lat1, lon1, lat2, lon2)
+        if d <= place.radius_km:
+            return {"which": which, "distance_km": round(d, 2), "message": (
+                f"With latitude and longitude swapped in the {which} it would be "
+                f"{d:,.1f} km away, inside the radius: check the order (lat,lon).")}
+    return None
 
 
 @check("GPS_NEAR_CLAIMED_PLACE", severity="info")

@@ -120,8 +120,16 @@ def capture_within_claim(ctx: CheckContext) -> Finding | None:
     tol = ctx.tolerance + extra
     if not (win.start - tol <= when <= win.end + tol):
         return None
-    return ctx.finding(f"Captured {when.isoformat()}, within the claimed window ({win.raw}).",
-                       {**ev, **_window_evidence(ctx, extra)})
+    if win.start <= when <= win.end:
+        where, strict = f"within the claimed window ({win.raw})", True
+    else:  # only the slack for zones and camera clocks brings it in: say so
+        side = "before" if when < win.start else "after"
+        gap = (win.start - when) if when < win.start else (when - win.end)
+        where = (f"{_days_text(gap)} {side} the claimed window ({win.raw}): within the "
+                 f"window plus the {_hours(tol):g} h tolerance")
+        strict = False
+    return ctx.finding(f"Captured {when.isoformat()}, {where}.",
+                       {**ev, **_window_evidence(ctx, extra), "inside_window": strict})
 
 
 @check("POSTED_BEFORE_EVENT", severity="high", scope="claim")

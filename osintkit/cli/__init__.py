@@ -21,6 +21,7 @@ import click
 
 from osintkit import __version__
 from osintkit.errors import EXIT_FAIL, OsintkitError
+from osintkit.redact import redact
 
 
 @dataclass
@@ -39,10 +40,41 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
 
+def _global_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value and isinstance(ctx.obj, Settings):
+            setattr(ctx.obj, name, True)
+    return set_flag
+
+
+def _add_global_options(cmd: click.Command) -> None:
+    """`-q/--quiet` and `--debug` are accepted after the subcommand too
+    (`osintkit verify x.jpg -q`), hidden from its help: they are the group's options."""
+    taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+    for decls, name in ((["-q", "--quiet"], "quiet"), (["--debug"], "debug")):
+        decls = [d for d in decls if d not in taken]
+        if decls:
+            cmd.params.append(click.Option(decls, is_flag=True, hidden=True,
+                                           expose_value=False, is_eager=True,
+                                           callback=_global_flag(name)))
+
+
 class OsintkitGroup(click.Group):
-    """Turns our exceptions into one-line errors; tracebacks only with --debug."""
+    """Turns our exceptions into one-line errors; tracebacks only with --debug.
+
+    Sub-groups are OsintkitGroups too, and every command added accepts the global
+    `-q` and `--debug` after its name as well as before."""
+
+    group_class = type
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _add_global_options(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from osintkit.warnroute import install
+
+        install()  # library warnings: into results, or one line on stderr, never raw
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -54,7 +86,7 @@ class OsintkitGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
-            text = " ".join(str(exc).split())
+            text = redact(" ".join(str(exc).split()))
             raise CliError(f"internal error: {type(exc).__name__}: {text} "
                            "(run with --debug for details)") from None
 
@@ -71,10 +103,13 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """`--db URL` (or OSINTKIT_DB): sqlite:///path or postgresql://..."""
+    """`--db URL` (or OSINTKIT_DB): sqlite:///relative.db, sqlite:////abs.db, a path, or
+    postgresql://... (SQLAlchemy's convention)."""
     return click.option("--db", "db_url", envvar="OSINTKIT_DB", metavar="URL",
-                        help="Archive: sqlite:///path (default: user data dir) or "
-                             "postgresql://... Also OSINTKIT_DB.")(f)
+                        help="Archive: sqlite:///relative.db (from the working directory), "
+                             "sqlite:////abs/path.db, a plain path, or postgresql://... "
+                             "Default: archive.sqlite in the user data dir. Also "
+                             "OSINTKIT_DB.")(f)
 
 
 def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,7 +126,7 @@ def paths_argument(f: Callable[..., Any]) -> Callable[..., Any]:
 def note(ctx: click.Context, message: str) -> None:
     """A side remark on stderr, silenced by -q."""
     if not (ctx.obj and ctx.obj.quiet):
-        click.echo(f"note: {message}", err=True)
+        click.echo(f"note: {redact(message)}", err=True)
 
 
 def print_json(obj: Any) -> None:

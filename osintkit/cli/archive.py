@@ -104,7 +104,11 @@ def _split_targets(targets: tuple[str, ...], urls_file: Path | None) -> tuple[li
 
 
 @archive_group.command("add")
-@click.argument("targets", nargs=-1, metavar="FILE|DIR|URL|EVIDENCE_DIR...")
+@click.argument("targets", nargs=-1, metavar="[FILE|DIR|URL|EVIDENCE_DIR]...")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="A list of files with their provenance (YAML/JSON/JSONL `file, source, "
+                   "first_seen, title, tags` per item, or CSV with that header), paths "
+                   "relative to it.")
 @click.option("--urls", "urls_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A file of URLs (channels, posts, articles), one per line.")
 @click.option("--source", help="Where this material was published (URLs: default @channel "
@@ -138,58 +142,58 @@ def _split_targets(targets: tuple[str, ...], urls_file: Path | None) -> tuple[li
 @db_option
 @json_option
 @click.pass_context
-def archive_add(ctx: click.Context, targets: tuple[str, ...], urls_file: Path | None,
-                source: str | None, first_seen: str | None, title: str | None,
-                tags: tuple[str, ...], batch_size: int, jobs: int, db_url: str | None,
-                as_json: bool, **intake: Any) -> None:
-    """Add files, folders, URLs (a Telegram channel's history, a post, an article) or the
-    evidence folders of `fetch`/`verify` to the archive.
+def archive_add(ctx: click.Context, targets: tuple[str, ...], manifest: Path | None,
+                urls_file: Path | None, source: str | None, first_seen: str | None,
+                title: str | None, tags: tuple[str, ...], batch_size: int, jobs: int,
+                db_url: str | None, as_json: bool, **intake: Any) -> None:
+    """Add files and folders, URLs (a Telegram channel's history, a post, an article) or
+    the evidence folders of `fetch`/`verify` to the archive.
 
-    Files: hashed and stored with --source and --first-seen. Idempotent: files already
-    archived (same sha256) are not hashed again; their first_seen becomes the earlier date
-    and tags are merged. Written in transactions, so an interrupted run keeps what it
-    stored; run it again to complete.
+    Files: give them with --source and --first-seen, or --manifest FILE listing each file
+    with its own source, first_seen, title and tags (the command-line values fill what a
+    row leaves out). Idempotent: files already archived (same sha256) are not hashed
+    again; their first_seen becomes the earlier date and tags are merged. Written in
+    transactions, so an interrupted run keeps what it stored; run it again to complete.
 
-    URLs and evidence folders: each post's media with the post's own time as first_seen,
-    the post URL as source_url and the post text as title. A channel (t.me/s/NAME) is
-    walked back page by page, politely (--delay, Retry-After); a second run skips posts
-    already archived and continues where the last one stopped.
+    URLs and evidence folders (a folder with a manifest.json): each post's media with the
+    post's own time as first_seen, the post URL as source_url and the post text as title.
+    A channel (t.me/s/NAME) is walked back page by page, politely (--delay, Retry-After);
+    a second run skips posts already archived and continues where the last one stopped.
 
     \b
     Example:
       osintkit archive add old/ --source "channel @x" --first-seen 2022-03-01 -j 2
+      osintkit archive add --manifest samples/archive/known.yaml --db sqlite:///demo.sqlite
       osintkit archive add https://t.me/s/agency --since 2024-01-01 --evidence walks/
       osintkit archive add --urls channels.txt --max-posts 500
       osintkit archive add osintkit-reports/claim-1/evidence
     """
     intake_targets, files = _split_targets(targets, urls_file)
-    if not intake_targets and not files:
-        raise click.UsageError("give files, folders, URLs or --urls FILE")
-    if files and (not source or not first_seen):
-        raise click.UsageError("files need --source and --first-seen (URLs and evidence "
-                               "folders take them from each post)")
+    batches = _add_batches(tuple(files), manifest, source, first_seen, title, tags) \
+        if files or manifest is not None or not intake_targets else []
     failures = 0
     with _open(db_url, create=True) as archive:
-        if files:
-            failures += _add_files(ctx, archive, files, source, first_seen, title, tags,
-                                   batch_size, jobs, as_json)
+        if batches:
+            failures += _add_files(ctx, archive, batches, batch_size, jobs, as_json)
         if intake_targets:
             failures += _add_intake(ctx, archive, intake_targets, source, tags, as_json,
                                     intake)
     exit_for(failures)
 
 
-def _add_files(ctx: click.Context, archive: Any, paths: list[Path], source: str | None,
-               first_seen: str | None, title: str | None, tags: tuple[str, ...],
+def _add_files(ctx: click.Context, archive: Any, batches: list[tuple[list[Path], dict]],
                batch_size: int, jobs: int, as_json: bool) -> int:
     from tqdm import tqdm
 
     quiet = bool(ctx.obj and ctx.obj.quiet)
+    results: list[Any] = []
     with tqdm(unit="file", desc="archive add", disable=quiet or None, file=sys.stderr,
               leave=False) as bar:
-        results = archive.add(paths, source, first_seen, title, tags, jobs=jobs,
-                              batch_size=batch_size, progress=lambda r: bar.update(1),
-                              on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
+        for files, meta in batches:
+            results += archive.add(files, meta["source"], meta["first_seen"], meta["title"],
+                                   meta["tags"], jobs=jobs, batch_size=batch_size,
+                                   progress=lambda r: bar.update(1),
+                                   on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     return emit_results(ctx, results, as_json, _render_add)
 
 
@@ -217,6 +221,30 @@ def _add_intake(ctx: click.Context, archive: Any, targets: list[str], source: st
         if len(res.errors) > 20:
             click.echo(f"Error: ... and {len(res.errors) - 20} more", err=True)
     return failures
+
+
+def _add_batches(paths: tuple[Path, ...], manifest: Path | None, source: str | None,
+                 first_seen: str | None, title: str | None, tags: tuple[str, ...]
+                 ) -> list[tuple[list[Path], dict[str, Any]]]:
+    """(files, provenance) groups for `archive add`, from FILES or --manifest."""
+    if manifest is not None:
+        from osintkit.archive.addlist import groups, read_add_manifest
+
+        if paths:
+            raise click.UsageError("give FILES or --manifest, not both")
+        entries = read_add_manifest(manifest, source, first_seen, title, tags)
+        return [(files, {"source": e.source, "first_seen": e.first_seen, "title": e.title,
+                         "tags": e.tags}) for e, files in groups(entries)]
+    if not paths:
+        raise click.UsageError("give FILES or DIRS to add, URLs, evidence folders, "
+                               "--manifest FILE or --urls FILE")
+    missing = [name for name, v in (("--source", source), ("--first-seen", first_seen)) if not v]
+    if missing:
+        raise click.UsageError(f"{' and '.join(missing)} required with FILES "
+                               "(or list them with --manifest; URLs and evidence folders "
+                               "take them from each post)")
+    return [(list(paths), {"source": source, "first_seen": first_seen, "title": title,
+                           "tags": list(tags)})]
 
 
 def _render_search(res: Any) -> str:
@@ -310,20 +338,50 @@ def archive_list(limit: int | None, source: str | None, db_url: str | None,
 @db_option
 @json_option
 def archive_stats(db_url: str | None, as_json: bool) -> None:
-    """Counts by kind and source, first_seen range, engine and schema version.
+    """Counts by kind and source, first_seen range, engine, schema version, change counter.
 
     \b
     Example:
       osintkit archive stats
-      osintkit archive stats --db sqlite:///team.sqlite --json
+      osintkit archive stats --db sqlite:///demo-out/archive.sqlite --json
     """
+    from osintkit.report.archive_block import describe
+
     with _open(db_url) as archive:
         stats = archive.stats()
+        block = describe(archive, deep=False)
+    stats.update(db=block["identity"], archive_id=block["archive_id"],
+                 generation=block["generation"], modified_at=block["modified_at"],
+                 subviews=block["subviews"])
     if as_json:
         print_json(stats)
         return
-    for key, value in stats.items():
-        click.echo(f"{key:<15} {value}")
+    click.echo(render_stats(stats))
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    """`archive stats` as a table: the archive, then counts by kind and by source."""
+    from osintkit.batch.results import printable
+
+    rows = [("archive", stats["db"]), ("engine", f"{stats['engine']}, schema v"
+                                                 f"{stats['schema_version']}"),
+            ("items", f"{stats['items']} ({stats['frames']} video frames, "
+                      f"{stats.get('subviews', 0)} images with sub-view hashes)"),
+            ("first seen", f"{stats['first_seen_min'] or '-'} to {stats['first_seen_max'] or '-'}"),
+            ("changes", f"{stats.get('generation')}"
+                        + (f", last modified {stats['modified_at']}"
+                           if stats.get("modified_at") else ""))]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {printable(v)}" for k, v in rows]
+    for title, counts in (("kind", stats["kinds"]), ("source", stats["sources"])):
+        if not counts:
+            continue
+        names = [printable(n or "(none)") for n in counts]
+        w = max(len(title), *(len(n) for n in names))
+        lines += ["", f"{title:<{w}}  {'items':>7}"]
+        lines += [f"{n:<{w}}  {c:>7}" for n, c in
+                  sorted(zip(names, counts.values(), strict=True), key=lambda x: (-x[1], x[0]))]
+    return "\n".join(lines)
 
 
 @archive_group.command("remove")
@@ -353,28 +411,40 @@ def archive_remove(refs: tuple[str, ...], db_url: str | None, as_json: bool) -> 
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write (default: stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True, help="jsonl: full records; csv: hash list (pdq, md5, ...).")
+              show_default=True,
+              help="jsonl: full records; csv: hash list (pdq, md5, ..., vpdq, views).")
+@click.option("--with-paths", is_flag=True,
+              help="Keep local file paths (origin); by default they are made relative to the "
+                   "working directory when under it, else dropped.")
 @db_option
 @click.pass_context
-def archive_export(ctx: click.Context, output: Path | None, fmt: str,
+def archive_export(ctx: click.Context, output: Path | None, fmt: str, with_paths: bool,
                    db_url: str | None) -> None:
     """Export the archive: full records (JSONL) or a hash list to share (CSV).
+
+    Both carry what matching needs: frame PDQs of videos (CSV: vPDQ lines in `vpdq`),
+    sub-view PDQs of images (crops are found), and in JSONL the local features for
+    --deep. A note says how many rows can only match exactly (no perceptual hash).
 
     \b
     Example:
       osintkit archive export -o archive.jsonl
       osintkit archive export --format csv > hashes.csv
+      osintkit archive export -o team.jsonl --with-paths
     """
     from osintkit.archive.exchange import export_csv, export_jsonl
 
     write = export_csv if fmt == "csv" else export_jsonl
     with _open(db_url) as archive:
         if output is None:
-            n = write(archive, sys.stdout)
+            report = write(archive, sys.stdout, with_paths)
         else:
             with output.open("w", encoding="utf-8", newline="") as fh:
-                n = write(archive, fh)
-    note(ctx, f"exported {n} records")
+                report = write(archive, fh, with_paths)
+    note(ctx, f"exported {report.rows} records")
+    warning = report.warning()
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @archive_group.command("import")

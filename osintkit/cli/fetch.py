@@ -217,14 +217,21 @@ def evidence_check_cmd(directory: Path, tsa_ca: str | None, as_json: bool) -> No
     manifest.json is the one recorded there, and the RFC 3161 seal if the folder was
     sealed (`evidence seal`). Manifest entries pointing outside the folder are errors
     and are not opened; files not in the manifest (dot-files too) are reported.
+    A report folder written by `osintkit verify` is checked too: report.sha256, its
+    evidence folders, and the local originals named in its custody block.
     Exit 0: intact; 1: something changed; 2: not an evidence directory.
 
     \b
     Example:
       osintkit evidence check evidence/claim-1 --json | jq .changed
+      osintkit evidence check report/          # a folder written by osintkit verify
     """
     from osintkit.fetch import check_evidence
+    from osintkit.report.check import is_report_folder
 
+    if is_report_folder(directory):  # a verify report folder (issue 18: osintkit/report/check.py)
+        _check_report_folder(directory, as_json)
+        return
     res = check_evidence(directory, tsa_ca=tsa_ca)
     if as_json:
         print_json(res.to_dict())
@@ -245,3 +252,15 @@ def evidence_check_cmd(directory: Path, tsa_ca: str | None, as_json: bool) -> No
     for problem in res.custody:
         click.echo(f"Error: {directory}: {problem}", err=True)
     exit_for(int(not res.ok))
+
+
+def _check_report_folder(directory: Path, as_json: bool) -> None:
+    """`evidence check` on a folder written by `osintkit verify` (osintkit/report/check.py)."""
+    from osintkit.report.check import check_report_folder, render_check
+
+    got = check_report_folder(directory)
+    if as_json:
+        print_json(got.to_dict())
+    else:
+        click.echo(render_check(got), nl=False)
+    exit_for(int(not got.ok))

@@ -185,8 +185,12 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, kinds: tuple[str, ...], ev
       osintkit compare clip.mp4 original.mp4 --json | jq .segments
     """
     from osintkit.compare import compare_files
+    from osintkit.warnroute import collecting
 
-    res = compare_files(a, b, kinds, every=every, visual=visual)
+    sink: list[str] = []
+    with collecting(sink):  # Pillow's warnings about damaged tags go into the result
+        res = compare_files(a, b, kinds, every=every, visual=visual)
+    res.warnings = sink
     exit_for(emit_results(ctx, [res], as_json, _render_compare))
 
 
@@ -195,11 +199,14 @@ def _render_frames(res: Any) -> str:
     from osintkit.media.keyframes import format_time
 
     where = f" -> {res.out_dir}" if res.out_dir else ""
-    lines = [f"{res.path}: {len(res.frames)} keyframes{where}"]
-    for f in res.frames:
-        mark = "scene" if f.scene_change else "     "
+    lines = [f"{res.path}: {len(res.frames)} frames sampled, {len(res.shots)} shots{where}"]
+    by_t = {f.t: f for f in res.frames}
+    for shot in res.shots:
+        f = by_t[shot.t]
+        mark = "scene" if by_t[shot.start].scene_change else "     "
         pdq = f"  pdq {f.hashes['pdq']}" if "pdq" in f.hashes else ""
-        lines.append(f"  {format_time(f.t):>9} {mark}  {f.file or ''}{pdq}")
+        span = f"{format_time(shot.start)}-{format_time(shot.end)}"
+        lines.append(f"  {format_time(f.t):>9} {mark}  shot {span:<17} {f.file or ''}{pdq}")
     if res.contact_sheet:
         lines.append(f"  contact sheet: {res.out_dir / res.contact_sheet}")
     for seg in getattr(res, "segments", None) or []:
@@ -233,6 +240,8 @@ class _FramesOut:
                    "one sub-directory per video when several are given.")
 @every_option
 @click.option("--no-scenes", is_flag=True, help="Only the regular samples, no scene changes.")
+@click.option("--all-frames", is_flag=True,
+              help="Write every sampled frame, not one per shot.")
 @click.option("--keep-bars", is_flag=True, help="Keep black letterbox/pillarbox bars.")
 @hashes_option
 @click.option("--vpdq", "vpdq_out", type=click.Path(dir_okay=False, path_type=Path),
@@ -243,14 +252,17 @@ class _FramesOut:
 @json_option
 @click.pass_context
 def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | None,
-               every: float, no_scenes: bool, keep_bars: bool, kinds: tuple[str, ...],
+               every: float, no_scenes: bool, all_frames: bool, keep_bars: bool,
+               kinds: tuple[str, ...],
                vpdq_out: Path | None, against: Path | None, as_json: bool) -> None:
-    """Keyframes of videos: JPEGs named by time, a contact sheet, hashes per frame.
+    """Keyframes of videos: one JPEG per shot, a contact sheet, hashes per frame.
 
-    Frames: at least one every --every seconds, plus one at each scene change; the
-    container's rotation is applied, black bars are cut off. Feed the JPEGs to reverse
-    image search; share the --vpdq file with ThreatExchange partners. Exit 1 when a
-    video cannot be read (frames before the damage in a truncated file are kept).
+    Frames are sampled at least every --every seconds plus at each scene change, and all
+    are hashed; one JPEG per shot is written (the sample nearest the shot's middle),
+    named <video-stem>_<hh-mm-ss.sss>.jpg (--all-frames: every sample). The container's
+    rotation is applied, black bars are cut off. Feed the JPEGs to reverse image search;
+    share the --vpdq file with ThreatExchange partners. Exit 1 when a video cannot be
+    read (shots before the damage in a truncated file are kept).
 
     \b
     Example:
@@ -275,7 +287,7 @@ def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | Non
         for video in videos:
             dest = out_dir / video.stem if out_dir and len(videos) > 1 else out_dir
             res = extract_keyframes(video, dest, every=every, scenes=not no_scenes,
-                                    trim=not keep_bars,
+                                    trim=not keep_bars, per_shot=not all_frames,
                                     hasher=lambda img: hash_image(shrink(img), kinds))
             if vpdq_out and res.frames:
                 write_vpdq(features_from_frames(res.frames), vpdq_out)

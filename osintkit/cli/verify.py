@@ -42,6 +42,8 @@ def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--fail-on", type=click.Choice(_VERIFY_LEVELS), default="contradicted",
                      show_default=True,
                      help="Exit 1 (and a JUnit failure in batch) at or above this verdict."),
+        click.option("--analyst", metavar="NAME",
+                     help="Custody: who runs the verification (else the claim's `analyst`)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -49,7 +51,8 @@ def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _verify_settings(formats: str, tolerance_hours: float, max_distance: int | None,
-                     no_archive: bool, allow_private: bool, deep: bool) -> dict[str, Any]:
+                     no_archive: bool, allow_private: bool, deep: bool,
+                     analyst: str | None = None) -> dict[str, Any]:
     """The VerifyOptions fields given on the command line (formats checked)."""
     fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in fmts if f not in ("json", "html", "md", "junit")]
@@ -57,7 +60,8 @@ def _verify_settings(formats: str, tolerance_hours: float, max_distance: int | N
         raise click.BadParameter(f"unknown format(s) {unknown}; use json, html, md, junit",
                                  param_hint="--format")
     return {"formats": fmts, "tolerance_hours": tolerance_hours, "max_distance": max_distance,
-            "search_archive": not no_archive, "allow_private": allow_private, "deep": deep}
+            "search_archive": not no_archive, "allow_private": allow_private, "deep": deep,
+            "analyst": analyst}
 
 
 def _printable(text: object) -> str:
@@ -75,6 +79,12 @@ def _verify_summary(report: Any) -> str:
             lines.append(f"  {f['severity']:<6} {f['code']}{where}: {_printable(f['message'])}")
     if not any(f["severity"] != "info" for f in d["findings"]):
         lines += [f"  {_printable(r)}" for r in d["verdict"]["reasons"][:3]]
+    levels = [f"{m['id']} {m['level']}" for m in d["media"] if m.get("level")]
+    if levels:
+        lines.append(f"media: {', '.join(levels)}")
+    from osintkit.report.archive_block import summary_line
+
+    lines.append(_printable(summary_line(d["archive"])))
     main_file = d["files"].get("html") or next(iter(d["files"].values()), None)
     if main_file:
         lines.append(f"report: {main_file}")
@@ -93,6 +103,7 @@ def _verify_summary(report: Any) -> str:
 @click.option("--tz", metavar="ZONE", help="Zone for dates without one (+05:00, Asia/Tashkent).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), metavar="DIR",
               help="Report folder (default: ./osintkit-reports/<claim id>).")
+@click.option("--case", metavar="ID", help="Custody: the case number (else the claim's `case`).")
 @verify_options
 @db_option
 @json_option
@@ -100,17 +111,21 @@ def _verify_summary(report: Any) -> str:
 def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | None,
                formats: str, tolerance_hours: float, max_distance: int | None,
                no_archive: bool, allow_private: bool, deep: bool, fail_on: str,
-               db_url: str | None,
+               db_url: str | None, analyst: str | None, case: str | None,
                as_json: bool, **overrides: Any) -> None:
     """Verify a claim from its media: recycled? right time and place? edited?
 
-    Writes report.json, report.html and report.md into the report folder and prints
-    the verdict: corroborated, no-contradiction-found, suspicious or contradicted.
-    Exit 0 below --fail-on, 1 at or above it, 2 when nothing could be verified.
+    Writes report.json, report.html, report.md and report.sha256 into the report folder
+    and prints the verdict: corroborated, no-contradiction-found, suspicious or
+    contradicted, with a level per media item and the archive searched. The archive
+    must exist (it is never created here): --db, OSINTKIT_DB or the default archive;
+    --no-archive to go without. Exit 0 below --fail-on, 1 at or above it, 2 when nothing
+    could be verified or the archive is missing.
 
     \b
-    Example:
-      osintkit verify samples/claims/contradicted_recycled.yaml --db sqlite:///demo.sqlite
+    Example (from the checkout, after `make demo`):
+      osintkit verify samples/claims/contradicted_recycled.yaml --db sqlite:///demo-out/archive.sqlite
+      osintkit verify photo.jpg clip.mp4 --claim-date 2026-04-18 --no-archive --analyst "J. Doe"
       osintkit verify https://example.org/post/1 --claim-date 2026-04-18 \\
           --claim-place "37.22,67.28" --radius-km 25 -o report/ --json
     """
@@ -118,7 +133,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
     from osintkit.verify import VerifyOptions, unusable_reason, verify_target
 
     options = VerifyOptions(**_verify_settings(formats, tolerance_hours, max_distance,
-                                               no_archive, allow_private, deep))
+                                               no_archive, allow_private, deep, analyst),
+                            case=case)
     report = verify_target(list(targets), out_dir, db_url=db_url, options=options, **overrides)
     if as_json:
         print_json(report.to_dict())
@@ -137,7 +153,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
 
 # --- batch (batch.py) ---
 @cli.command("batch")
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="MANIFEST|CLAIM.yaml...")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default="batch-out",
               show_default=True, help="One report folder per claim, summary.json.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
@@ -152,32 +169,39 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
               help="Write JUnit XML: one test case per claim.")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786.")
+@click.option("--name", "batch_name", metavar="NAME",
+              help="The batch's name in JUnit XML (default: the manifest's or folder's name).")
 @verify_options
 @db_option
 @json_option
 @click.pass_context
-def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | None,
+def batch_cmd(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path, jobs: int | None,
               claim_timeout: float, resume: bool, junit_path: Path | None, fail_on: str,
-              dask_address: str | None, formats: str, tolerance_hours: float,
+              dask_address: str | None, batch_name: str | None, formats: str,
+              tolerance_hours: float,
               max_distance: int | None, no_archive: bool, allow_private: bool, deep: bool,
-              db_url: str | None, as_json: bool) -> None:
-    """Verify many claims from a manifest (YAML list, JSON array, JSON Lines or CSV).
+              analyst: str | None, db_url: str | None, as_json: bool) -> None:
+    """Verify many claims: a manifest (YAML list, JSON array, JSON Lines, CSV, or a .txt
+    list of claim files) or claim files themselves.
 
-    CSV columns: id,url,claimed_at,lat,lon,radius_km,media. Bad rows are reported by
-    line number and the others still run. Exit 0 when every verdict is below
-    --fail-on, 1 when one is at or above it or a claim failed, 2 for an unusable manifest.
+    CSV columns: id,url,claimed_at,lat,lon,radius_km,media (or claim_file). A manifest
+    entry may be the path of a claim file, relative to the manifest. Bad rows are
+    reported by line number and the others still run. The archive must exist (or give
+    --no-archive). Exit 0 when every verdict is below --fail-on, 1 when one is at or
+    above it or a claim failed, 2 for an unusable manifest or a missing archive.
 
     \b
     Example:
       osintkit batch claims.csv -o out --junit out/junit.xml -j 4
+      osintkit batch samples/claims/*.yaml --db sqlite:///demo-out/archive.sqlite -o out
       osintkit batch claims.yaml --resume --dask tcp://scheduler:8786
     """
-    from osintkit.batch import BatchOptions, read_manifest, render_table, run_batch, write_junit
+    from osintkit.batch import BatchOptions, read_sources, render_table, run_batch, write_junit
 
     verify = _verify_settings(formats, tolerance_hours, max_distance, no_archive, allow_private,
-                              deep)
+                              deep, analyst)
     verify["formats"] = list(verify["formats"])
-    parsed = read_manifest(manifest)
+    parsed = read_sources(list(manifests))
     options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,
                            resume=resume, fail_on=fail_on, db_url=db_url, dask=dask_address,
                            verify=verify)
@@ -190,7 +214,7 @@ def batch_cmd(ctx: click.Context, manifest: Path, out_dir: Path, jobs: int | Non
                 bar.write(f"Error: {_printable(res.error.message)}", file=sys.stderr)
         result = run_batch(parsed, options, on_result)
     if junit_path:
-        write_junit(junit_path, result.results, fail_on)
+        write_junit(junit_path, result.results, fail_on, batch_name or parsed.name)
     if not as_json:
         click.echo(render_table(result.summary))
         note(ctx, f"reports in {out_dir}/, summary in {out_dir / 'summary.json'}")

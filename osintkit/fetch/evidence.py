@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 from osintkit import __version__, errors
 from osintkit.errors import ErrorInfo, InputError
 from osintkit.fetch.http import Exchange, now_utc
+from osintkit.redact import redact_obj
+from osintkit.safeload import load_json
 
 MANIFEST = "manifest.json"
 WARC = "capture.warc.gz"
@@ -42,7 +44,7 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF":
 
 def file_hashes(path: Path) -> dict[str, Any]:
     """{"sha256", "md5", "size"} of a file, streamed."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             sha.update(chunk)
@@ -180,7 +182,7 @@ class EvidenceDir:
         if not path.exists():
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = load_json(path.read_text(encoding="utf-8"))  # deep nesting, dup keys refused
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: unreadable manifest ({exc})",
                              code=errors.CORRUPT) from None
@@ -188,7 +190,8 @@ class EvidenceDir:
 
     def write_manifest(self, manifest: dict[str, Any]) -> str:
         """Write manifest.json atomically; return its sha256."""
-        data = (json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+        data = (json.dumps(redact_obj(manifest), indent=2, ensure_ascii=False, default=str)
+                + "\n").encode()
         _atomic_write(self.root / MANIFEST, data)
         return hashlib.sha256(data).hexdigest()
 
@@ -201,7 +204,7 @@ class EvidenceDir:
             lines = path.read_bytes().splitlines()
             prev = hashlib.sha256(lines[-1]).hexdigest() if lines else None
         entry = {"time": now_utc(), "action": action, "tool": TOOL, "user": _user(),
-                 "host": socket.gethostname(), "input": inputs, "output": outputs,
+                 "host": socket.gethostname(), "input": redact_obj(inputs), "output": outputs,
                  **extra, "prev": prev}
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
         with path.open("a", encoding="utf-8") as fh:
@@ -262,7 +265,9 @@ def _custody_problems(root: Path, manifest_sha: str) -> list[str]:
     problems, prev, last_manifest = [], None, None
     for n, line in enumerate(path.read_bytes().splitlines(), 1):
         try:
-            entry = json.loads(line)
+            entry = load_json(line.decode("utf-8"))
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
         except ValueError:
             problems.append(f"{CUSTODY} line {n} is not JSON")
             prev = hashlib.sha256(line).hexdigest()

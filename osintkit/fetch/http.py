@@ -686,7 +686,7 @@ def _decode(raw_path: Path, encoding: str, dest_dir: Path, cap: int, url: str) -
 
 def _digest(path: Path) -> tuple[int, str, str, bytes]:
     """(size, sha256, md5, first bytes), streamed."""
-    sha, md5, size, head = hashlib.sha256(), hashlib.md5(), 0, b""
+    sha, md5, size, head = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0, b""
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             if not head:

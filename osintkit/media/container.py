@@ -93,12 +93,20 @@ def _fps(stream: Any) -> float | None:
     return round(float(rate), 3) if rate else None
 
 
+MAX_DURATION = 30 * 86_400.0  # seconds; a longer declared duration is a damaged header
+
+
 def _duration(container: Any, stream: Any) -> float | None:
+    """The declared duration in seconds; None when absent or absurd (negative, over
+    MAX_DURATION: hostile or damaged headers declare 136 years)."""
+    seconds = None
     if container.duration:
-        return round(container.duration / 1_000_000, 3)
-    if stream.duration and stream.time_base:
-        return round(float(stream.duration * stream.time_base), 3)
-    return None
+        seconds = container.duration / 1_000_000
+    elif stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    if seconds is None or not 0 < seconds <= MAX_DURATION:
+        return None
+    return round(seconds, 3)
 
 
 def _video_stream_info(container: Any, v: Any) -> dict[str, Any]:
@@ -108,10 +116,14 @@ def _video_stream_info(container: Any, v: Any) -> dict[str, Any]:
     estimated = not frames and bool(fps and duration)
     if estimated:
         frames = round(fps * duration)  # containers like MKV and WebM keep no count
+    duration_estimated = duration is None and bool(frames and fps)
+    if duration_estimated:  # no (or an absurd) declared duration: frames / fps
+        duration = round(frames / fps, 3)
     cc = v.codec_context  # None when FFmpeg has no decoder for the stream's codec
     return {
         "width": getattr(cc, "width", None) or None, "height": getattr(cc, "height", None) or None,
         "fps": fps, "frames": frames, "frames_estimated": estimated, "duration": duration,
+        "duration_estimated": duration_estimated,
         "codec": getattr(cc, "name", None), "pix_fmt": getattr(cc, "pix_fmt", None),
         "rotation": _rotation(container, v) if cc is not None else None,
     }

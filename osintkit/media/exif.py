@@ -13,6 +13,7 @@ import io
 import logging
 import math
 import re
+import struct
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -169,11 +170,31 @@ def read_exif_block(block: bytes) -> ExifData:
     thumb = tags.pop("JPEGThumbnail", None)
     tags.pop("TIFFThumbnail", None)
     data.tags = tags
+    sink += _self_loops(block)
     data.problems = sorted(set(sink), key=sink.index)
     if isinstance(thumb, bytes) and thumb.startswith(b"\xff\xd8"):
         data.thumbnail = thumb
     _check_offsets(data, len(block))
     return data
+
+
+def _self_loops(block: bytes) -> list[str]:
+    """An IFD whose next-IFD pointer is itself: exifread stops there silently (it reports
+    only longer loops), so it is reported here, as the same structural damage."""
+    order = "<" if block[:2] == b"II" else ">"
+    seen: set[int] = set()
+    offset, n = struct.unpack_from(order + "I", block, 4)[0], 0
+    while 8 <= offset <= len(block) - 2 and offset not in seen and n < 64:
+        seen.add(offset)
+        entries = struct.unpack_from(order + "H", block, offset)[0]
+        pointer = offset + 2 + 12 * entries
+        if pointer + 4 > len(block):
+            return []
+        following = struct.unpack_from(order + "I", block, pointer)[0]
+        if following == offset:
+            return [f"IFD loop detected: IFD{n} points to itself"]
+        offset, n = following, n + 1
+    return []
 
 
 def _check_offsets(data: ExifData, size: int) -> None:

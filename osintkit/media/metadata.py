@@ -191,8 +191,12 @@ def _video_rows(video: dict[str, Any] | None) -> list[tuple[str, Any]]:
     if not video:
         return []
     v = video
-    desc = f"{v.get('codec')}  {v.get('fps')} fps  {v.get('frames')} frames  " \
-           f"{v.get('duration')} s"
+    parts = [v.get("codec") or "unknown codec",
+             f"{v['fps']} fps" if v.get("fps") else "fps unknown",
+             f"{v['frames']} frames" if v.get("frames") else "frame count unknown",
+             (f"{v['duration']} s" + (" (frames / fps)" if v.get("duration_estimated") else ""))
+             if v.get("duration") else "duration unknown"]
+    desc = "  ".join(parts)
     return [("video", desc), ("rotation", v.get("rotation") or None),
             ("encoder", v.get("encoder")), ("location", v.get("location_raw"))]
 

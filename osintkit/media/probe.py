@@ -187,12 +187,20 @@ def iter_inputs(paths: Iterable[str | os.PathLike[str]],
 
     Files named explicitly are always yielded (bad ones carry their error); inside
     directories, files that are not media and do not pretend to be are skipped via
-    `on_skip(path, reason)`. Symlink loops are reported once and not followed.
+    `on_skip(path, reason)`. Symlink loops are reported once and not followed. A named
+    directory that holds no media at all (an empty folder called `dir.jpg`...) is an
+    error of its own, never a silent success.
     """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _walk_dir(path, on_skip)
+            found = False
+            for item in _walk_dir(path, on_skip):
+                found = True
+                yield item
+            if not found:
+                yield Input(path, ErrorInfo(errors.NOT_MEDIA,
+                                            f"{path}: a directory with no media files"))
         elif not path.exists() and not path.is_symlink():
             yield Input(path, ErrorInfo(errors.NOT_FOUND, f"{path}: no such file or directory"))
         else:

@@ -22,7 +22,9 @@ from osintkit.checks.verdict import Verdict
 from osintkit.claim import Claim
 from osintkit.report.reverse import reverse_search
 
-SCHEMA_VERSION = "1.2"  # 1.1: "furniture"; 1.2: "spread", media "reverse_search"
+# 1.1: "furniture"; 1.2: "custody", "next_steps", "map", the archive block, media "level";
+# 1.3: "spread", media "reverse_search", matches' source_url/posted_at/post_text
+SCHEMA_VERSION = "1.3"
 
 __all__ = ["SCHEMA_VERSION", "Finding", "Report", "Verdict", "load_schema"]
 
@@ -47,6 +49,11 @@ class Report:
     check_errors: list[CheckError] = field(default_factory=list)
     archive: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    custody: dict[str, Any] = field(default_factory=dict)  # report/custody.py
+    media_levels: dict[str, dict[str, Any]] = field(default_factory=dict)  # report/levels.py
+    next_steps: list[dict[str, Any]] = field(default_factory=list)  # report/next_steps.py
+    map: dict[str, Any] | None = None  # report/mapsvg.py
+
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     files: dict[str, str] = field(default_factory=dict)  # format -> written path
@@ -71,7 +78,8 @@ class Report:
             "claim": self.claim.to_dict(),
             "verdict": self.verdict.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
-            "media": [media_to_dict(m, self.out_dir) for m in self.media],
+            "media": [{**media_to_dict(m, self.out_dir), **self._level(m.id)}
+                      for m in self.media],
             "timeline": timeline(self),
             "page": page_to_dict(self.page),
             "captures": self.captures,
@@ -81,8 +89,17 @@ class Report:
             "options": self.options,
             "files": self.files,
             "furniture": self.furniture,
+            "custody": self.custody,
+            "next_steps": self.next_steps,
+            "map": self.map,
             "spread": [g.to_dict() for g in self.spread],
         }
+
+    def _level(self, media_id: str) -> dict[str, Any]:
+        got = self.media_levels.get(media_id)
+        if not got:
+            return {}
+        return {"level": got["level"], "level_basis": got["basis"]}
 
 
 def _rel(path: Path | None, base: Path | None) -> str | None:
@@ -90,7 +107,7 @@ def _rel(path: Path | None, base: Path | None) -> str | None:
         return None
     try:
         return str(Path(path).resolve().relative_to(Path(base).resolve())) if base else str(path)
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (RuntimeError)
         return str(path)
 
 
@@ -122,6 +139,9 @@ def media_to_dict(item: MediaItem, base: Path | None = None) -> dict[str, Any]:
         "frames": len(hashes.get("frames") or []),
         "matches": [_obj_dict(m) for m in item.matches],
         "fetched": fetched,
+        # what the decoders warned about (damaged tags...), metadata and hashing together
+        "warnings": list(dict.fromkeys((meta.get("warnings") or [])
+                                       + (hashes.get("warnings") or []))),
         "reverse_search": reverse_search(item),
     }
 

@@ -8,6 +8,7 @@ escaped: HTML through Jinja2 autoescape (and `safe_url` for links), Markdown thr
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import re
@@ -27,7 +28,7 @@ THUMB_PX = 360
 
 
 # ---------------------------------------------------------------- JSON
-def render_json(report: Report) -> str:
+def render_json(report: Report, json_sha256: str | None = None) -> str:
     """report.json: the contract described by schema.json."""
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False,
                       default=str) + "\n"
@@ -40,27 +41,31 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|~>])")
 
 
 def md_escape(value: Any) -> str:
-    """Untrusted text → inert Markdown: one line, HTML entities, punctuation escaped."""
+    """Untrusted text → inert Markdown: one line, control characters shown as \\xNN
+    (ESC, BEL... never reach a terminal that cats the file), HTML entities, punctuation
+    escaped."""
     text = " ".join(str("" if value is None else value).split())
+    text = "".join(c if c.isprintable() else _visible(c) for c in text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def render_markdown(report: Report) -> str:
-    """report.md: verdict, claim, findings, media and timeline as Markdown."""
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def render_markdown(report: Report, json_sha256: str | None = None) -> str:
+    """report.md: verdict, claim, archive, findings, media (level, matches, map link),
+    next steps, custody and timeline as Markdown."""
     d = report.to_dict()
     claim, verdict = d["claim"], d["verdict"]
     lines = [f"# Verification report: {md_escape(claim['title'] or claim['id'])}", "",
              f"**Verdict: {verdict['level']}**", ""]
     lines += [f"- {md_escape(r)}" for r in verdict["reasons"]]
-    win = claim["claimed_at"]
-    place = claim["place"]
-    lines += ["", "## Claim", "", "| field | value |", "|---|---|",
-              f"| id | {md_escape(claim['id'])} |",
-              f"| claimant | {md_escape(claim['claimant'])} |",
-              f"| claimed at | {md_escape(win['raw'] if win else '')} |",
-              f"| place | {_md_place(place)} |",
-              f"| urls | {' '.join(md_escape(u) for u in claim['urls'])} |"]
+    lines += ["", "## Claim", "", "| field | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in _md_claim_rows(claim)]
+    lines += ["", "## Archive searched", "", f"- {md_escape(archive_line(d['archive']))}"]
     lines += ["", "## Findings", ""]
     if d["findings"]:
         lines += ["| severity | code | media | message |", "|---|---|---|---|"]
@@ -68,21 +73,97 @@ def render_markdown(report: Report) -> str:
                   f"{md_escape(f['message'])} |" for f in d["findings"]]
     else:
         lines.append("No findings.")
-    lines += ["", "## Media", "", "| id | name | kind | captured | sha256 |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Media", "", "| id | level | name | kind | captured | sha256 |",
+              "|---|---|---|---|---|---|"]
     for m in d["media"]:
         captured = (m["summary"] or {}).get("captured_at")
         state = m["sha256"] or f"error: {md_escape((m['error'] or {}).get('message'))}"
-        lines.append(f"| {m['id']} | {md_escape(m['name'])} | {m['kind'] or ''} | "
-                     f"{md_escape(captured or '')} | {state} |")
+        lines.append(f"| {m['id']} | {m.get('level', '')} | {md_escape(m['name'])} | "
+                     f"{m['kind'] or ''} | {md_escape(captured or '')} | {state} |")
+    lines += _md_matches(d)
+    if d.get("map"):
+        lines += ["", "## Map", "", f"- OpenStreetMap: <{md_url(d['map']['osm_url'])}>"]
+        lines += [f"- {p['media']} ({md_escape(p['name'])}): GPS {p['lat']:.5f}, "
+                  f"{p['lon']:.5f}, {p['distance_km']:,.1f} km from the claimed place"
+                  for p in d["map"]["points"]]
     from osintkit.report.extras import markdown_extras
 
     lines += markdown_extras(d, md_escape)
+    if d.get("next_steps"):
+        lines += ["", "## What to check next", ""]
+        lines += [f"{n}. {md_escape(s['action'])}" for n, s in enumerate(d["next_steps"], 1)]
+    lines += _md_custody(d.get("custody") or {})
     lines += ["", "## Timeline", ""]
     lines += [f"- {md_escape(e['when'])}: {md_escape(e['label'])}" for e in d["timeline"]]
+    digest = f", report.json sha256 {json_sha256}" if json_sha256 else ""
     lines += ["", f"_osintkit {md_escape(d['tool']['version'])}, schema "
-              f"{d['schema_version']}, generated {d['generated_at']}_", ""]
+              f"{d['schema_version']}, generated {d['generated_at']}{digest}_", ""]
     return "\n".join(lines)
+
+
+def md_url(url: Any) -> str:
+    """An http(s) URL for an autolink (<...>): no spaces or angle brackets can break out."""
+    return re.sub(r"[\s<>]", lambda m: f"%{ord(m.group()):02X}", safe_url(url))
+
+
+def _md_matches(d: dict[str, Any]) -> list[str]:
+    rows = []
+    for m in d["media"]:
+        for x in m["matches"]:
+            dist = " ".join(f"{k}={v}" for k, v in (x.get("distance") or {}).items())
+            at = (f" at {x['query_t']:.1f} s" if x.get("query_t") is not None else "")
+            rows.append(f"| {m['id']}{at} | {md_escape(x.get('name'))} | {x.get('match')} | "
+                        f"{md_escape(dist)} | {md_escape(x.get('transform'))} | "
+                        f"{md_escape(x.get('source') or '')} | "
+                        f"{md_escape(x.get('first_seen') or '')} |")
+    if not rows:
+        return []
+    return ["", "## Archive matches", "",
+            "| media | archived | match | distance | transform | source | first seen |",
+            "|---|---|---|---|---|---|---|", *rows]
+
+
+def _md_custody(c: dict[str, Any]) -> list[str]:
+    if not c:
+        return []
+    out = ["", "## Custody", ""]
+    out += [f"- {k}: {md_escape(v)}" for k, v in (
+        ("case", c.get("case")), ("analyst", c.get("analyst")), ("operator account",
+         f"{c.get('os_user')}@{c.get('host')}"), ("tool", c.get("tool")),
+        ("started", c.get("started_at"))) if v]
+    cf = c.get("claim_file")
+    if cf:
+        out.append(f"- claim file: {md_escape(cf['path'])} (sha256 {cf['sha256']})")
+    for m in c.get("media") or []:
+        if m.get("origin") == "fetched":
+            out.append(f"- {m['media']}: fetched from {md_escape(m.get('url'))} at "
+                       f"{m.get('fetched_at')}, sha256 {m.get('sha256')}")
+        elif m.get("sha256"):
+            out.append(f"- {m['media']}: {md_escape(m['original_path'])}, {m['size']} bytes, "
+                       f"sha256 {m['sha256']}, md5 {m['md5']}, intake {m['intake_at']}")
+        else:
+            out.append(f"- {m['media']}: {md_escape(m.get('original_path'))}: "
+                       f"{md_escape(m.get('error'))}")
+    return out
+
+
+def _md_claim_rows(claim: dict[str, Any]) -> list[tuple[str, str]]:
+    """The claim table's rows (name, escaped value), empty ones left out."""
+    win = claim.get("claimed_at")
+    rows = [("id", md_escape(claim["id"])), ("title", md_escape(claim.get("title") or "")),
+            ("claimant", md_escape(claim.get("claimant") or "")),
+            ("claimed at", md_escape(win["raw"]) if win else ""),
+            ("posted at", md_escape(claim.get("posted_at") or "")),
+            ("place", _md_place(claim.get("place"))),
+            ("urls", " ".join(md_escape(u) for u in claim.get("urls") or [])),
+            ("notes", md_escape(claim.get("notes") or ""))]
+    return [(k, v) for k, v in rows if v]
+
+
+def archive_line(info: dict[str, Any]) -> str:
+    from osintkit.report.archive_block import summary_line
+
+    return summary_line(info)
 
 
 def _md_place(place: dict[str, Any] | None) -> str:
@@ -121,11 +202,9 @@ def thumbnail_uri(path: str | Path | None, kind: str | None = None,
                 if t is None or frame.t >= t - 0.5:
                     break
             return _image_uri(frame.image) if frame is not None else None
-        from PIL import Image, ImageOps
+        from osintkit.hashing import load_image  # reduced decode, any mode, upright
 
-        with Image.open(path) as im:
-            im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
-            return _image_uri(ImageOps.exif_transpose(im))
+        return _image_uri(load_image(path, size=THUMB_PX * 2))
     except Exception:  # a thumbnail is a nicety: a file we cannot draw is shown without one
         return None
 
@@ -159,13 +238,15 @@ def _html_context(report: Report) -> dict[str, Any]:
             for m, obj in zip(md["matches"], item.matches, strict=True)]
         md["map_url"] = _map_url(md, d["claim"]["place"])
         media.append(md)
+    from osintkit.report.mapsvg import render_svg
     from osintkit.report.reverse import NAMES
 
     return {"r": d, "media": media, "claim_findings": by_media.get(None, []),
             "spread": _spread_context(d, media), "engine_names": NAMES,
             "timeline": _timeline_positions(d["timeline"]),
             "place_url": (osm_url(d["claim"]["place"]["lat"], d["claim"]["place"]["lon"])
-                          if d["claim"]["place"] else None)}
+                          if d["claim"]["place"] else None),
+            "map_svg": render_svg(d.get("map")), "archive_line": archive_line(d["archive"])}
 
 
 def _spread_context(d: dict[str, Any], media: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -224,9 +305,11 @@ def _jinja_env() -> Any:
     return env
 
 
-def render_html(report: Report) -> str:
-    """report.html: self-contained (inline CSS and base64 thumbnails), untrusted text escaped."""
-    return _jinja_env().get_template("report.html.j2").render(**_html_context(report))
+def render_html(report: Report, json_sha256: str | None = None) -> str:
+    """report.html: self-contained (inline CSS, base64 thumbnails, inline SVG map),
+    untrusted text escaped; the footer shows report.json's sha256."""
+    return _jinja_env().get_template("report.html.j2").render(
+        **_html_context(report), json_sha256=json_sha256)
 
 
 # ---------------------------------------------------------------- JUnit
@@ -248,15 +331,21 @@ def render_junit(reports: Iterable[Report], fail_on: str = "contradicted") -> st
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
-RENDERERS: dict[str, Callable[[Report], str]] = {
+RENDERERS: dict[str, Callable[..., str]] = {
     "json": render_json, "md": render_markdown, "html": render_html,
-    "junit": lambda rep: render_junit([rep]),
+    "junit": lambda rep, json_sha256=None: render_junit([rep]),
 }
+SHA256_FILE = "report.sha256"  # sha256sum format: `sha256sum -c report.sha256` checks it
 
 
 def write_report(report: Report, out_dir: str | Path,
                  formats: Iterable[str] = ("json", "html", "md")) -> dict[str, Path]:
-    """Write the report in each format into out_dir; returns {format: path}."""
+    """Write the report in each format into out_dir, then `report.sha256` beside them.
+
+    report.json is written first; its sha256 goes into the HTML footer and the Markdown,
+    and `report.sha256` lists every written file's sha256 (report.json first), in the
+    format `sha256sum -c` and `osintkit evidence check` read. Returns {format: path}.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -266,8 +355,22 @@ def write_report(report: Report, out_dir: str | Path,
             raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
         written[fmt] = out / FILE_NAMES[fmt]
     report.files = {fmt: str(path) for fmt, path in written.items()}
-    for fmt, path in written.items():
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(RENDERERS[fmt](report), encoding="utf-8")
-        tmp.replace(path)  # never leave a half-written report behind
+    if written:
+        report.files["sha256"] = str(out / SHA256_FILE)
+    digests: dict[str, str] = {}
+    for fmt in sorted(written, key=lambda f: f != "json"):  # report.json first
+        data = RENDERERS[fmt](report, **({} if fmt == "json" else
+                                         {"json_sha256": digests.get(FILE_NAMES["json"])}))
+        raw = data.encode("utf-8")
+        _atomic_write(written[fmt], raw)
+        digests[FILE_NAMES[fmt]] = hashlib.sha256(raw).hexdigest()
+    if digests:
+        _atomic_write(out / SHA256_FILE, "".join(
+            f"{digest}  {name}\n" for name, digest in digests.items()).encode("ascii"))
     return written
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # never leave a half-written report behind

@@ -24,17 +24,27 @@ from PIL import Image
 from osintkit import errors
 from osintkit.errors import ErrorInfo, InputError, MediaError, error_info
 from osintkit.media.forensics import dct, ela, quant, thumb
+from osintkit.media.pixels import MAX_WORK_PIXELS, factor_for, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
+from osintkit.warnroute import collecting
 
 # Thresholds chosen by scripts/calibrate_forensics.py so that untouched camera JPEGs fire
 # at most 5% of the time (tests/test_forensics.py asserts it on the real corpus).
 THRESHOLDS: dict[str, float] = {
     "ela": 0.012,  # largest cluster of hot 16×16 blocks, as a share of all blocks
-    "double_compression": 0.6,  # median histogram rise statistic (≈ 0.5 is pure noise)
+    # median histogram rise statistic over distinct blocks, two largest rises left out
+    # (single saves of photos ≤ 0.2, of drawings and text cards ≤ 0.6: scripts/
+    # calibrate_double_jpeg.py)
+    "double_compression": 1.0,
     "exif_thumbnail": 10,  # pHash bits of 64 between thumbnail and main image
 }
 
 MAX_PICTURE = 2048  # longest side of the PNGs written with out_dir
+# Pixels read at full size: the thresholds are calibrated on full-size camera photos, so a
+# 24 MP camera's photos are read whole (~650 MB). Larger pictures are read reduced to at
+# most MAX_WORK_PIXELS (osintkit/media/pixels.py): once reduced, the calibration is lost
+# anyway, and memory stays low.
+MAX_FULL_PIXELS = 25_000_000
 
 INDICATORS = ("ela", "jpeg_quality", "double_compression", "exif_thumbnail", "noise")
 
@@ -50,6 +60,7 @@ class ForensicsResult:
     height: int | None = None
     indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: ErrorInfo | None = None
+    warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
 
     @property
     def fired(self) -> list[str]:
@@ -61,7 +72,8 @@ class ForensicsResult:
         return {"path": str(self.path), "ok": self.ok, "format": self.format,
                 "width": self.width, "height": self.height, "fired": self.fired,
                 "indicators": self.indicators,
-                "error": self.error.to_dict() if self.error else None}
+                "error": self.error.to_dict() if self.error else None,
+                "warnings": self.warnings}
 
 
 def open_image(path: Path) -> tuple[Image.Image, str]:
@@ -77,8 +89,7 @@ def open_image(path: Path) -> tuple[Image.Image, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            img.load()
+            img = _decode_capped(Image.open(path))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MediaError(f"{path}: too many pixels (decompression bomb?)",
                          code=errors.TOO_LARGE) from None
@@ -87,6 +98,36 @@ def open_image(path: Path) -> tuple[Image.Image, str]:
         code = errors.TRUNCATED if "truncated" in text.lower() else errors.CORRUPT
         raise MediaError(f"{path}: cannot decode {probe.format}: {text}", code=code) from None
     return img, probe.format
+
+
+def _decode_capped(img: Image.Image) -> Image.Image:
+    """Decode whole up to MAX_FULL_PIXELS, else reduced to at most MAX_WORK_PIXELS: JPEG
+    by DCT scaling (keeping its tables for the quality indicator), others box-reduced
+    strip by strip. A reduced picture carries `info["osintkit_scale"]` (< 1) and
+    `info["osintkit_size"]` (the stored size)."""
+    stored = img.size
+    limit = MAX_FULL_PIXELS if stored[0] * stored[1] <= MAX_FULL_PIXELS else MAX_WORK_PIXELS
+    factor = factor_for(stored, limit)
+    if factor > 1 and img.format == "JPEG":  # libjpeg scales by 1/2, 1/4 or 1/8 only
+        scale = next((s for s in (2, 4, 8) if s >= factor), 8)
+        img.draft(img.mode, (stored[0] // scale, stored[1] // scale))
+    img.load()
+    if (rest := factor_for(img.size, limit)) > 1:
+        reduced = reduce_image(img, rest)
+        reduced.info.update(img.info)
+        for attr in ("quantization", "applist"):  # the JPEG quality indicator reads them
+            if hasattr(img, attr):
+                setattr(reduced, attr, getattr(img, attr))
+        img.close()
+        img = reduced
+    if img.mode.startswith(("I", "F")):  # 16-bit grey: the 8 bits a viewer would show
+        eight = to_8bit(img if img.mode in ("I", "F") else img.convert("I"))
+        eight.info.update(img.info)
+        img = eight
+    if img.size != stored:
+        img.info["osintkit_scale"] = round(img.width / stored[0], 4)
+        img.info["osintkit_size"] = stored
+    return img
 
 
 def _luma(path: Path, img: Image.Image) -> np.ndarray | None:
@@ -154,6 +195,9 @@ def _double(path: Path, img: Image.Image, write: _Writer) -> dict[str, Any]:
     tables = getattr(img, "quantization", None)
     if not tables:
         return {"applicable": False, "reason": "not a JPEG", "score": None, "fired": None}
+    if img.info.get("osintkit_scale"):  # the DCT grid only exists at full size
+        return {"applicable": False, "score": None, "fired": None,
+                "reason": f"over {MAX_FULL_PIXELS // 1_000_000} MP: read reduced"}
     luma = _luma(path, img)
     if luma is None:
         return {"applicable": False, "reason": f"{img.mode} JPEG", "score": None, "fired": None}
@@ -190,9 +234,18 @@ def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] 
     """All indicators (or `only` those named) for one image; never raises for a bad file.
 
     A file that cannot be read gives ok=False + error. With `out_dir`, writes
-    `<stem>.<indicator>.png` there (stem defaults to the file's).
+    `<stem>.<indicator>.png` there (stem defaults to the file's). Library warnings
+    (damaged tags) are in `warnings`.
     """
-    p = Path(path)
+    sink: list[str] = []
+    with collecting(sink):
+        res = _analyse(Path(path), out_dir, stem, only)
+    res.warnings = sink
+    return res
+
+
+def _analyse(p: Path, out_dir: str | os.PathLike[str] | None, stem: str | None,
+             only: Iterable[str] | None) -> ForensicsResult:
     names = [n for n in INDICATORS if only is None or n in set(only)]
     try:
         img, fmt = open_image(p)
@@ -204,7 +257,18 @@ def analyse_image(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] 
     write = _Writer(out, stem or p.stem)
     with img:
         indicators = {n: _guard(lambda n=n: _RUNNERS[n](p, img, write)) for n in names}
-        return ForensicsResult(p, True, fmt, img.width, img.height, indicators)
+        if scale := img.info.get("osintkit_scale"):  # pixels read reduced: say so
+            for name in ("ela", "noise", "exif_thumbnail"):
+                if name in indicators and indicators[name].get("applicable", True):
+                    indicators[name]["scale"] = scale
+            ela_ind = indicators.get("ela", {})
+            if ela_ind.get("hot_box"):  # in the stored picture's pixels, like other boxes
+                ela_ind["hot_box"] = [round(v / scale) for v in ela_ind["hot_box"]]
+            if ela_ind.get("fired") is not None:  # its threshold holds at full size only
+                ela_ind.update(fired=None, reason="read reduced: the map is indicative, "
+                               "the threshold holds at full size only")
+        width, height = img.info.get("osintkit_size", img.size)
+        return ForensicsResult(p, True, fmt, width, height, indicators)
 
 
 def analyse_paths(paths: Iterable[str | os.PathLike[str]],
@@ -242,8 +306,9 @@ def _line(name: str, ind: dict[str, Any]) -> str:
     if not ind.get("applicable", True) or (name == "exif_thumbnail" and not ind.get("present")):
         return f"n/a ({ind.get('reason') or 'no EXIF thumbnail'})"
     if name == "ela":
+        scale = f", read at {ind['scale']:g} scale" if ind.get("scale") else ""
         return (f"largest hot cluster {100 * ind['score']:.1f}% of the blocks (threshold "
-                f"{100 * ind['threshold']:.1f}%), box {ind.get('hot_box')}")
+                f"{100 * ind['threshold']:.1f}%), box {ind.get('hot_box')}{scale}")
     if name == "jpeg_quality":
         editors = "; ".join(ind.get("editor_markers") or []) or "no editor markers"
         return (f"luma ≈ {ind['luma_quality']}, chroma ≈ {ind['chroma_quality']}, tables "

@@ -3,7 +3,10 @@
 ELA re-saves the image as JPEG at a known quality and looks at what changed: regions
 with a different compression history (a pasted patch, a retouched area) often change
 more or less than the rest. Textured regions change more anyway, so the summary divides
-each block's error by its own texture before comparing it with the image's median.
+each block's error by its own texture (both over R, G and B, so coloured edges count as
+texture) before comparing it with the median of the textured blocks (flat fill is no
+reference: a flat drawing has too few textured blocks to compare and is not scored).
+A JPEG saved at about the re-save quality is re-saved at another one (`ela_quality`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ import numpy as np
 from PIL import Image
 
 ELA_QUALITY = 90
+ALT_QUALITY = 80  # for a JPEG last saved within SAME_QUALITY_BAND of ELA_QUALITY
+SAME_QUALITY_BAND = 4
 BLOCK = 16
 HOT_FACTOR = 3.0  # a block is "hot" when its texture-normalised error exceeds 3× the median
+MIN_TEXTURE = 1.0  # grey-level steps per pixel: a block below this is flat fill
+MIN_TEXTURED_SHARE = 0.1  # fewer textured blocks than this: nothing to compare with
 
 
 def _blocks(a: np.ndarray, size: int) -> np.ndarray:
@@ -45,7 +52,22 @@ def _resave(rgb: Image.Image, quality: int) -> np.ndarray:
         return np.asarray(again.convert("RGB"))
 
 
-def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]:
+def ela_quality(img: Image.Image) -> int:
+    """The re-save quality: ELA_QUALITY, unless the JPEG was itself saved near it.
+
+    Re-saving a quality-90 JPEG at 90 changes almost nothing anywhere; the median block
+    then sits near zero and every rounding flicker looks hot (71% of single-save photos
+    fired). Such a file is re-saved at ALT_QUALITY instead."""
+    tables = getattr(img, "quantization", None)
+    if not tables:
+        return ELA_QUALITY
+    from osintkit.media.forensics.quant import fit_table
+
+    q = fit_table(np.asarray(tables[min(tables)]), "luma").quality
+    return ALT_QUALITY if abs(q - ELA_QUALITY) <= SAME_QUALITY_BAND else ELA_QUALITY
+
+
+def ela(img: Image.Image, quality: int | None = None) -> tuple[dict, np.ndarray]:
     """ELA summary and the per-pixel error (max over channels, uint8).
 
     A 16×16 block is hot when its texture-normalised error is > HOT_FACTOR × the median
@@ -55,18 +77,29 @@ def ela(img: Image.Image, quality: int = ELA_QUALITY) -> tuple[dict, np.ndarray]
     """
     import cv2
 
+    quality = ela_quality(img) if quality is None else quality
     rgb = img.convert("RGB")
     orig = np.asarray(rgb)
-    diff = cv2.absdiff(orig, _resave(rgb, quality))
-    err = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
+    again = _resave(rgb, quality)
+    diff = cv2.absdiff(orig, again)
+    err = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])  # the picture
     summary: dict = {"quality": quality, "mean_error": round(float(err.mean()), 3)}
     if min(err.shape) < 2 * BLOCK:
         return {**summary, "score": 0.0, "hot_share": 0.0, "hot_blocks": 0, "blocks": 0,
                 "hot_box": None}, err
+    # Error (max over R, G, B) against texture measured the same way: a coloured edge
+    # with little grey-level step is textured too (chroma subsampling changes it on any
+    # re-save, which made single-save drawings "hot" when texture was grey only).
     block_err = _blocks(err, BLOCK)
-    block_tex = _blocks(_texture(cv2.cvtColor(orig, cv2.COLOR_RGB2GRAY)), BLOCK)
+    block_tex = _blocks(np.maximum(np.maximum(_texture(orig[..., 0]), _texture(orig[..., 1])),
+                                   _texture(orig[..., 2])), BLOCK)
     ratio = block_err / (block_tex + 2.0)  # +2: flat areas would otherwise divide by ~0
-    median = float(np.median(ratio))
+    textured = block_tex > MIN_TEXTURE
+    if textured.mean() < MIN_TEXTURED_SHARE:  # a flat drawing: no reference to compare with
+        return {**summary, "score": 0.0, "hot_share": 0.0, "hot_blocks": 0,
+                "blocks": int(ratio.size), "hot_box": None,
+                "note": "flat picture: too few textured blocks to compare"}, err
+    median = float(np.median(ratio[textured]))  # the typical textured block, not flat fill
     hot = ratio > HOT_FACTOR * max(median, 1e-3)
     hot &= block_err > 1.0  # ignore blocks whose error is below one grey level
     cluster, box = _largest_cluster(hot)
