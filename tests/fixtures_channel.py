@@ -398,3 +398,38 @@ def channel_server(channel: FakeChannel) -> Iterator[ChannelServer]:
 def write_urls(path: Path, urls: list[str]) -> Path:
     path.write_text("# channels to archive\n" + "\n".join(urls) + "\n", encoding="utf-8")
     return path
+
+
+def sandbox_channel(root: Path, server: Any) -> None:
+    """For tests/test_examples.py: the channels, the post, the article and the evidence
+    folders that the `archive add` examples of the README and of `--help` name, on the
+    sandbox's server (`server`: fixtures_fetch.TestServer; cursors are not routed there,
+    so every `?before=` page is the newest one, and the walk stops when it repeats)."""
+    from fixtures_fetch import Reply
+
+    from osintkit.fetch import fetch
+
+    base = server.url("").rstrip("/")
+    channel = FakeChannel.build(24)
+    html = channel.page(None, base)
+    for path in ("/s/somechannel", "/s/agency"):
+        server.route(path, Reply(200, html, "text/html; charset=utf-8"))
+    for name, m in channel.media().items():
+        if m.fetchable:
+            server.route(f"/file/{name}", body=m.data,
+                         content_type="video/mp4" if m.kind == "video" else "image/jpeg")
+    post = Post(1234, datetime(2024, 3, 1, 8, 0, tzinfo=UTC), "A post", channel="somechannel",
+                media=[Media("post-1234.jpg", "image", draw_jpeg(1234))])
+    server.route("/somechannel/1234", Reply(200, post_page(post, base), "text/html"))
+    server.route("/file/post-1234.jpg", body=post.media[0].data, content_type="image/jpeg")
+    article = ('<!doctype html><html><head><title>Strike story</title><meta property='
+               '"article:published_time" content="2023-05-01T08:00:00Z"></head><body><article>'
+               '<p>' + "Report text. " * 40 + '</p><img src="/media/story.jpg" width="480" '
+               'height="360"></article></body></html>')
+    server.route("/2023/strike-story", Reply(200, article, "text/html; charset=utf-8"))
+    # a picture of its own: archived by the examples, it must not match the claims' media
+    server.route("/media/story.jpg", body=draw_jpeg(4321, (240, 160)), content_type="image/jpeg")
+    (root / "channels.txt").write_text(f"# channels to archive\n{base}/s/somechannel\n"
+                                       f"{base}/s/agency\n")
+    for folder in ("osintkit-reports/claim-1/evidence", "evidence-2024-05-01"):
+        fetch(f"{base}/2023/strike-story", root / folder, allow_private=True)
