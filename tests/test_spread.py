@@ -211,3 +211,21 @@ def test_reverse_search_links_in_html_and_markdown(tmp_path, http_server, copies
     assert f'href="{tineye}%3Ft%3D%3Cx%3E"' in html and ">Google Lens</a>" in html
     md = (tmp_path / "again" / "report.md").read_text()
     assert "## Reverse image search" in md and f"[TinEye](<{tineye}%3Ft%3D%3Cx%3E>)" in md
+
+
+def test_a_verify_report_folder_is_archived_with_each_posts_time(tmp_path, http_server,
+                                                                  copies):
+    from osintkit.archive import open_archive
+    from osintkit.archive.ingest import IngestOptions, add_target
+
+    times = {"agency": T0, "repost1": T0 + timedelta(hours=1),
+             "repost2": T0 + timedelta(hours=2), "forward": T0 + timedelta(hours=3)}
+    _verify(tmp_path, _serve(http_server, copies, times))
+    with open_archive(f"sqlite:///{tmp_path / 'a.sqlite'}") as arc:
+        res = add_target(arc, str(tmp_path / "out"), IngestOptions())
+        got = {i.source_url: i.first_seen for i in arc.list()}
+    assert res.ok and res.kind == "evidence" and res.added == 4  # the forward: same file
+    assert got == {"https://t.me/agency/100": T0.isoformat(),
+                   "https://t.me/repost_one/5": times["repost1"].isoformat(),
+                   "https://t.me/repost_two/9": times["repost2"].isoformat()}
+    # (the forward is the agency's file: its later sighting moves nothing)

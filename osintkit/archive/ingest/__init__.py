@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from osintkit import errors
 from osintkit.archive.core import Archive
-from osintkit.archive.ingest.evidence import add_evidence, is_evidence_dir
+from osintkit.archive.ingest.evidence import add_evidence, evidence_dirs, is_evidence_dir
 from osintkit.archive.ingest.model import (
     IngestOptions,
     IngestResult,
@@ -32,7 +32,8 @@ from osintkit.errors import ErrorInfo, InputError
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 
 __all__ = ["ChannelRef", "IngestOptions", "IngestResult", "add_evidence", "add_target",
-           "channel_ref", "default_evidence", "is_evidence_dir", "is_url", "parse_bound",
+           "channel_ref", "default_evidence", "evidence_dirs", "is_evidence_dir", "is_url",
+           "parse_bound",
            "read_url_list", "trim_title", "walk_channel"]
 
 
@@ -102,14 +103,30 @@ def add_url(archive: Archive, url: str, opts: IngestOptions,
     return res
 
 
+def _merged(target: str, parts: list[IngestResult]) -> IngestResult:
+    out = IngestResult(target, "evidence", evidence=target)
+    for part in parts:
+        for name in ("added", "updated", "unchanged", "failed"):
+            setattr(out, name, getattr(out, name) + getattr(part, name))
+        out.notes += part.notes
+        out.errors += part.errors
+        out.saw_post(part.first_post)
+        out.saw_post(part.last_post)
+    out.ok = all(p.ok for p in parts)
+    return out
+
+
 def add_target(archive: Archive, target: str, opts: IngestOptions,
                progress: Progress | None = None) -> IngestResult:
     """One URL or evidence folder; never raises for the target's own failures."""
     try:
         if is_url(target):
             return add_url(archive, target, opts, progress)
-        if is_evidence_dir(target):
-            return add_evidence(archive, target, opts)
+        folders = evidence_dirs(target)
+        if len(folders) == 1:
+            return add_evidence(archive, folders[0], opts)
+        if folders:  # a verify report: each URL's evidence folder
+            return _merged(target, [add_evidence(archive, f, opts) for f in folders])
         return IngestResult(target, "evidence", ok=False, error=ErrorInfo(
             errors.NOT_FOUND, f"{target}: not a URL or an evidence folder (no manifest.json)"))
     except InputError as exc:

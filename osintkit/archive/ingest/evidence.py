@@ -27,9 +27,22 @@ from osintkit.fetch.evidence import MANIFEST, file_hashes
 
 
 def is_evidence_dir(path: str | Path) -> bool:
-    """A folder holding a manifest.json (from fetch, verify or a channel walk)."""
+    """A folder holding a manifest.json (from fetch, verify or a channel walk), or a verify
+    report folder (report.json beside its evidence/, evidence-2/... folders)."""
+    return bool(evidence_dirs(path))
+
+
+def evidence_dirs(path: str | Path) -> list[Path]:
+    """The evidence folders of `path`: itself, or a report folder's evidence*/ folders."""
     p = Path(path)
-    return p.is_dir() and (p / MANIFEST).is_file()
+    if not p.is_dir():
+        return []
+    if (p / MANIFEST).is_file():
+        return [p]
+    if not (p / "report.json").is_file():
+        return []
+    found = [d for d in p.glob("evidence*") if d.is_dir() and (d / MANIFEST).is_file()]
+    return sorted(found, key=lambda d: (len(d.name), d.name))  # evidence, evidence-2, ...
 
 
 def _server_time(headers: dict[str, Any] | None) -> str | None:
