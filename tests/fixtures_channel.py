@@ -431,5 +431,9 @@ def sandbox_channel(root: Path, server: Any) -> None:
     server.route("/media/story.jpg", body=draw_jpeg(4321, (240, 160)), content_type="image/jpeg")
     (root / "channels.txt").write_text(f"# channels to archive\n{base}/s/somechannel\n"
                                        f"{base}/s/agency\n")
-    for folder in ("osintkit-reports/claim-1/evidence", "evidence-2024-05-01"):
-        fetch(f"{base}/2023/strike-story", root / folder, allow_private=True)
+    from osintkit.verify import VerifyOptions, verify_target
+
+    verify_target(f"{base}/2023/strike-story", root / "osintkit-reports" / "claim-1",
+                  options=VerifyOptions(formats=("json",), search_archive=False,
+                                        allow_private=True))  # a report, its evidence/
+    fetch(f"{base}/2023/strike-story", root / "evidence-2024-05-01", allow_private=True)
