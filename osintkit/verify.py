@@ -22,6 +22,7 @@ from osintkit.claim import Claim, apply_overrides, is_claim_file, load_claim
 from osintkit.errors import NOT_FOUND, UNREADABLE, ErrorInfo, InputError, error_info
 from osintkit.report.model import Report
 from osintkit.report.render import write_report
+from osintkit.spread import origin_of
 
 EVIDENCE_DIR = "evidence"
 
@@ -91,11 +92,12 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     # 2. Metadata and hashes.
     for item in got.media:
         _read_item(item, opts, got.intakes.get(item.id))
-    # 3. Archive search.
+    # 3. Archive search; the spread of the media over the claim's URLs.
     archive_info = _search_archive(got.media, db_url, opts)
+    spread = _spread(claim, got.media)
     # 4. Checks.
     ctx = CheckContext(claim=claim, media=got.media, page=got.page, out_dir=out,
-                       tolerance=timedelta(hours=opts.tolerance_hours))
+                       tolerance=timedelta(hours=opts.tolerance_hours), spread=spread)
     findings, check_errors = run_checks(ctx)
     # 5. Verdict, with what the archive could not show; a level per media item; next steps.
     ok = sum(1 for m in got.media if m.ok)
@@ -114,7 +116,8 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
                     furniture=got.furniture,
                     custody=custody.block(claim, got.media, got.intakes, opts.analyst,
                                           opts.case, started),
-                    media_levels=levels, next_steps=steps, map=map_data(claim, got.media))
+                    media_levels=levels, next_steps=steps, map=map_data(claim, got.media),
+                    spread=spread)
     write_report(report, out, opts.formats)
     return report
 
@@ -173,7 +176,8 @@ def _fetch_into(got: _Collected, url: str, evidence: Path, opts: VerifyOptions) 
             continue
         got.media.append(MediaItem(id="", name=_url_name(fi.final_url or fi.url),
                                    path=fi.path, source_url=fi.url, kind=fi.kind,
-                                   fetched=fi, error=None if fi.ok else fi.error))
+                                   fetched=fi, error=None if fi.ok else fi.error,
+                                   origin=origin_of(fi, cap.page, url)))
 
 
 def _url_name(url: str) -> str:
@@ -232,6 +236,15 @@ def _search_archive(media: list[MediaItem], db_url: str | None,
     except Exception as exc:  # an unusable archive is reported, the other checks still run
         info["error"] = error_info(exc).message
     return info
+
+
+def _spread(claim: Claim, media: list[MediaItem]) -> list[Any]:
+    """A claim with several URLs: its media grouped by what they show (spread.py)."""
+    if len(claim.urls) < 2:
+        return []
+    from osintkit.spread import build_spread
+
+    return build_spread(media)
 
 
 def check_archive(db_url: str | None, options: VerifyOptions | None = None) -> None:

@@ -9,8 +9,11 @@ stored hash). Compared in the same run, medians of repeated timings:
   python      a plain Python loop over ints (100k only)
 Also: load time of a 1M-row index from its .npz cache (tables included), rebuilding it
 from an SQLite archive (--sqlite), and memory. Prints a Markdown table (README).
+Then `archive import` of a 1M-row PDQ/MD5 CSV against the plain SQLite insert and the
+plain PostgreSQL COPY of the same file (scripts/bulk_bench.py; --import-rows 0 skips it).
 
     python scripts/bench_archive.py [--sizes 100000,1000000] [--repeat 15] [--sqlite]
+                                    [--import-rows 1000000] [--import-repeat 3]
 """
 
 from __future__ import annotations
@@ -149,6 +152,15 @@ def bench_sqlite(n: int) -> tuple[float, float]:
     return took
 
 
+def bench_import_table(rows: int, repeat: int) -> None:
+    """archive import vs the plain database load (scripts/bulk_bench.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bulk_bench import bench_import, table
+
+    with tempfile.TemporaryDirectory() as d:
+        print(table(bench_import(rows, repeat, Path(d))) + "\n")
+
+
 def _fmt(v: float | None, unit: str = "") -> str:
     return "—" if v is None else f"{v:.1f}{unit}" if v >= 10 else f"{v:.2f}{unit}"
 
@@ -159,7 +171,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--sqlite", action="store_true",
                     help="also time rebuilding the index from a 1M-row SQLite archive")
+    ap.add_argument("--import-rows", type=int, default=1_000_000,
+                    help="rows of the CSV hash list imported (0: skip the import benchmark)")
+    ap.add_argument("--import-repeat", type=int, default=3)
     args = ap.parse_args()
+    if args.import_rows:
+        bench_import_table(args.import_rows, args.import_repeat)
     sizes = [int(s) for s in args.sizes.split(",")]
     print("| items | ours (multi-index) | numpy scan | faiss IndexBinaryFlat | plain Python "
           "| ours vs faiss | index memory (faiss) |")

@@ -6,10 +6,14 @@
    in one command: `osintkit archive add --manifest samples/archive/known.yaml`.
 3. Run `osintkit verify` on every samples/claims/*.yaml (the real CLI, as a user would),
    with an analyst and a case number for the custody block.
-4. Print each verdict with what the report shows: the findings, a level per media item,
-   the archive searched, what to check next, the map, the custody and the report's hash.
+4. Serve samples/spread/ on 127.0.0.1 (a local server started and stopped here) and verify
+   the claim seen on four channels: its report shows the claim's spread.
+5. Print each verdict with what the report shows: the findings, a level per media item,
+   the archive searched, what to check next, the map, the custody and the report's hash,
+   and the spread of the claim with several URLs.
 
 Usage: python scripts/demo.py [--out demo-out] [--screenshot docs/verify-report.png]
+                              [--spread-screenshot docs/spread-report.png]
 (--screenshot also renders one report in headless Chromium for the README.)
 """
 
@@ -31,7 +35,8 @@ SAMPLES = ROOT / "samples"
 def ensure_samples() -> None:
     """Run make_samples.py only when the samples are missing."""
     if not any((SAMPLES / "claims").glob("*.yaml")) or not (SAMPLES / "archive" /
-                                                             "known.yaml").exists():
+                                                             "known.yaml").exists() \
+            or not (SAMPLES / "spread" / "claim.yaml").exists():
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_samples.py")], check=True)
 
 
@@ -48,6 +53,38 @@ def build_archive(db_path: Path) -> str:
     if proc.returncode != 0:
         raise SystemExit(f"demo: cannot build the archive: {proc.stderr.strip()}")
     return url
+
+
+def verify(claim: Path, db: str, report_dir: Path, *extra: str) -> tuple[int, dict | str]:
+    """The real CLI on one claim: (exit code, report.json or the error line)."""
+    proc = subprocess.run([sys.executable, "-m", "osintkit", "-q", "verify", str(claim),
+                           "--db", db, "-o", str(report_dir), "--json", "--fail-on", "never",
+                           "--analyst", "demo analyst", "--case", f"DEMO-{report_dir.name}",
+                           *extra], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return proc.returncode, proc.stderr.strip()
+    return 0, json.loads(proc.stdout)
+
+
+def spread_lines(report: dict, width: int) -> list[str]:
+    """Each picture of the spread: where it appeared, when, and how it was changed."""
+    pad = " " * (width + 2)
+    out = []
+    for group in report.get("spread") or []:
+        out.append(f"{pad}spread {group['kind']} {', '.join(group['media_ids'])}:")
+        out += [f"{pad}  {a['posted_at'] or '?':<25} {a['url']}  {a['transform']}"
+                for a in group["appearances"]]
+    return out
+
+
+def spread_section(report: Path, out: Path) -> Path:
+    """The report's spread section alone (its styles kept), for a screenshot."""
+    text = report.read_text(encoding="utf-8")
+    head = text[:text.index("<body>")]
+    start = text.index('<h2 id="spread">')
+    end = text.index("<h2", start + 10)
+    out.write_text(f"{head}<body><main>{text[start:end]}</main></body></html>", "utf-8")
+    return out
 
 
 def describe(report: dict, report_dir: Path, width: int) -> list[str]:
@@ -104,33 +141,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "demo-out")
     ap.add_argument("--screenshot", type=Path, metavar="PNG",
                     help="also save a screenshot of the recycled claim's HTML report")
+    ap.add_argument("--spread-screenshot", type=Path, metavar="PNG",
+                    help="also save a screenshot of the spread section of the spread claim")
     args = ap.parse_args(argv)
     out = args.out.resolve()
     ensure_samples()
     db = build_archive(out / "archive.sqlite")
     print(f"archive: {db}")
     claims = sorted((SAMPLES / "claims").glob("*.yaml"))
-    exe = [sys.executable, "-m", "osintkit"]
-    width = max(len(c.stem) for c in claims)
-    worst = 0
-    for claim in claims:
-        report_dir = out / claim.stem
-        proc = subprocess.run([*exe, "-q", "verify", str(claim), "--db", db, "-o",
-                               str(report_dir), "--json", "--fail-on", "never",
-                               "--analyst", "demo analyst", "--case",
-                               f"DEMO-{claim.stem}"], capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{claim.stem:<{width}}  ERROR {proc.stderr.strip()}")
-            worst = max(worst, proc.returncode)
-            continue
-        report = json.loads(proc.stdout)
-        print(f"{claim.stem:<{width}}  {report['verdict']['level']:<22} "
-              f"{report_dir / 'report.html'}")
-        for line in describe(report, report_dir, width):
-            print(line)
+    width = max(len(c.stem) for c in [*claims, Path("spread")])
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from sample_spread import claim_for, serve
+
+    runs = [(c.stem, c, ()) for c in claims]
+    with serve(SAMPLES / "spread") as base:  # the four channels, on 127.0.0.1 for the demo
+        runs.append(("spread", claim_for(SAMPLES / "spread", base, out / "spread-claim.yaml"),
+                     ("--allow-private",)))
+        worst = 0
+        for name, claim, extra in runs:
+            code, report = verify(claim, db, out / name, *extra)
+            if code:
+                print(f"{name:<{width}}  ERROR {report}")
+                worst = max(worst, code)
+                continue
+            assert isinstance(report, dict)
+            print(f"{name:<{width}}  {report['verdict']['level']:<22} "
+                  f"{out / name / 'report.html'}")
+            for line in describe(report, out / name, width) + spread_lines(report, width):
+                print(line)
     if args.screenshot:
         screenshot(out / "contradicted_recycled" / "report.html", args.screenshot)
         print(f"screenshot: {args.screenshot}")
+    if args.spread_screenshot:
+        page = spread_section(out / "spread" / "report.html", out / "spread" / "spread.html")
+        screenshot(page, args.spread_screenshot, size=(1100, 900))
+        print(f"screenshot: {args.spread_screenshot}")
     return worst
 
 

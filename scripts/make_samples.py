@@ -10,6 +10,8 @@ Everything is drawn from synthetic shapes, gradients, noise and text — no real
   samples/archive/  "known" older material and known.yaml (source, first_seen, title per
                     file); `scripts/demo.py` loads it into a SQLite archive
   samples/claims/   one claim file per verdict (see the README, section verify)
+  samples/spread/   a claim seen on four channels (agency post, a cropped and mirrored
+                    re-post, one with a logo, a forward), served by scripts/demo.py
 
 Usage: python scripts/make_samples.py [--out samples]
 """
@@ -259,6 +261,10 @@ def make(out: Path) -> list[Path]:
     write_video(new_shot + old_shot, media / "launch.mp4")
     for key in CLAIMS:
         write(claims / f"{key}.yaml", claim_text(key).encode())
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when loaded by a test
+    from sample_spread import make_spread  # the claim with several URLs (scripts/demo.py)
+
+    make_spread(out, scene, save_jpeg, write)
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 

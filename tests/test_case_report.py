@@ -49,7 +49,7 @@ def mixed(samples_dir, sample_db, tmp_path_factory):
 def test_report_validates_against_the_schema(mixed):
     _, _, rep = mixed
     jsonschema.validate(rep, load_schema(), format_checker=jsonschema.FormatChecker())
-    assert rep["schema_version"] == "1.2"
+    assert rep["schema_version"] == "1.3"
 
 
 def test_custody_of_local_files(mixed, samples_dir):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from fixtures_channel import sandbox_channel
 
 from osintkit.cli import cli
 
@@ -107,6 +108,7 @@ def sandbox(tmp_path, samples_dir, sample_db, monkeypatch, http_server):
         http_server.route(route, body=page, content_type="text/html; charset=utf-8")
     http_server.route("/media/strike.jpg", file=media / "strike_near.jpg",
                       content_type="image/jpeg")
+    sandbox_channel(root, http_server)  # `archive add URL|EVIDENCE_DIR` (issue 17)
     monkeypatch.chdir(root)
     monkeypatch.setenv("XDG_DATA_HOME", str(root / ".data"))  # the default archive: none yet
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / ".cache"))
@@ -145,7 +147,7 @@ def _run(runner, request, sandbox, command: str) -> None:
     args = []
     for token in shlex.split(command)[1:]:
         args += sorted(glob.glob(token)) if "*" in token else [token]
-    if local in command:
+    if local in command or "--urls" in command:  # --urls: channels.txt names the server
         args.append("--allow-private")
     result = runner.invoke(cli, args)
     want = next((code for pattern, code in EXPECTED_EXIT if re.search(pattern, command)), 0)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import errors
-from osintkit.archive import robust
+from osintkit.archive import provenance, robust
 from osintkit.archive import store as st
 from osintkit.archive.models import (
     AddResult,
@@ -127,9 +127,16 @@ class Archive:
                 "origin": origin or str(result.path)}
         return self._write_batch([(result, meta)])[0]
 
-    def write_records(self, records: list[tuple[Any, dict[str, Any]]]) -> list[AddResult]:
-        """Upsert (HashResult-like, meta) pairs in ONE transaction: all or nothing."""
-        return self._write_batch(records, strict=True) if records else []
+    def write_records(self, records: list[tuple[Any, dict[str, Any]]],
+                      after: Callable[[Any], None] | None = None) -> list[AddResult]:
+        """Upsert (HashResult-like, meta) pairs in ONE transaction: all or nothing.
+
+        `after(cursor)` runs last in the same transaction (e.g. marking a post archived).
+        `meta["source_url"]`: the post or page the copy came from (archive/provenance.py).
+        """
+        if not records and after is None:
+            return []
+        return self._write_batch(records, strict=True, after=after)
 
     def _known(self, sha256: str) -> bool:
         return bool(self.db.query("SELECT 1 FROM items WHERE key = ?", (sha256,)))
@@ -153,7 +160,8 @@ class Archive:
                 self._done(results, res, progress)
 
     def _write_batch(self, batch: list[tuple[Any, dict[str, Any]]],
-                     strict: bool = False) -> list[AddResult]:
+                     strict: bool = False,
+                     after: Callable[[Any], None] | None = None) -> list[AddResult]:
         self._batches += 1
         number = self._batches
         for res, _ in batch:  # decode for sub-views outside the write lock
@@ -166,6 +174,8 @@ class Archive:
             bad = [r for r in out if not r.ok and r.error]
             if strict and bad:
                 raise ArchiveError(bad[0].error.message)  # roll the whole batch back
+            if after is not None:
+                after(cur)
             if any(r.status != "unchanged" for r in out):
                 self.db.bump(cur)
             return out
@@ -178,7 +188,8 @@ class Archive:
         for _ in range(3):
             row = self._lock_row(cur, key)
             if row is not None:
-                status = self._merge(cur, row, meta)
+                status = provenance.after_merge(self.db, cur, row, meta,
+                                                self._merge(cur, row, meta))
                 return AddResult(path, True, status, int(row[0]), res.sha256, row[4])
             if isinstance(res, _Known):
                 break  # removed since we looked: hash it on the next run
@@ -225,6 +236,8 @@ class Archive:
         if row is None:
             return None  # another process inserted it first: merge instead
         item_id = int(row[0])
+        if meta.get("source_url"):
+            provenance.set_source_url(self.db, cur, item_id, meta["source_url"])
         self._insert_frames(cur, item_id, res.frames or [])
         robust.insert_rows(self.db, cur, item_id, res)
         return item_id
@@ -285,7 +298,9 @@ class Archive:
         if deep and qimg is not None:
             near = robust.deep(self, result, qimg, rows, units, exact + near,
                                robust.DEEP_CANDIDATES if deep is True else int(deep))
-        return (exact + near)[:limit] if limit else exact + near
+        out = (exact + near)[:limit] if limit else exact + near
+        provenance.attach(self.db, out)  # the post each archived copy came from
+        return out
 
     def search_paths(self, paths: Iterable[str | os.PathLike[str]],
                      max_distance: int | dict[str, int] | None = None, limit: int = 20,
@@ -408,6 +423,7 @@ class Archive:
             return None
         item = Item.from_row(rows[0])
         item.frames = self.frames_of([item.id]).get(item.id, [])
+        provenance.attach(self.db, [item])
         return item
 
     def frames_of(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -435,6 +451,7 @@ class Archive:
             frames = self.frames_of([i.id for i in items if i.kind == "video"])
             for item in items:
                 item.frames = frames.get(item.id, [])
+        provenance.attach(self.db, items)
         return items
 
     def stats(self) -> dict[str, Any]:

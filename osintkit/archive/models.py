@@ -73,6 +73,9 @@ class Item:
     hashes: dict[str, Any] = field(default_factory=dict)
     frames: list[dict[str, Any]] = field(default_factory=list)  # [{"t", "hashes"}]
     extra: dict[str, Any] = field(default_factory=dict)
+    source_url: str | None = None  # the post/page of the earliest copy (provenance.py)
+    posted_at: str | None = None  # that post's time, when a walk archived it
+    post_text: str | None = None  # that post's text
 
     @classmethod
     def from_row(cls, row: tuple) -> Item:
@@ -90,7 +93,7 @@ class Item:
                 "name": self.name, "origin": self.origin, "source": self.source,
                 "first_seen": self.first_seen, "title": self.title, "tags": self.tags,
                 "kind": self.kind, "added_at": self.added_at, "hashes": self.hashes,
-                "frames": self.frames, "extra": self.extra}
+                "frames": self.frames, "extra": self.extra, "source_url": self.source_url}
 
 
 @dataclass
@@ -148,6 +151,9 @@ class Match:
     query_view: str | None = None  # "content", "tl80"... (osintkit/views.py); None = whole
     item_view: str | None = None  # the archived sub-view that matched; None = whole
     geometry: dict[str, Any] | None = None  # osintkit/geometry.py Geometry.to_dict()
+    source_url: str | None = None  # the post/page that carried the archived copy
+    posted_at: str | None = None  # that post's time (channel walks)
+    post_text: str | None = None  # that post's text
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "name": self.name, "sha256": self.sha256,
@@ -158,7 +164,8 @@ class Match:
                 "frame_matches": [f.to_dict() for f in self.frame_matches],
                 "query_region": list(self.query_region) if self.query_region else None,
                 "query_view": self.query_view, "item_view": self.item_view,
-                "geometry": self.geometry}
+                "geometry": self.geometry, "source_url": self.source_url,
+                "posted_at": self.posted_at, "post_text": self.post_text}
 
 
 @dataclass

@@ -27,7 +27,6 @@ from osintkit.redact import redact
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
 _RETRIES = 8
 _PG_LOCK_ID = 0x05170001  # advisory lock serializing migrations across clients
 
@@ -83,9 +82,30 @@ def _migration_4(pk: str, real: str) -> list[str]:
     ]
 
 
+def _migration_source_posts(pk: str, real: str) -> list[str]:
+    # Where archived media was published (issue 17, `archive add URL`): the post or page
+    # that carried an item's earliest copy (it moves with first_seen, like `source`); the
+    # posts a channel walk archived completely (what a resumed walk skips), with their text;
+    # and per walked channel the stretch of post numbers already done (where to resume).
+    return [
+        "CREATE TABLE IF NOT EXISTS item_sources ("
+        " item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+        " source_url TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS item_sources_url ON item_sources (source_url)",
+        "CREATE TABLE IF NOT EXISTS posts ("
+        " url TEXT PRIMARY KEY, channel TEXT, number BIGINT, posted_at TEXT, text TEXT,"
+        " forwarded_from TEXT, edited INTEGER NOT NULL DEFAULT 0, views BIGINT,"
+        " media INTEGER NOT NULL DEFAULT 0, archived_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS posts_channel_number ON posts (channel, number)",
+        "CREATE TABLE IF NOT EXISTS walks ("
+        " source TEXT PRIMARY KEY, low BIGINT, high BIGINT, updated_at TEXT NOT NULL)",
+    ]
+
+
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
 MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3,
-                                                     _migration_4]
+                                                     _migration_4, _migration_source_posts]
+SCHEMA_VERSION = len(MIGRATIONS)  # renumbering a migration is moving it in this list
 
 
 def default_path() -> Path:

@@ -69,6 +69,7 @@ class MediaItem:
     fetched: Any = None
     error: ErrorInfo | None = None
     archived: dict[Any, Any] = field(default_factory=dict)  # item_id -> archive Item
+    origin: dict[str, Any] | None = None  # the post/page that carried it (spread.origin_of)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +91,7 @@ class CheckContext:
     item: MediaItem | None = None
     tolerance: timedelta = DEFAULT_TOLERANCE
     out_dir: Path | None = None  # the report folder: checks may write pictures under it
+    spread: list[Any] = field(default_factory=list)  # spread.SpreadGroup (claims with URLs)
     code: str = ""  # set by run_checks for the running check
     severity: str = "info"
 

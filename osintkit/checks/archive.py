@@ -32,7 +32,8 @@ def _predates(ctx: CheckContext, match: Any) -> bool | None:
 def _match_evidence(match: Any) -> dict[str, Any]:
     keys = ("item_id", "name", "sha256", "source", "first_seen", "title", "kind",
             "distance", "transform", "match", "query_t", "item_t",
-            "query_region", "query_view", "item_view", "geometry")  # views.py, geometry.py
+            "query_region", "query_view", "item_view", "geometry",  # views.py, geometry.py
+            "source_url", "posted_at")  # the archived post (archive/provenance.py)
     return {k: getattr(match, k, None) for k in keys}
 
 

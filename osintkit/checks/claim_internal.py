@@ -29,16 +29,23 @@ def _same(a: MediaItem, b: MediaItem) -> dict[str, Any] | None:
     return None
 
 
+def _other_url(a: MediaItem, b: MediaItem) -> bool:
+    ua = (a.origin or {}).get("claim_url")
+    ub = (b.origin or {}).get("claim_url")
+    return bool(ua and ub and ua != ub)
+
+
 @check("DUPLICATE_WITHIN_CLAIM", severity="low", scope="claim")
 def duplicate_within_claim(ctx: CheckContext) -> list[Finding]:
-    """The same picture appears more than once in the claim (padding the evidence)."""
+    """The same picture appears more than once in the claim (padding the evidence); copies
+    on different URLs of the claim are its spread, not padding."""
     items = [m for m in ctx.media if m.ok and m.hashes is not None]
     out = []
     seen: set[str] = set()
     for i, a in enumerate(items):
         for b in items[i + 1:]:
-            if b.id in seen:
-                continue
+            if b.id in seen or _other_url(a, b):
+                continue  # copies on different URLs of one claim: its spread (spread.py)
             same = _same(a, b)
             if same:
                 seen.add(b.id)

@@ -20,9 +20,11 @@ from osintkit import __version__
 from osintkit.checks import CheckError, Finding, MediaItem, parse_when
 from osintkit.checks.verdict import Verdict
 from osintkit.claim import Claim
+from osintkit.report.reverse import reverse_search
 
-# 1.1: "furniture"; 1.2: "custody", "next_steps", "map", the archive block, media "level"
-SCHEMA_VERSION = "1.2"
+# 1.1: "furniture"; 1.2: "custody", "next_steps", "map", the archive block, media "level";
+# 1.3: "spread", media "reverse_search", matches' source_url/posted_at/post_text
+SCHEMA_VERSION = "1.3"
 
 __all__ = ["SCHEMA_VERSION", "Finding", "Report", "Verdict", "load_schema"]
 
@@ -56,6 +58,7 @@ class Report:
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     files: dict[str, str] = field(default_factory=dict)  # format -> written path
     furniture: list[dict[str, Any]] = field(default_factory=list)  # page furniture, not checked
+    spread: list[Any] = field(default_factory=list)  # spread.SpreadGroup
 
     @property
     def level(self) -> str:
@@ -89,6 +92,7 @@ class Report:
             "custody": self.custody,
             "next_steps": self.next_steps,
             "map": self.map,
+            "spread": [g.to_dict() for g in self.spread],
         }
 
     def _level(self, media_id: str) -> dict[str, Any]:
@@ -138,6 +142,7 @@ def media_to_dict(item: MediaItem, base: Path | None = None) -> dict[str, Any]:
         # what the decoders warned about (damaged tags...), metadata and hashing together
         "warnings": list(dict.fromkeys((meta.get("warnings") or [])
                                        + (hashes.get("warnings") or []))),
+        "reverse_search": reverse_search(item),
     }
 
 

@@ -86,6 +86,9 @@ def render_markdown(report: Report, json_sha256: str | None = None) -> str:
         lines += [f"- {p['media']} ({md_escape(p['name'])}): GPS {p['lat']:.5f}, "
                   f"{p['lon']:.5f}, {p['distance_km']:,.1f} km from the claimed place"
                   for p in d["map"]["points"]]
+    from osintkit.report.extras import markdown_extras
+
+    lines += markdown_extras(d, md_escape)
     if d.get("next_steps"):
         lines += ["", "## What to check next", ""]
         lines += [f"{n}. {md_escape(s['action'])}" for n, s in enumerate(d["next_steps"], 1)]
@@ -236,12 +239,21 @@ def _html_context(report: Report) -> dict[str, Any]:
         md["map_url"] = _map_url(md, d["claim"]["place"])
         media.append(md)
     from osintkit.report.mapsvg import render_svg
+    from osintkit.report.reverse import NAMES
 
     return {"r": d, "media": media, "claim_findings": by_media.get(None, []),
+            "spread": _spread_context(d, media), "engine_names": NAMES,
             "timeline": _timeline_positions(d["timeline"]),
             "place_url": (osm_url(d["claim"]["place"]["lat"], d["claim"]["place"]["lon"])
                           if d["claim"]["place"] else None),
             "map_svg": render_svg(d.get("map")), "archive_line": archive_line(d["archive"])}
+
+
+def _spread_context(d: dict[str, Any], media: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """report.json's spread with each appearance's thumbnail (from its media item)."""
+    thumbs = {m["id"]: m.get("thumb") for m in media}
+    return [{**g, "appearances": [{**a, "thumb": thumbs.get(a["media_id"])}
+                                  for a in g["appearances"]]} for g in d.get("spread") or []]
 
 
 def _finding_pictures(finding: dict[str, Any], base: Path | None) -> list[dict[str, str]]:
