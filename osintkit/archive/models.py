@@ -137,7 +137,7 @@ class Match:
     kind: str
     distance: dict[str, int]
     transform: str  # dihedral transform of the query that matched ("none", "mirror", ...)
-    match: str  # "exact" | "near"
+    match: str  # "exact" | "near" (a copy) | "scene" (another shot of the same scene)
     query_t: float | None = None
     item_t: float | None = None
     title: str | None = None
@@ -148,6 +148,9 @@ class Match:
     query_view: str | None = None  # "content", "tl80"... (osintkit/views.py); None = whole
     item_view: str | None = None  # the archived sub-view that matched; None = whole
     geometry: dict[str, Any] | None = None  # osintkit/geometry.py Geometry.to_dict()
+    shot: dict[str, Any] | None = None  # osintkit/sameshot.py ShotCheck.to_dict()
+    basis: str | None = None  # "hashes" | "geometry" | "hashes+geometry" (None: exact)
+    evidence_note: str | None = None  # which hash agreement let a hash match stand
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "name": self.name, "sha256": self.sha256,
@@ -158,7 +161,7 @@ class Match:
                 "frame_matches": [f.to_dict() for f in self.frame_matches],
                 "query_region": list(self.query_region) if self.query_region else None,
                 "query_view": self.query_view, "item_view": self.item_view,
-                "geometry": self.geometry}
+                "geometry": self.geometry, "shot": self.shot, "basis": self.basis}
 
 
 @dataclass
@@ -171,8 +174,9 @@ class SearchResult:
     error: ErrorInfo | None = None
     kind: str | None = None
     sha256: str | None = None
+    notes: list[str] = field(default_factory=list)  # steps skipped, items not confirmable
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "kind": self.kind,
                 "sha256": self.sha256, "matches": [m.to_dict() for m in self.matches],
-                "error": self.error.to_dict() if self.error else None}
+                "notes": self.notes, "error": self.error.to_dict() if self.error else None}

@@ -25,7 +25,7 @@ from osintkit.errors import ArchiveError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _RETRIES = 8
 _PG_LOCK_ID = 0x05170001  # advisory lock serializing migrations across clients
 
@@ -81,9 +81,24 @@ def _migration_4(pk: str, real: str) -> list[str]:
     ]
 
 
+def _migration_5(pk: str, real: str) -> list[str]:
+    # What confirmation needs, kept in the archive itself (osintkit/localfeat.py): packed
+    # ORB features, the distinct visual words (the candidate index is rebuilt from them)
+    # and a small JPEG thumbnail (the copy/scene pixel check, the report's picture).
+    # status: ok | missing (file unreadable when backfilled) | changed (the file at
+    # `origin` is no longer the archived one) | empty (no features: a flat picture).
+    # Items added before v5 are backfilled from their files (archive/local.py).
+    blob = "BYTEA" if real == "DOUBLE PRECISION" else "BLOB"
+    return [
+        "CREATE TABLE IF NOT EXISTS local ("
+        " item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+        f" status TEXT NOT NULL, features {blob}, words {blob}, thumb {blob})",
+    ]
+
+
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
 MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3,
-                                                     _migration_4]
+                                                     _migration_4, _migration_5]
 
 
 def redact(url: str) -> str:
