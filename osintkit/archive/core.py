@@ -571,6 +571,7 @@ class Archive:
                 "schema_version": int(meta.get("schema_version", 0)),
                 "items": sum(kinds.values()), "kinds": kinds, "sources": sources,
                 "frames": q("SELECT COUNT(*) FROM frames")[0][0],
+                "local_features": self.local_counts(),
                 "first_seen_min": first, "first_seen_max": last}
 
     def remove(self, ids: Iterable[int] = (), sha256s: Iterable[str] = ()) -> int:

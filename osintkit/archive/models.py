@@ -151,6 +151,7 @@ class Match:
     shot: dict[str, Any] | None = None  # osintkit/sameshot.py ShotCheck.to_dict()
     basis: str | None = None  # "hashes" | "geometry" | "hashes+geometry" (None: exact)
     evidence_note: str | None = None  # which hash agreement let a hash match stand
+    thumb_jpeg: bytes | None = field(default=None, repr=False)  # stored thumbnail (not JSON)
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "name": self.name, "sha256": self.sha256,

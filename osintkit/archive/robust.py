@@ -182,15 +182,10 @@ def run(archive: Any, result: Any, qp: QueryPicture, hash_matches: list[Any],
     from the word index confirmed, every fit classified copy/scene. Returns (near and
     scene matches, notes)."""
     from osintkit.archive import local as loc
-    from osintkit.archive.core import _match
 
     notes: list[str] = []
-    qh = getattr(result, "hashes", None) or {}
-    items = archive._items([m.item_id for m in hash_matches])
-    trusted: dict[int, tuple[bool, str]] = {
-        m.item_id: hash_trust(m, qh, items.get(m.item_id)) for m in hash_matches}
-    index = archive.words()
-    cands = index.query(qp.words, k, exclude=exclude | {m.item_id for m in hash_matches})
+    cands = archive.words().query(qp.words, k,
+                                  exclude=exclude | {m.item_id for m in hash_matches})
     todo = [m.item_id for m in hash_matches] + [c.item_id for c in cands]
     if len(todo) > MAX_CONFIRM:
         notes.append(f"{len(todo) - MAX_CONFIRM} candidate(s) not confirmed geometrically "
@@ -198,9 +193,25 @@ def run(archive: Any, result: Any, qp: QueryPicture, hash_matches: list[Any],
         todo = todo[:MAX_CONFIRM]
     stored = loc.load(archive.db, todo)
     fits = {i: confirm(qp, stored[i]) for i in todo if i in stored}
+    out = _judge_hashes(archive, result, hash_matches, fits) + \
+        _judge_candidates(archive, [c.item_id for c in cands], fits)
+    for m in out:
+        if m.item_id in stored:
+            m.thumb_jpeg = stored[m.item_id].thumb or None
+    near = sorted((m for m in out if m.match == "near"), key=_rank)
+    scene = sorted((m for m in out if m.match == "scene"), key=_rank)
+    return near + scene, notes + coverage_notes(archive)
+
+
+def _judge_hashes(archive: Any, result: Any, matches: list[Any],
+                  fits: dict[int, tuple[Any, Any]]) -> list[Any]:
+    """Hash matches after their fit: the pixels decide copy/scene; without a fit a hash
+    match stands only when `hash_trust` says so."""
+    qh = getattr(result, "hashes", None) or {}
+    items = archive._items([m.item_id for m in matches])
     out = []
-    for m in hash_matches:
-        ok, why = trusted[m.item_id]
+    for m in matches:
+        ok, why = hash_trust(m, qh, items.get(m.item_id))
         geo, shot = fits.get(m.item_id, (None, None))
         kind = kind_of(geo, shot)
         apply(m, geo, shot)
@@ -211,26 +222,28 @@ def run(archive: Any, result: Any, qp: QueryPicture, hash_matches: list[Any],
             continue  # a lone weak hash: dropped
         m.evidence_note = why
         out.append(m)
-    for c in cands:
-        if c.item_id not in fits:
-            continue
-        geo, shot = fits[c.item_id]
-        kind = kind_of(geo, shot)
-        if kind is None:
-            continue
-        item = archive._items([c.item_id]).get(c.item_id)
+    return out
+
+
+def _judge_candidates(archive: Any, ids: list[int],
+                      fits: dict[int, tuple[Any, Any]]) -> list[Any]:
+    """Candidates of the word index that a fit confirms: copies and other shots."""
+    from osintkit.archive.core import _match
+
+    keep = {i: kind_of(*fits[i]) for i in ids if i in fits}
+    keep = {i: kind for i, kind in keep.items() if kind is not None}
+    items = archive._items(list(keep))
+    out = []
+    for item_id, kind in keep.items():
+        item = items.get(item_id)
         if item is None or item.kind != "image":
             continue
+        geo, shot = fits[item_id]
         m = _match(item, {}, "mirror" if geo.mirrored else "none", kind, None, None)
         apply(m, geo, shot)
         m.basis = "geometry"
         out.append(m)
-    near = [m for m in out if m.match == "near"]
-    scene = [m for m in out if m.match == "scene"]
-    near.sort(key=_rank)
-    scene.sort(key=_rank)
-    notes += coverage_notes(archive)
-    return near + scene, notes
+    return out
 
 
 def _rank(m: Any) -> tuple:
