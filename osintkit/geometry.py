@@ -72,6 +72,7 @@ class Geometry:
     homography: list[list[float]] | None = None  # query -> original pixels
     pairs: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)
     sizes: tuple[tuple[int, int], tuple[int, int]] | None = None  # (query, original) pixels
+    spread: float = 0.0  # area of the inliers' convex hull, as a share of the original
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "inliers": self.inliers, "matches": self.matches,
@@ -81,7 +82,8 @@ class Geometry:
                 "crop_box": list(self.crop_box) if self.crop_box else None,
                 "cropped": None if self.cropped is None else round(self.cropped, 3),
                 "query_region": list(self.query_region) if self.query_region else None,
-                "explanation": self.explanation, "method": self.method}
+                "spread": round(self.spread, 3), "explanation": self.explanation,
+                "method": self.method}
 
 
 # ---------------------------------------------------------------- features
@@ -369,9 +371,13 @@ def _corners(size: tuple[int, int]) -> np.ndarray:
 
 def _describe(geo: Geometry, h: np.ndarray, pts: tuple, fit_pts: tuple,
               qsize: tuple[int, int], osize: tuple[int, int]) -> None:
+    import cv2
     import numpy as np
 
     geo.homography = [[round(float(v), 6) for v in row] for row in h]
+    if len(pts[1]) >= 3:
+        hull = cv2.convexHull(np.asarray(pts[1], dtype=np.float32).reshape(-1, 1, 2))
+        geo.spread = float(cv2.contourArea(hull)) / float(osize[0] * osize[1])
     step = max(1, len(pts[0]) // 200)  # a spread sample of the inliers, for the picture
     geo.pairs = [(float(a[0]), float(a[1]), float(b[0]), float(b[1]))
                  for a, b in zip(pts[0][::step][:200], pts[1][::step][:200], strict=False)]

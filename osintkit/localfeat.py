@@ -38,6 +38,7 @@ STORED_FEATURES = 400  # per archived image (14.4 KB); README measures recall ag
 QUERY_FEATURES = 1000  # per query (not stored): more points survive a heavy crop or a UI
 THUMB_SIZE = 320  # longer side of the stored thumbnail
 THUMB_QUALITY = 85
+FAST_THRESHOLD = 8  # OpenCV default 20 finds ~10 corners on low-detail photos (silhouettes)
 POINT_SCALE = 8  # points stored as uint16 at 1/8 px: pictures up to 8191 px wide
 FORMAT = 1  # of pack(); unpack() refuses others
 VOCABULARY = "orb_vocabulary.npy"
@@ -102,7 +103,8 @@ def detect(img: Image.Image, n: int, mirrored: bool = False) -> tuple[np.ndarray
     empty = (np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
     if min(gray.shape) < MIN_SIDE:
         return empty
-    kps, desc = cv2.ORB_create(nfeatures=n * 2).detectAndCompute(gray, None)
+    kps, desc = cv2.ORB_create(nfeatures=n * 2, fastThreshold=FAST_THRESHOLD).detectAndCompute(
+        gray, None)
     if desc is None or not len(kps):
         return empty
     keep = _spread(kps, gray.shape, n)

@@ -25,6 +25,10 @@ from osintkit.archive.search import QueryUnit, RowSet
 CANDIDATES = 8  # items the candidate index proposes for geometric confirmation
 MAX_CONFIRM = 24  # fits per query at most (hash matches first): bounds the cost
 STRONG_INLIERS = 45  # a fit this strong stands even when the pixels cannot be compared
+# Another shot needs its matching points spread over >= 6% of the archived picture: chance
+# fits between unrelated photos (15-17 inliers) cluster in 0.1-4.6% of it, real other
+# shots (stereo, viewpoint series) spread over 6.6-25% (measured, README).
+SCENE_MIN_SPREAD = 0.06
 # The no-lone-weak-hash rule (README "Hashes and comparison", measured in bench_hash.py:
 # edited copies keep PDQ <= 64 and dHash <= 10; different photos sit at PDQ >= 90).
 PDQ_TRUST_QUALITY = 50  # PDQ quality below this on either side: no hash stands alone
@@ -49,14 +53,26 @@ class QueryPicture:
         from osintkit.geometry import Features
         from osintkit.hashing import to_rgb
         from osintkit.localfeat import QUERY_FEATURES, detect, words
+        from osintkit.views import content_region, crop
 
         img = to_rgb(img)
         full = size or img.size
         ratio = full[0] / img.width
         qp = cls(img, full)
+        # a picture inside a canvas (a screenshot's UI, padding): its features are also
+        # found on the region itself, at full working size, where they match in scale
+        region = content_region(img)
+        parts = [((0, 0), img)] + ([(region[:2], crop(img, region))] if region else [])
         feats = []
         for mirrored in (False, True):
-            pts, desc = detect(img, QUERY_FEATURES, mirrored=mirrored)
+            pts_all, desc_all = [], []
+            for (ox, oy), part in parts:
+                pts, desc = detect(part, QUERY_FEATURES, mirrored=mirrored)
+                if mirrored:  # mirrored points: in the mirror image of the whole picture
+                    ox = img.width - ox - part.width
+                pts_all.append(pts + np.array([ox, oy], np.float32))
+                desc_all.append(desc)
+            pts, desc = np.concatenate(pts_all), np.concatenate(desc_all)
             feats.append(Features(pts * ratio, desc if len(desc) else None, full, "orb"))
             qp.words.append(words(desc).astype(np.int64))
         qp.features, qp.mirrored = feats
@@ -160,8 +176,10 @@ def kind_of(geo: Any, shot: Any) -> str | None:
     """"near" (a copy), "scene" (another shot) or None (no verdict) after a fit."""
     if geo is None or not geo.confirmed:
         return None
-    if shot is not None and shot.kind in ("copy", "scene"):
-        return "near" if shot.kind == "copy" else "scene"
+    if shot is not None and shot.kind == "copy":
+        return "near"
+    if shot is not None and shot.kind == "scene":
+        return "scene" if geo.spread >= SCENE_MIN_SPREAD else None
     return "near" if geo.inliers >= STRONG_INLIERS else None
 
 
