@@ -342,12 +342,17 @@ def annotate(db: Any, matches: list[Any], rows: RowSet, best_rows: dict[int, int
         m.item_view = item_view(db, m.item_id, got[0][0] if got else None, pdq)
 
 
+def _whole_view(name: str | None) -> bool:
+    """The whole query or one of its content regions (not a sub-view)."""
+    return name is None or (name.startswith("content") and ":" not in name)
+
+
 def prefer_simple(by_item: dict[int, list[Any]], units: list[QueryUnit], max_pdq: int) -> None:
     """Among an item's PDQ matches, put the simplest explanation first: the whole query
     or its content region before its sub-views (pHash-only pairs stay behind them)."""
     def rank(pair: Any) -> tuple[bool, bool]:
         return (pair.pdq is None or pair.pdq > max_pdq,
-                units[pair.unit].view not in (None, "content", "trimmed"))
+                not _whole_view(units[pair.unit].view))
 
     for pairs in by_item.values():
         pairs.sort(key=rank)  # stable: the distance order stays within each rank
