@@ -54,10 +54,13 @@ def _lines(d: ImageDraw.ImageDraw, x: int, y: int, n: int, colour: tuple, rnd: r
 def chat(photo: Image.Image, rnd: random.Random, theme: str = "light",
          scale: float = 0.7) -> tuple[Image.Image, Box]:
     """A messenger conversation: wallpaper, header, a text bubble, the photo in an
-    outgoing bubble with a timestamp on it, an input bar."""
+    outgoing bubble with a timestamp on it, a caption, an input bar. At scale >= 0.95
+    the photo is shown edge to edge (as channels' media): it touches both sides."""
     t = THEMES[theme]
     w = 1080
-    pic = _fit(photo, round(w * scale) - 24)
+    full = scale >= 0.95
+    margin, pad = (0, 0) if full else (30, 12)
+    pic = _fit(photo, w if full else round(w * scale) - 24)
     h = max(1920, pic.height + 900)
     c = Image.new("RGB", (w, h), t["wall"])
     d = ImageDraw.Draw(c)
@@ -67,19 +70,20 @@ def chat(photo: Image.Image, rnd: random.Random, theme: str = "light",
     d.text((135, 90), "last seen recently", fill=t["muted"], font=_font(24))
     d.rounded_rectangle((30, 200, 30 + 700, 380), 24, fill=t["bubble2"])
     _lines(d, 55, 220, 3, t["fg"], rnd, 660, 26)
-    bx0 = w - 30 - pic.width - 24
+    bx0 = w - margin - pic.width - 2 * pad
     by0 = 430
-    d.rounded_rectangle((bx0, by0, w - 30, by0 + pic.height + 24 + 60), 28, fill=t["bubble"])
-    c.paste(pic, (bx0 + 12, by0 + 12))
+    d.rounded_rectangle((bx0, by0, w - margin, by0 + pic.height + 2 * pad + 60),
+                        0 if full else 28, fill=t["bubble"])
+    c.paste(pic, (bx0 + pad, by0 + pad))
     d = ImageDraw.Draw(c, "RGBA")
-    tx, ty = bx0 + 12 + pic.width - 130, by0 + 12 + pic.height - 48
+    tx, ty = bx0 + pad + pic.width - 130, by0 + pad + pic.height - 48
     d.rounded_rectangle((tx, ty, tx + 115, ty + 36), 16, fill=(0, 0, 0, 110))
     d.text((tx + 14, ty + 5), "14:32 ✓✓", fill=(255, 255, 255), font=_font(22))
-    _lines(d, bx0 + 20, by0 + pic.height + 30, 1, t["fg"], rnd, pic.width, 24)
+    _lines(d, bx0 + 20, by0 + pic.height + 2 * pad + 8, 1, t["fg"], rnd, pic.width, 24)
     d.rectangle((0, h - 140, w, h), fill=t["bar"])
     d.rounded_rectangle((30, h - 110, w - 140, h - 30), 40, fill=t["bg"])
     d.ellipse((w - 115, h - 115, w - 25, h - 25), fill=t["accent"])
-    return _jpeg(c), (bx0 + 12, by0 + 12, pic.width, pic.height)
+    return _jpeg(c), (bx0 + pad, by0 + pad, pic.width, pic.height)
 
 
 def feed(photo: Image.Image, rnd: random.Random, theme: str = "light",
@@ -159,7 +163,7 @@ def browser(photo: Image.Image, rnd: random.Random, theme: str = "light",
 
 
 LAYOUTS = {"chat": chat, "feed": feed, "gallery": gallery, "browser": browser}
-SCALES = {"chat": (0.4, 0.8), "feed": (0.6, 1.0), "gallery": (0.9, 1.0), "browser": (0.4, 0.7)}
+SCALES = {"chat": (0.4, 1.0), "feed": (0.6, 1.0), "gallery": (0.9, 1.0), "browser": (0.4, 0.7)}
 
 
 def random_screenshot(photo: Image.Image, rnd: random.Random,
