@@ -47,7 +47,9 @@ CORROBORATED_PDQ = 70  # above 31 a near-duplicate needs pHash and dHash to agre
 CORROBORATED_SUM = 28  # ...pHash + dHash distances (of 128 bits), on the aligned pictures
 SIMILAR_PDQ = 80  # "similar": worth a look (crops of ~5% land here)
 SIMILAR_SUM = 32
-VERDICTS = ("identical", "near-duplicate", "similar", "different")
+# "same-scene": local features fit, but the pixels after the fit say another shot
+# (another viewpoint, moment or exposure: osintkit/sameshot.py), not a copy.
+VERDICTS = ("identical", "near-duplicate", "same-scene", "similar", "different")
 VISUAL_HEIGHT = 480
 
 
@@ -74,6 +76,9 @@ class CompareResult:
     error: ErrorInfo | None = None
     views: dict[str, Any] | None = None  # best view pair (osintkit/views.py), images only
     geometry: dict[str, Any] | None = None  # local features A -> B (osintkit/geometry.py)
+    shot: dict[str, Any] | None = None  # pixels after the fit (osintkit/sameshot.py)
+    decided_by: str | None = None  # "hashes" | "views" | "geometry": what set the verdict
+    headline: str = ""  # the distance and geometry that decided, in words
 
     def to_dict(self) -> dict[str, Any]:
         videos = "video" in (self.kind_a, self.kind_b)
@@ -86,7 +91,8 @@ class CompareResult:
                          for s in self.segments] if videos else None,
             "frame_matches": self.frame_matches if videos else None,
             "visual": self.visual, "notes": self.notes,
-            "views": self.views, "geometry": self.geometry,
+            "views": self.views, "geometry": self.geometry, "shot": self.shot,
+            "decided_by": self.decided_by, "headline": self.headline,
             "error": self.error.to_dict() if self.error else None,
         }
 
@@ -100,7 +106,10 @@ def verdict_for(sha256_equal: bool, distance: dict[str, int],
     both = distance.get("phash", 64) + distance.get("dhash", 64)
     if pdq is not None and pdq <= NEAR_PDQ:
         return "near-duplicate"
-    if both <= CORROBORATED_SUM and (pdq is None or pdq <= CORROBORATED_PDQ):
+    # no lone weak hash: on a flat picture (PDQ quality < 50) pHash + dHash agree on
+    # dark or near-uniform pictures that are not the same (a moon on black, a sunset
+    # silhouette): at most "similar" unless the local features confirm (compare_files)
+    if both <= CORROBORATED_SUM and pdq is not None and pdq <= CORROBORATED_PDQ:
         return "near-duplicate"
     if (pdq is not None and pdq <= SIMILAR_PDQ) or both <= SIMILAR_SUM:
         return "similar"
@@ -282,6 +291,7 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
         res.notes.append(f"PDQ quality below {PDQ_MIN_QUALITY} (flat picture): "
                          "verdict by pHash + dHash")
     res.verdict = verdict_for(res.sha256_equal, distance, low)
+    res.decided_by, res.headline = "hashes", _hash_headline(res, low)
     if res.verdict == "different":
         res.transform = None  # the best of 8 poor matches means nothing
     for side in (sa, sb):
@@ -297,8 +307,10 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
 
 # ---------------------------------------------------------------- crops, padding, rotation
 def _robust(res: CompareResult) -> Any:
-    """Views (content region, sub-views) and local-feature geometry of two images; a
-    confirmed match upgrades "similar"/"different" to "near-duplicate" with a note."""
+    """Views (content region, sub-views), local-feature geometry and the pixels after
+    the fit: a confirmed copy upgrades "similar"/"different" to "near-duplicate", another
+    shot of the same scene makes any verdict "same-scene"; the headline says what
+    decided (the view's PDQ, the fit), not the whole pictures' distances."""
     from osintkit.geometry import match_files
     from osintkit.views import best_view_pair, load_view_image
 
@@ -310,18 +322,62 @@ def _robust(res: CompareResult) -> Any:
         res.views = pair
     geo = match_files(res.a, res.b)
     res.geometry = geo.to_dict()
-    if res.verdict in ("similar", "different"):
-        if pair is not None and pair["pdq"] <= NEAR_PDQ:
-            res.verdict = "near-duplicate"
-            res.notes.append(f"matched on views: A {pair['a_view']} ~ B {pair['b_view']} "
-                             f"(PDQ {pair['pdq']})")
-        elif geo.confirmed:
-            res.verdict = "near-duplicate"
-            # geometry maps B (the original) onto A (the query): say so, not "the original".
-            what = geo.explanation.replace("the original fills", "B fills")
-            res.notes.append(f"matched by local features ({geo.inliers} inliers): "
-                             f"A shows B {what}")
+    shot = _shot(res, geo)
+    # geometry maps B (the original) onto A (the query): say so, not "the original".
+    what = geo.explanation.replace("the original fills", "B fills")
+    fit = f"A shows B {what}, {geo.inliers} inliers" if geo.confirmed else None
+    view = (f"PDQ {pair['pdq']} on A's {_view_words(pair['a_view'])} ~ B's "
+            f"{_view_words(pair['b_view'])}") if pair is not None and pair["pdq"] <= NEAR_PDQ \
+        else None
+    if shot is not None and shot.kind == "scene" and res.verdict != "identical":
+        res.verdict, res.decided_by = "same-scene", "geometry"
+        res.headline = f"another shot of the same scene: {shot.reason}; {fit}"
+        res.notes.append("not a copy: the pixels differ where depth, motion or light do")
+        return geo
+    if res.verdict in ("similar", "different") and (view or fit):
+        res.verdict = "near-duplicate"
+        res.decided_by = "views" if view else "geometry"
+        res.notes.append(f"matched on views: A {pair['a_view']} ~ B {pair['b_view']} (PDQ "
+                         f"{pair['pdq']})" if view else f"matched by local features: {fit}")
+    elif res.verdict == "near-duplicate" and res.decided_by == "hashes" and fit:
+        res.headline += f"; {fit}"
+    if res.decided_by != "hashes":
+        res.headline = ", ".join(x for x in (fit, view) if x)
+        if shot is not None and shot.kind == "copy":
+            res.headline += f"; {shot.reason}"
     return geo
+
+
+def _shot(res: CompareResult, geo: Any) -> Any:
+    """The copy-or-another-shot check after a confirmed fit (None without one)."""
+    from osintkit.sameshot import compare as compare_pixels
+
+    if not geo.confirmed or geo.homography is None or geo.sizes is None:
+        return None
+    try:
+        qa, qb = load_image(res.a, size=640), load_image(res.b, size=640)
+        shot = compare_pixels(qa, geo.sizes[0], qb, geo.sizes[1], geo.homography)
+    except Exception:  # a degenerate fit: no pixel verdict
+        return None
+    res.shot = shot.to_dict()
+    return shot
+
+
+def _view_words(name: str) -> str:
+    if name in ("whole", "full"):
+        return "whole picture"
+    if name.startswith("content") and ":" not in name:
+        return "content region (canvas removed)"
+    return f"{name.split(':')[-1]} view"
+
+
+def _hash_headline(res: CompareResult, low: bool) -> str:
+    d = res.distance
+    parts = [f"PDQ {d['pdq']}" + ("" if res.transform in (None, "none")
+                                   else f" ({res.transform})")]
+    parts += [f"{k} {v}" for k, v in d.items() if k != "pdq"]
+    return ("whole pictures: " + ", ".join(parts) +
+            (" (PDQ quality below 50: too little detail)" if low else ""))
 
 
 def _to_file_pixels(box: list[int], img: Image.Image, path: Path) -> list[int]:

@@ -112,7 +112,9 @@ def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> F
     det = cv2.SIFT_create(nfeatures=1500) if method == "sift" else \
         cv2.ORB_create(nfeatures=ORB_FEATURES)
     kps, desc = det.detectAndCompute(gray, None)
-    pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2) / scale
+    from osintkit.localfeat import rescale
+
+    pts = rescale(np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2), 1.0 / scale)
     return Features(pts, desc, img.size, method)
 
 
@@ -135,7 +137,9 @@ def cached_features(path: str | os.PathLike[str], method: str = "orb",
     with _I.open(p) as im:
         full = _oriented_size(im)
     ratio = full[0] / feats.size[0]
-    feats = Features(feats.points * ratio, feats.descriptors, full, method)
+    from osintkit.localfeat import rescale
+
+    feats = Features(rescale(feats.points, ratio), feats.descriptors, full, method)
     _CACHE[key] = feats
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -309,13 +313,17 @@ def _prefer_affine(h: np.ndarray, pts: tuple[np.ndarray, np.ndarray], px: float)
     src, dst = pts[0].astype(np.float64), pts[1].astype(np.float64)
     if len(src) < 3:
         return h
+    # the simpler model wins unless the homography explains the inliers clearly better:
+    # keypoints of a small query are off by a pixel of ITS own, several of the original's
+    h_res = float(np.median(np.linalg.norm(_project(h, src) - dst, axis=1)))
+    allowed = max(px / 2, 1.3 * h_res)
     for fit in (cv2.estimateAffinePartial2D, cv2.estimateAffine2D):
-        a, _ = fit(src, dst, method=cv2.RANSAC, ransacReprojThreshold=px / 2, maxIters=2000,
-                   confidence=0.999, refineIters=20)
+        a, _ = fit(src, dst, method=cv2.RANSAC, ransacReprojThreshold=allowed,
+                   maxIters=2000, confidence=0.999, refineIters=20)
         if a is None or not np.all(np.isfinite(a)) or abs(np.linalg.det(a[:, :2])) < 1e-6:
             continue
         residual = np.linalg.norm(src @ a[:, :2].T + a[:, 2] - dst, axis=1)
-        if float(np.median(residual)) <= px / 2:
+        if float(np.median(residual)) <= allowed:
             return np.vstack([a, [0.0, 0.0, 1.0]])
     return h
 

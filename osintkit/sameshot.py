@@ -77,6 +77,14 @@ def _gray(img: Image.Image, side: int = SIZE) -> tuple[np.ndarray, float]:
     return np.asarray(g, dtype=np.float32), scale
 
 
+def _scaling(sx: float, sy: float) -> np.ndarray:
+    """Pixel coordinates of a picture -> those of its copy resized by (sx, sy), pixel
+    centres at integer coordinates (as OpenCV warps them)."""
+    import numpy as np
+
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
 def _band(a: np.ndarray) -> np.ndarray:
     """Fine structure: difference of Gaussians (sigma 0.8 - 2.4 px)."""
     import cv2
@@ -115,14 +123,23 @@ def compare(query: Image.Image, query_size: tuple[int, int], original: Image.Ima
     import numpy as np
 
     t, ts = _gray(original)
-    st = np.diag([t.shape[1] / original_size[0], t.shape[0] / original_size[1], 1.0])
+    st = _scaling(t.shape[1] / original_size[0], t.shape[0] / original_size[1])
     hq = st @ np.asarray(homography, dtype=np.float64)  # query pixels -> comparison pixels
+    # compare at the coarser of the two resolutions: a small query (a thumbnail-sized
+    # re-post) has none of the fine structure of the archived picture, so the archived
+    # picture is reduced to the query's scale rather than the query enlarged
+    scale = math.sqrt(abs(np.linalg.det(hq[:2, :2] / hq[2, 2]))) * max(query_size) / \
+        max(query.size)
+    if scale > 1.05:
+        t, _ = _gray(original, max(4 * BLOCK, round(max(t.shape) / scale)))
+        st = _scaling(t.shape[1] / original_size[0], t.shape[0] / original_size[1])
+        hq = st @ np.asarray(homography, dtype=np.float64)
     # reduce the query (antialiased) to the comparison's scale first: warping a larger
     # picture down with linear interpolation aliases exactly the fine structure compared
     shrink = min(1.0, math.sqrt(abs(np.linalg.det(hq[:2, :2] / hq[2, 2]))) *
                  max(query_size) / max(query.size))
     q, _ = _gray(query, max(16, round(max(query.size) * shrink)))
-    sq = np.diag([q.shape[1] / query_size[0], q.shape[0] / query_size[1], 1.0])
+    sq = _scaling(q.shape[1] / query_size[0], q.shape[0] / query_size[1])
     h = hq @ np.linalg.inv(sq)
     size = (t.shape[1], t.shape[0])
     warped = cv2.warpPerspective(q, h, size, flags=cv2.INTER_LINEAR,

@@ -190,22 +190,23 @@ def test_a_dark_low_detail_photo_never_matches_another_by_phash_alone(tmp_path, 
 
 def test_phash_alone_needs_pdq_not_to_disagree():
     """The rule behind the moon/sunset case, on its own (robust.hash_trust)."""
+    from types import SimpleNamespace
+
     from osintkit.archive.models import Match
     from osintkit.archive.robust import hash_trust
 
-    class Item:
-        hashes = {"pdq_quality": 100, "dhash": "0f0f0f0f0f0f0f0f"}
+    item = SimpleNamespace(hashes={"pdq_quality": 100, "dhash": "0f0f0f0f0f0f0f0f"})
 
     def m(distance):
         return Match(1, "x", None, None, None, "image", distance, "none", "near")
 
     q = {"pdq_quality": 100, "dhash": "0f0f0f0f0f0f0f0f"}
-    assert hash_trust(m({"pdq": 12, "phash": 30}), q, Item())[0]  # PDQ alone
-    assert hash_trust(m({"pdq": 60, "phash": 6}), q, Item())[0]  # pHash + PDQ agree
-    assert not hash_trust(m({"pdq": 104, "phash": 8}), q, Item())[0]  # PDQ disagrees
-    assert not hash_trust(m({"pdq": 20, "phash": 4}), {**q, "pdq_quality": 30}, Item())[0]
+    assert hash_trust(m({"pdq": 12, "phash": 30}), q, item)[0]  # PDQ alone
+    assert hash_trust(m({"pdq": 60, "phash": 6}), q, item)[0]  # pHash + PDQ agree
+    assert not hash_trust(m({"pdq": 104, "phash": 8}), q, item)[0]  # PDQ disagrees
+    assert not hash_trust(m({"pdq": 20, "phash": 4}), {**q, "pdq_quality": 30}, item)[0]
     assert not hash_trust(m({"pdq": 60, "phash": 6}), {**q, "dhash": "f0f0f0f0f0f0f0f0"},
-                          Item())[0]  # dHash disagrees
+                          item)[0]  # dHash disagrees
 
 
 def test_cli_fast_and_default_differ_on_a_crop(runner, scene_archive, tmp_path):

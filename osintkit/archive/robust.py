@@ -52,7 +52,7 @@ class QueryPicture:
         picture `img` was reduced from (default: img's own)."""
         from osintkit.geometry import Features
         from osintkit.hashing import to_rgb
-        from osintkit.localfeat import QUERY_FEATURES, detect, words
+        from osintkit.localfeat import QUERY_FEATURES, detect, rescale, words
         from osintkit.views import content_region, crop
 
         img = to_rgb(img)
@@ -73,7 +73,8 @@ class QueryPicture:
                 pts_all.append(pts + np.array([ox, oy], np.float32))
                 desc_all.append(desc)
             pts, desc = np.concatenate(pts_all), np.concatenate(desc_all)
-            feats.append(Features(pts * ratio, desc if len(desc) else None, full, "orb"))
+            feats.append(Features(rescale(pts, ratio), desc if len(desc) else None, full,
+                                  "orb"))
             qp.words.append(words(desc).astype(np.int64))
         qp.features, qp.mirrored = feats
         return qp
