@@ -121,6 +121,10 @@ def test_word_index_extend_equals_a_rebuild():
         WordIndex.build(list(range(25, 40)), lists[25:], 500), (39, 40))
     assert np.array_equal(whole.offsets, part.offsets)
     assert np.array_equal(whole.postings, part.postings)
+    chunks = WordIndex.build_chunks([(list(range(0, 10)), lists[:10]),
+                                     (list(range(10, 40)), lists[10:])], 500)
+    assert np.array_equal(whole.postings, chunks.postings)
+    assert np.array_equal(whole.offsets, chunks.offsets)
     q = [lists[30][:40]]
     assert [c.item_id for c in whole.query(q, 3)] == [c.item_id for c in part.query(q, 3)]
     assert whole.query(q, 1)[0].item_id == 30

@@ -19,6 +19,7 @@ appending when the archive only grew.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,32 @@ class WordIndex:
         offsets = np.zeros(nwords + 1, np.int64)
         np.cumsum(counts, out=offsets[1:])
         return cls(rows, offsets, row_of[order], nwords, base)
+
+    @classmethod
+    def build_chunks(cls, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]], nwords: int,
+                     base: tuple[int, int] = (0, 0)) -> WordIndex:
+        """As `build`, from (item ids, word arrays) chunks, in bounded memory: each chunk
+        is sorted by word on its own, then every word's postings are laid end to end
+        (a million images hold ~300 million postings; one argsort of them all would take
+        2.4 GB of indexes)."""
+        parts = [cls.build(ids, lists, nwords) for ids, lists in chunks]
+        if not parts:
+            return cls.build([], [], nwords, base)
+        rows = np.concatenate([p.rows for p in parts])
+        counts = sum(np.diff(p.offsets) for p in parts)
+        offsets = np.zeros(nwords + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        postings = np.empty(int(offsets[-1]), np.uint32)
+        fill = offsets[:-1].copy()
+        shift = 0
+        for p in parts:
+            lengths = np.diff(p.offsets)
+            dest = np.repeat(fill - p.offsets[:-1], lengths) + \
+                np.arange(len(p.postings), dtype=np.int64)
+            postings[dest] = p.postings + np.uint32(shift)
+            fill += lengths
+            shift += len(p.rows)
+        return cls(rows, offsets, postings, nwords, base)
 
     def extend(self, more: WordIndex, base: tuple[int, int]) -> WordIndex:
         """This index with `more`'s rows appended (items added since it was built)."""

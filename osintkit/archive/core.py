@@ -479,7 +479,9 @@ class Archive:
                 after = old.base[0] if int(kept) == old.base[1] else 0
             ids, lists = word_rows(self.db, cur, after)
             top = max([after, *ids]) if ids else after
-            more = WordIndex.build(ids, lists, nwords)
+            step = 100_000  # bounded memory for a million images (bow.build_chunks)
+            more = WordIndex.build_chunks(((ids[i:i + step], lists[i:i + step])
+                                           for i in range(0, len(ids), step)), nwords)
             if after and old is not None:
                 index = old.extend(more, (top, old.base[1] + len(ids)))
             else:
