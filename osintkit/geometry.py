@@ -168,19 +168,28 @@ def signature(img: Image.Image, n: int = SIGNATURE_SIZE) -> bytes:
 
 def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int]:
     """Indexes of `n` keypoints spread over a grid x grid layout (strongest per cell
-    first), so a crop that loses a side keeps most of the signature."""
+    first, then round-robin over the cells), so a crop that loses a side keeps most of
+    them. Vectorized: a query has thousands of keypoints."""
+    import numpy as np
+
+    if not len(kps):
+        return []
     h, w = shape[:2]
-    cells: dict[tuple[int, int], list[int]] = {}
-    for i in sorted(range(len(kps)), key=lambda i: -kps[i].response):
-        x, y = kps[i].pt
-        cells.setdefault((min(grid - 1, int(x * grid / w)), min(grid - 1, int(y * grid / h))),
-                         []).append(i)
-    picked: list[int] = []
-    rank = 0
-    while len(picked) < n and any(len(c) > rank for c in cells.values()):
-        picked += [c[rank] for c in cells.values() if len(c) > rank][:n - len(picked)]
-        rank += 1
-    return picked
+    pts = np.array([k.pt for k in kps], dtype=np.float64).reshape(-1, 2)
+    resp = np.array([k.response for k in kps])
+    cell = np.minimum(grid - 1, (pts[:, 1] * grid / h).astype(int)) * grid + \
+        np.minimum(grid - 1, (pts[:, 0] * grid / w).astype(int))
+    order = np.lexsort((-resp, cell))  # by cell, strongest first within a cell
+    cells = cell[order]
+    starts = np.searchsorted(cells, cells, side="left")
+    rank = np.arange(len(order)) - starts  # rank of each keypoint within its cell
+    # round-robin: rank first; within a rank, cells in order of first appearance by response
+    first = {}
+    for c in cell[np.argsort(-resp, kind="stable")].tolist():
+        first.setdefault(c, len(first))
+    cell_order = np.array([first[c] for c in cells.tolist()])
+    picked = order[np.lexsort((cell_order, rank))][:n]
+    return picked.tolist()
 
 
 def vote(query: Image.Image, signatures: np.ndarray, owners: np.ndarray, k: int,
@@ -264,13 +273,21 @@ def _fit(q: Features, o: Features) -> tuple[Any, Any, int, int]:
     return h, (src[mask], dst[mask]), int(mask.sum()), len(good)
 
 
-def match_features(q: Features, qm: Features, o: Features) -> Geometry:
-    """Fit the query (`q`, and `qm` its mirror image) onto the original `o`."""
+def match_features(q: Features, qm: Features, o: Features,
+                   mirrored_only: bool | None = None) -> Geometry:
+    """Fit the query (`q`, and `qm` its mirror image) onto the original `o`.
+    `mirrored_only`: fit only that orientation (True: the mirror image, False: the query
+    itself), when the caller already knows it (a hash match's transform, the candidate
+    index's votes); None: both, the mirror only when the direct fit is not strong."""
     import numpy as np
 
-    h, pts, inl, n = _fit(q, o)
+    if mirrored_only:
+        h, pts, inl, n = None, None, 0, 0
+    else:
+        h, pts, inl, n = _fit(q, o)
     # a strong direct fit settles it: the mirrored fit (half the cost) is then skipped
-    hm, ptsm, inlm, nm = _fit(qm, o) if inl < 3 * MIN_INLIERS else (None, None, 0, 0)
+    hm, ptsm, inlm, nm = _fit(qm, o) if inl < 3 * MIN_INLIERS and mirrored_only is not False \
+        else (None, None, 0, 0)
     mirrored = inlm > inl
     fit_pts = pts
     if mirrored:

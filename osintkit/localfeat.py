@@ -13,8 +13,9 @@ gives everything a query or an archived item needs.
 * thumbnail: a `THUMB_SIZE` JPEG -- the pixels `sameshot.py` compares after the fit, and
   the picture the report shows when the archived file is gone;
 * words: each descriptor's nearest word of a fixed vocabulary (`osintkit/data/
-  orb_vocabulary.npy`, 16,384 binary words, made by `scripts/train_vocabulary.py` from
-  openly licensed photos): the inverted file of `archive/bow.py` votes with them.
+  orb_vocabulary.npy`, 16,384 binary words, and its 128 coarse centroids, made by
+  `scripts/train_vocabulary.py` from openly licensed photos): the inverted file of
+  `archive/bow.py` votes with them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ FAST_THRESHOLD = 8  # OpenCV default 20 finds ~10 corners on low-detail photos (
 POINT_SCALE = 8  # points stored as uint16 at 1/8 px: pictures up to 8191 px wide
 FORMAT = 1  # of pack(); unpack() refuses others
 VOCABULARY = "orb_vocabulary.npy"
+VOCABULARY_COARSE = "orb_vocabulary_coarse.npy"
 
 
 @dataclass
@@ -163,27 +165,41 @@ def vocabulary() -> np.ndarray:
         return np.load(fh, allow_pickle=False)
 
 
+COARSE_PROBES = 2  # coarse cells searched per descriptor
+
+
 @functools.lru_cache(maxsize=1)
-def _vocab_index() -> object:
+def _vocab_index() -> tuple[object, object]:
+    """faiss's binary inverted file over the words: the coarse centroids shipped beside
+    the vocabulary as its quantizer (fixed, so a word is the same on every machine and
+    faiss version), each word in the cell of its nearest centroid."""
     import faiss
     import numpy as np
 
     voc = vocabulary()
-    index = faiss.IndexBinaryFlat(voc.shape[1] * 8)
+    with resources.files("osintkit.data").joinpath(VOCABULARY_COARSE).open("rb") as fh:
+        coarse = np.load(fh, allow_pickle=False)
+    quantizer = faiss.IndexBinaryFlat(voc.shape[1] * 8)
+    quantizer.add(np.ascontiguousarray(coarse))
+    index = faiss.IndexBinaryIVF(quantizer, voc.shape[1] * 8, len(coarse))
+    index.is_trained = True
     index.add(np.ascontiguousarray(voc))
-    return index
+    index.nprobe = COARSE_PROBES
+    return index, quantizer  # the quantizer must outlive the index (faiss keeps a pointer)
 
 
 def words(descriptors: np.ndarray) -> np.ndarray:
-    """The nearest vocabulary word of each descriptor (uint16; faiss's binary flat index,
-    one thread: 1,000 descriptors x 16,384 words in ~10 ms)."""
+    """The nearest vocabulary word of each descriptor among the words of its 2 nearest
+    coarse cells (uint16; faiss, one thread: ~300 comparisons per descriptor instead of
+    16,384 -- 1,000 descriptors in ~2 ms; the same function on both sides, so archive
+    and query agree on every word)."""
     import faiss
     import numpy as np
 
     if not len(descriptors):
         return np.zeros(0, np.uint16)
     faiss.omp_set_num_threads(1)
-    _, idx = _vocab_index().search(np.ascontiguousarray(descriptors, dtype=np.uint8), 1)
+    _, idx = _vocab_index()[0].search(np.ascontiguousarray(descriptors, dtype=np.uint8), 1)
     return idx[:, 0].astype(np.uint16)
 
 

@@ -38,8 +38,6 @@ MIN_ENERGY = 2.0  # band-pass std below this: a flat block, not compared
 AGREE_NCC = 0.55  # a block agrees when its band-pass correlation reaches this
 COPY_AGREE = 0.62  # a copy: at least this share of the compared blocks agree ...
 COPY_MEDIAN = 0.72  # ... and the median block correlation reaches this
-SHIFT = 3  # px searched around each block for parallax
-SHIFT_GAIN = 0.15  # a block "agrees once shifted" when the shift gains this much
 OVERLAY_RATIO = 2.5  # one side this much more structured where they disagree: an overlay
 MIN_BLOCKS = 12  # fewer comparable blocks: too little structure to decide
 CLIP_LOW, CLIP_HIGH = 6, 249  # grey levels counted as clipped shadows / highlights
@@ -150,7 +148,9 @@ def compare(query: Image.Image, query_size: tuple[int, int], original: Image.Ima
         return ShotCheck("unknown", reason="too little overlap to compare pixels")
     fixed_b, moving_b = _band(t), _band(warped)
     check = _blocks(fixed_b, moving_b, inside)
-    refine, refined = _refine(moving_b, fixed_b, inside)
+    # ECC only when a copy's verdict could still change (it costs as much as the rest)
+    refine, refined = _refine(moving_b, fixed_b, inside) if check.agree < 0.9 else \
+        (None, False)
     if refined:  # kept only when it aligns better (an overlay can drag ECC off)
         warped2 = cv2.warpPerspective(warped, refine, size,
                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
@@ -185,48 +185,30 @@ def _ncc_blocks(a: np.ndarray, b: np.ndarray, rows: int, cols: int) -> tuple[np.
 
 
 def _blocks(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> ShotCheck:
-    """Per-block normalized correlation of two band-passed pictures inside the overlap,
-    at zero shift and at the best shift within +-SHIFT px.
+    """Per-block normalized correlation of two band-passed pictures inside the overlap.
 
     A block that disagrees while one side has far more (or far less) structure than the
     other is an overlay's (text, a logo, an opaque or darkening band) and is left out: an
-    overlay adds or hides structure, another shot has as much structure, elsewhere. A
-    block that agrees only once shifted by a pixel or more shows parallax (or motion):
-    after the refined fit a copy's blocks agree where they are."""
+    overlay adds or hides structure, another shot has as much structure, elsewhere."""
     import numpy as np
 
     h, w = a.shape
-    rows, cols = (h - 2 * SHIFT) // BLOCK, (w - 2 * SHIFT) // BLOCK
+    rows, cols = h // BLOCK, w // BLOCK
     if rows < 1 or cols < 1:
         return ShotCheck("unknown", reason="too small to compare")
-    core = (slice(SHIFT, SHIFT + rows * BLOCK), slice(SHIFT, SHIFT + cols * BLOCK))
-    fa = a[core]
-    ncc0, da, db = _ncc_blocks(fa, b[core], rows, cols)
-    ok = _block_sums(inside[core].astype(np.float32), rows, cols) >= 0.95 * BLOCK * BLOCK
-    best = ncc0.copy()
-    best_shift = np.zeros_like(ncc0)
-    for dy in range(-SHIFT, SHIFT + 1):
-        for dx in range(-SHIFT, SHIFT + 1):
-            if dx == 0 and dy == 0:
-                continue
-            moved = b[SHIFT + dy:SHIFT + dy + rows * BLOCK, SHIFT + dx:SHIFT + dx + cols * BLOCK]
-            ncc, _, _ = _ncc_blocks(fa, moved, rows, cols)
-            better = ncc > best
-            best = np.where(better, ncc, best)
-            best_shift = np.where(better, math.hypot(dx, dy), best_shift)
+    ncc, da, db = _ncc_blocks(a, b, rows, cols)
+    ok = _block_sums(inside.astype(np.float32), rows, cols) >= 0.95 * BLOCK * BLOCK
     textured = ok & ((da >= MIN_ENERGY) | (db >= MIN_ENERGY))
     ratio = np.maximum(da, db) / np.maximum(np.minimum(da, db), 0.5)
-    overlay = textured & (best < AGREE_NCC) & (ratio > OVERLAY_RATIO)
+    overlay = textured & (ncc < AGREE_NCC) & (ratio > OVERLAY_RATIO)
     used = textured & ~overlay
     n = int(used.sum())
     if not n:
         return ShotCheck("unknown", reason="no structure to compare",
                          extra={"overlay_blocks": int(overlay.sum())})
-    shifted = used & (best >= AGREE_NCC) & (best - ncc0 >= SHIFT_GAIN) & (best_shift >= 1.0)
-    return ShotCheck("unknown", float((ncc0[used] >= AGREE_NCC).mean()),
-                     float(np.median(ncc0[used])), n,
-                     extra={"overlay_blocks": int(overlay.sum()),
-                            "shifted": float(shifted.sum() / n)})
+    return ShotCheck("unknown", float((ncc[used] >= AGREE_NCC).mean()),
+                     float(np.median(ncc[used])), n,
+                     extra={"overlay_blocks": int(overlay.sum())})
 
 
 def _clipped_both_ways(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> bool:

@@ -201,13 +201,15 @@ def _scaled(box: Box, fx: float, fy: float, size: tuple[int, int]) -> Box:
 
 
 # ---------------------------------------------------------------- query side
-def query_views(img: Image.Image, with_sub_views: bool = True) -> list[View]:
+def query_views(img: Image.Image, with_sub_views: bool = True,
+                regions: list[Box] | None = None) -> list[View]:
     """Views of a query picture: "full", "content" (when a canvas is found) and the
-    sub-views of the content region (names prefixed "content:" when inside it)."""
+    sub-views of the content region (names prefixed "content:" when inside it).
+    `regions`: the content regions when already found (`content_regions(img)`)."""
     full = View("full", (0, 0, img.width, img.height), img)
     views = [full]
     base = full
-    for k, region in enumerate(content_regions(img)):
+    for k, region in enumerate(content_regions(img) if regions is None else regions):
         views.append(View("content" if k == 0 else f"content{k + 1}", region,
                           crop(img, region)))
     if len(views) > 1:

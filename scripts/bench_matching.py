@@ -96,9 +96,10 @@ class TodaysDeep:
         if not hexes:
             return []
         codes = rows.pdq[rows.pdq_rows].view("<u8")
-        best = np.full(len(codes), 256)
+        best = np.full(len(codes), 256, dtype=np.int64)
         for qw in pack_hex(hexes, 32).view("<u8"):
-            np.minimum(best, np.bitwise_count(codes ^ qw[None, :]).sum(axis=1), out=best)
+            np.minimum(best, np.bitwise_count(codes ^ qw[None, :]).sum(axis=1, dtype=np.int64),
+                       out=best)
         items = rows.item[rows.pdq_rows][np.argsort(best, kind="stable")]
         ids = list(dict.fromkeys(items.tolist()))[:k]
         return [i.name for i in self.archive._items(ids).values()]
@@ -106,7 +107,7 @@ class TodaysDeep:
 
 # ---------------------------------------------------------------- recall and false matches
 def run_families(archive, archived: dict[str, Path], distractors: list[Path], tmp: Path,
-                 args) -> dict:
+                 args, families: dict) -> dict:
     from osintkit.archive.robust import query_picture, view_units
     from osintkit.archive.search import units_of
     from osintkit.hashing import hash_file
@@ -116,7 +117,7 @@ def run_families(archive, archived: dict[str, Path], distractors: list[Path], tm
     sources = [(n, p, True) for n, p in archived.items()] + \
               [(p.name, p, False) for p in distractors]
     qpath = tmp / "q.jpg"
-    for fam, fn in mf.FAMILIES.items():
+    for fam, fn in families.items():
         st = stats[fam]
         for k, (name, path, is_archived) in enumerate(sources):
             rnd = random.Random(f"{args.seed}:{fam}:{k}")
@@ -244,9 +245,10 @@ def main() -> None:
         photos += sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
     photos = mf.distinct(photos[: args.max_photos * 2], log)[: args.max_photos]
     random.Random(args.seed).shuffle(photos)
+    families = dict(mf.FAMILIES)
     if args.quick:
         photos = photos[:20]
-        mf.FAMILIES = dict(list(mf.FAMILIES.items())[2:6])
+        families = dict(list(families.items())[2:6])
     n_dis = len(photos) * 2 // 5
     distractors, archived = photos[:n_dis], photos[n_dis:]
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp_name:
@@ -264,14 +266,14 @@ def main() -> None:
         print(f"archive: {len(files)} real photos, {add_s / len(files) * 1000:.0f} ms each to "
               f"add (hashes, views, local features); {len(distractors)} distractor photos")
         if not args.only_scale:
-            stats = run_families(archive, files, distractors, tmp, args)
+            stats = run_families(archive, files, distractors, tmp, args, families)
             print_families(stats, len(files), len(distractors), args.old_every)
             run_hard(archive, mf.scene_pairs(args.scenes), tmp, args)
         archive.close()
         if args.scale or args.e2e:
-            import bench_scale
+            import matching_scale
 
-            bench_scale.run(args, tmp, list(files.values()), distractors)
+            matching_scale.run(args, tmp, list(files.values()), distractors)
 
 
 if __name__ == "__main__":

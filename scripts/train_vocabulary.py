@@ -85,7 +85,12 @@ def kmajority(desc: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarr
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "osintkit" / "data" / "orb_vocabulary.npy")
+    ap.add_argument("--coarse-only", action="store_true",
+                    help="only (re)make the coarse level of an existing vocabulary")
     args = ap.parse_args()
+    if args.coarse_only:
+        write_coarse(args.out)
+        return
     import faiss
 
     faiss.omp_set_num_threads(2)
@@ -103,6 +108,17 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.save(args.out, vocab, allow_pickle=False)
     print(f"{len(vocab)} words -> {args.out} ({args.out.stat().st_size} bytes)")
+    write_coarse(args.out)
+
+
+def write_coarse(vocab_path: Path) -> None:
+    """The coarse level the words are looked up through (localfeat.words): 128 binary
+    centroids of the words themselves, saved beside them."""
+    vocab = np.load(vocab_path)
+    coarse, _ = kmajority(vocab, COARSE, seed=7)
+    out = vocab_path.with_name(vocab_path.stem + "_coarse.npy")
+    np.save(out, coarse, allow_pickle=False)
+    print(f"{len(coarse)} coarse centroids -> {out}")
 
 
 if __name__ == "__main__":

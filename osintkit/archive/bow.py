@@ -38,6 +38,12 @@ class Candidate:
     item_id: int
     score: float
     shared: int
+    scores: tuple[float, ...] = ()  # the vote of each word set (query, its mirror image)
+
+    @property
+    def best_set(self) -> int:
+        """Which word set voted most (1: the mirror image's)."""
+        return max(range(len(self.scores)), key=lambda i: self.scores[i]) if self.scores else 0
 
 
 class WordIndex:
@@ -148,8 +154,10 @@ class WordIndex:
         if not len(self.rows) or k <= 0:
             return []
         best, shared = np.zeros(len(self.rows)), np.zeros(len(self.rows), np.int64)
+        per_set = []
         for ws in word_sets:
             got = self._vote(ws)
+            per_set.append(got[0] if got is not None else None)
             if got is not None:
                 better = got[0] > best
                 best = np.where(better, got[0], best)
@@ -164,7 +172,8 @@ class WordIndex:
                 break
             item = int(self.rows[r])
             if not exclude or item not in exclude:
-                out.append(Candidate(item, float(best[r]), int(shared[r])))
+                scores = tuple(0.0 if v is None else float(v[r]) for v in per_set)
+                out.append(Candidate(item, float(best[r]), int(shared[r]), scores))
             if len(out) == k:
                 break
         return out

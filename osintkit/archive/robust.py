@@ -45,6 +45,7 @@ class QueryPicture:
     features: Any = None  # geometry.Features, points in `size` pixels
     mirrored: Any = None  # the same, of the mirror image
     words: list[np.ndarray] = field(default_factory=list)
+    regions: list[tuple[int, int, int, int]] = field(default_factory=list)  # in `image`
 
     @classmethod
     def of(cls, img: Any, size: tuple[int, int] | None = None) -> QueryPicture:
@@ -53,7 +54,7 @@ class QueryPicture:
         from osintkit.geometry import Features
         from osintkit.hashing import to_rgb
         from osintkit.localfeat import QUERY_FEATURES, detect, rescale, words
-        from osintkit.views import content_region, crop
+        from osintkit.views import content_regions, crop
 
         img = to_rgb(img)
         full = size or img.size
@@ -61,7 +62,8 @@ class QueryPicture:
         qp = cls(img, full)
         # a picture inside a canvas (a screenshot's UI, padding): its features are also
         # found on the region itself, at full working size, where they match in scale
-        region = content_region(img)
+        qp.regions = content_regions(img)
+        region = qp.regions[0] if qp.regions else None
         parts = [((0, 0), img)] + ([(region[:2], crop(img, region))] if region else [])
         feats = []
         for mirrored in (False, True):
@@ -112,7 +114,7 @@ def view_units(qp: QueryPicture | None) -> list[QueryUnit]:
         return []
     ratio = qp.size[0] / qp.image.width
     units = []
-    for v in hash_views(query_views(qp.image)):
+    for v in hash_views(query_views(qp.image, regions=qp.regions)):
         if v.name == "full":
             continue
         region = tuple(round(c * ratio) for c in v.box)
@@ -156,11 +158,23 @@ def hash_trust(m: Any, query_hashes: dict[str, Any], item: Any) -> tuple[bool, s
 
 
 # ---------------------------------------------------------------- geometry + pixels
-def confirm(qp: QueryPicture, lp: Any) -> tuple[Any, Any]:
-    """(Geometry, ShotCheck or None) of the query against stored local features."""
+MIRRORING = {"mirror", "flip", "transpose", "transverse"}  # dihedral transforms with a flip
+OTHER_SIDE = 0.7  # the other orientation is fitted too when its vote is this close
+
+
+def confirm(qp: QueryPicture, lp: Any, mirrored: bool | None = None,
+            either: bool = True) -> tuple[Any, Any]:
+    """(Geometry, ShotCheck or None) of the query against stored local features.
+    `mirrored`: the orientation to fit first (None: both as geometry decides); with
+    `either`, the other one too when the first does not confirm."""
     from osintkit import geometry, sameshot
 
-    geo = geometry.match_features(qp.features, qp.mirrored, lp.features())
+    feats = lp.features()
+    geo = geometry.match_features(qp.features, qp.mirrored, feats, mirrored_only=mirrored)
+    if mirrored is not None and either and not geo.confirmed:
+        other = geometry.match_features(qp.features, qp.mirrored, feats,
+                                        mirrored_only=not mirrored)
+        geo = other if other.inliers > geo.inliers else geo
     if not geo.confirmed or geo.homography is None:
         return geo, None
     thumb = lp.thumb_image()
@@ -211,7 +225,14 @@ def run(archive: Any, result: Any, qp: QueryPicture, hash_matches: list[Any],
                      f"(at most {MAX_CONFIRM} fits per query)")
         todo = todo[:MAX_CONFIRM]
     stored = loc.load(archive.db, todo)
-    fits = {i: confirm(qp, stored[i]) for i in todo if i in stored}
+    # one orientation per candidate when the evidence says which: a hash match's
+    # transform, the candidate index's votes (the other only when its vote is close)
+    hint = {m.item_id: (m.transform in MIRRORING, True) for m in hash_matches}
+    for c in cands:
+        if len(c.scores) == 2:
+            side = c.best_set == 1
+            hint[c.item_id] = (side, c.scores[int(not side)] >= OTHER_SIDE * c.score)
+    fits = {i: confirm(qp, stored[i], *hint.get(i, (None, True))) for i in todo if i in stored}
     out = _judge_hashes(archive, result, hash_matches, fits) + \
         _judge_candidates(archive, [c.item_id for c in cands], fits)
     for m in out:

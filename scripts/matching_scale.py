@@ -40,9 +40,10 @@ def _word_pool(photos: list[Path]) -> np.ndarray:
                                         STORED_FEATURES)[1]) for p in photos])
 
 
-def _synthetic_words(pool: np.ndarray, n: int, rng: np.random.Generator, per: int = 400):
-    """Chunks of (ids placeholder, word arrays): each item = `per` descriptors drawn from
-    the pool, as distinct words (a real image keeps ~300 of its 400)."""
+def _synthetic_words(pool: np.ndarray, n: int, rng: np.random.Generator, per: int = 330):
+    """Chunks of (start, word arrays): each item = `per` descriptors drawn from the pool,
+    as distinct words (~300, as a real image keeps ~310 distinct words of its 400
+    descriptors: descriptors of one picture share words more than random ones)."""
     for start in range(0, n, 50_000):
         m = min(50_000, n - start)
         draws = pool[rng.integers(0, len(pool), (m, per))]
