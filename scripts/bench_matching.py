@@ -229,7 +229,10 @@ def main() -> None:
     ap.add_argument("--scenes", type=Path, action="append", default=[],
                     help="a folder of other shots of one scene, consecutive files paired")
     ap.add_argument("--quick", action="store_true", help="20 photos, 4 families")
-    ap.add_argument("--max-photos", type=int, default=260)
+    ap.add_argument("--max-photos", type=int, default=280)
+    ap.add_argument("--distractor-share", type=float, default=0.5,
+                    help="share of the photos never archived (their queries must match "
+                         "nothing)")
     ap.add_argument("--old-every", type=int, default=4,
                     help="run today's --deep on every Nth query (it is slow)")
     ap.add_argument("--uniform", type=int, default=40)
@@ -243,13 +246,13 @@ def main() -> None:
     photos = mf.corpus_photos() + mf.skimage_photos()
     for folder in args.photos:
         photos += sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
-    photos = mf.distinct(photos[: args.max_photos * 2], log)[: args.max_photos]
+    photos = mf.distinct(photos, log)[: args.max_photos]
     random.Random(args.seed).shuffle(photos)
     families = dict(mf.FAMILIES)
     if args.quick:
         photos = photos[:20]
         families = dict(list(families.items())[2:6])
-    n_dis = len(photos) * 2 // 5
+    n_dis = round(len(photos) * args.distractor_share)
     distractors, archived = photos[:n_dis], photos[n_dis:]
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp_name:
         tmp = Path(tmp_name)
