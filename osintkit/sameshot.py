@@ -244,5 +244,5 @@ def _decide(check: ShotCheck) -> None:
                         f"{check.blocks} blocks)")
         return
     check.kind = "scene"
-    check.reason = (f"aligned, the pixels differ ({check.agree:.0%} of {check.blocks} "
-                    "blocks agree): another shot of the same scene")
+    check.reason = (f"aligned, the pixels differ: only {check.agree:.0%} of {check.blocks} "
+                    "blocks agree")

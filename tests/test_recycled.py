@@ -224,3 +224,26 @@ def test_cli_fast_and_default_differ_on_a_crop(runner, scene_archive, tmp_path):
     assert out[True]["matches"] == []
     text = runner.invoke(cli, ["archive", "search", str(q), "--db", url])
     assert "pixels: the pixels agree" in text.stdout
+
+
+def test_compare_headline_says_what_decided(runner, tmp_path):
+    """`compare`'s first line gives the fit and the pixels that decided, not the whole
+    pictures' distances; another shot of the scene is `same-scene`."""
+    img = _photo("chelsea.png")
+    img.save(tmp_path / "orig.jpg", quality=92)
+    w, h = img.size
+    ImageOps.mirror(img.crop((round(0.21 * w), 0, w, h))).save(tmp_path / "q.jpg", quality=90)
+    res = runner.invoke(cli, ["compare", str(tmp_path / "q.jpg"), str(tmp_path / "orig.jpg")])
+    assert res.exit_code == 0, res.stderr
+    first = res.stdout.splitlines()[0]
+    assert first.startswith("near-duplicate") and "mirrored" in first and "cropped 2" in first
+    assert "inliers" in first and "pixels agree" in first
+    assert res.stdout.splitlines()[1].startswith("  whole pictures: pdq")
+    data = json.loads(runner.invoke(cli, ["compare", str(tmp_path / "q.jpg"),
+                                          str(tmp_path / "orig.jpg"), "--json"]).stdout)
+    assert data["decided_by"] == "geometry" and data["shot"]["kind"] == "copy"
+    _photo("motorcycle_left.png").save(tmp_path / "l.jpg", quality=92)
+    _photo("motorcycle_right.png").save(tmp_path / "r.jpg", quality=92)
+    data = json.loads(runner.invoke(cli, ["compare", str(tmp_path / "r.jpg"),
+                                          str(tmp_path / "l.jpg"), "--json"]).stdout)
+    assert data["verdict"] == "same-scene" and data["headline"].startswith("another shot")
