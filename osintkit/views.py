@@ -148,10 +148,10 @@ def content_regions(img: Image.Image) -> list[Box]:
     nested = []
     for x, y, _, _ in out[:1]:  # a photo in a bubble in a chat: a canvas in a canvas
         nested = [(x + a, y + b, w, h) for a, b, w, h in _canvas_regions(crop(img, out[0]))]
-    for box in nested[:1] + photo_regions(img):
+    for box in photo_regions(img) + nested[:1]:
         if len(out) >= MAX_REGIONS:
             break
-        if not any(max(abs(p - q) for p, q in zip(box, o, strict=True)) <= 0.02 * max(img.size)
+        if not any(max(abs(p - q) for p, q in zip(box, o, strict=True)) <= 0.02 * max(box[2:])
                    for o in out):
             out.append(box)
     return out
