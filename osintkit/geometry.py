@@ -1,10 +1,11 @@
 """Media stage, geometric confirmation: do two pictures show the same scene, and how does
 one map onto the other? Local features (OpenCV SIFT, or ORB) + RANSAC homography.
 
-Sits after `hashing.py` and `views.py`; the archive (`search(deep=True)`) and
-`compare.py` call `match_images(query, original)`. Perceptual hashes miss crops and small
-rotations (README, section matching); local features survive both, and the fitted
-transform explains the edit: "mirrored, cropped 18%, rotated 3°".
+Sits after `hashing.py` and `views.py`; the archive's robust search (on features it
+stores: `localfeat.py`) and `compare.py` call `match_features` / `match_files`.
+Perceptual hashes miss crops and small rotations (README, section matching); local
+features survive both, and the fitted transform explains the edit: "mirrored, cropped
+18%, rotated 3°".
 
 Conventions: the *query* is the picture under verification, the *original* the archived
 (or reference) one. `crop_box` is the part of the original the query shows, in the
@@ -34,9 +35,6 @@ MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelate
 MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
-SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
-QUERY_SIGNATURE = 400  # query descriptors that vote (spread like the archived ones)
-VOTE_DISTANCE = 48  # of 256 bits: a descriptor this close votes for its image
 MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
@@ -151,21 +149,6 @@ def _oriented_size(im: Image.Image) -> tuple[int, int]:
     return (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
 
 
-def signature(img: Image.Image, n: int = SIGNATURE_SIZE) -> bytes:
-    """The `n` strongest ORB descriptors of a picture (32 bytes each), concatenated: what
-    the archive keeps per image to pick deep-search candidates by voting."""
-    import cv2
-    import numpy as np
-
-    gray, _ = _gray(img)
-    if min(gray.shape) < MIN_SIDE:
-        return b""
-    kps, desc = cv2.ORB_create(nfeatures=n * 8).detectAndCompute(gray, None)
-    if desc is None:
-        return b""
-    return np.ascontiguousarray(desc[_spread(kps, gray.shape, n)]).tobytes()
-
-
 def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int]:
     """Indexes of `n` keypoints spread over a grid x grid layout (strongest per cell
     first, then round-robin over the cells), so a crop that loses a side keeps most of
@@ -190,57 +173,6 @@ def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int
     cell_order = np.array([first[c] for c in cells.tolist()])
     picked = order[np.lexsort((cell_order, rank))][:n]
     return picked.tolist()
-
-
-def vote(query: Image.Image, signatures: np.ndarray, owners: np.ndarray, k: int,
-         max_distance: int = VOTE_DISTANCE) -> list[int]:
-    """Owners (item ids) of the signature rows that most of the query's own signature
-    descriptors land closest to, best first (at most `k`, each with >= 2 votes).
-
-    `signatures` is (N, 32) uint8, one ORB descriptor per row, `owners` (N,) their items.
-    """
-    import numpy as np
-
-    q = np.frombuffer(signature(query, QUERY_SIGNATURE), dtype=np.uint8).reshape(-1, 32)
-    if not len(q) or not len(signatures):
-        return []
-    best, dist = nearest_rows(q, signatures)
-    votes: dict[int, int] = {}
-    for item in owners[best[dist <= max_distance]].tolist():
-        votes[item] = votes.get(item, 0) + 1
-    ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [item for item, n in ranked[:k] if n >= 2]
-
-
-def nearest_rows(q: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each 256-bit code in `q`, the nearest row of `rows` and its Hamming distance.
-
-    faiss's binary flat index when installed (SIMD popcount, one thread: the machine is
-    shared), else a numpy scan -- about 10x slower, hence MAX_VOTE_ROWS in the archive.
-    """
-    import numpy as np
-
-    try:
-        import faiss
-    except ImportError:
-        faiss = None
-    if faiss is not None:
-        faiss.omp_set_num_threads(1)
-        index = faiss.IndexBinaryFlat(256)
-        index.add(np.ascontiguousarray(rows))
-        dist, idx = index.search(np.ascontiguousarray(q), 1)
-        return idx[:, 0].astype(np.int64), dist[:, 0].astype(np.int64)
-    qd, sd = q.view("<u8"), np.ascontiguousarray(rows).view("<u8")
-    best = np.zeros(len(qd), dtype=np.int64)
-    dist = np.zeros(len(qd), dtype=np.int64)
-    for start in range(0, len(qd), 32):
-        block = qd[start:start + 32]
-        d = np.zeros((len(block), len(sd)), dtype=np.uint16)
-        for w in range(4):
-            d += np.bitwise_count(block[:, w][:, None] ^ sd[:, w][None, :])
-        best[start:start + 32] = d.argmin(axis=1)
-        dist[start:start + 32] = d[np.arange(len(block)), best[start:start + 32]]
-    return best, dist
 
 
 # ---------------------------------------------------------------- matching

@@ -64,7 +64,8 @@ class TodaysDeep:
     RANSAC against the archived file; every confirmed fit counts as a match."""
 
     def __init__(self, archive, originals: dict[str, Path]) -> None:
-        from osintkit.geometry import signature
+        from matching_baseline import signature
+
         from osintkit.views import load_view_image
 
         self.archive, self.files = archive, originals
@@ -76,7 +77,9 @@ class TodaysDeep:
         self.sigs, self.owners = np.concatenate(sigs), np.array(owners)
 
     def search(self, res, units) -> set[str]:
-        from osintkit.geometry import match_files, vote
+        from matching_baseline import vote
+
+        from osintkit.geometry import match_files
         from osintkit.views import load_view_image
 
         found = {m.name for m in self.archive.search(res, robust=False)}

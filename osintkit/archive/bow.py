@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -193,3 +194,57 @@ class WordIndex:
         meta = d["meta"]
         return got[0], cls(d["rows"], d["offsets"], d["postings"], int(meta[0]),
                            (int(meta[1]), int(meta[2])))
+
+
+# ---------------------------------------------------------------- the archive's index
+def archive_words(archive: Any) -> WordIndex:
+    """The word index of an archive: from memory, its `.words.npz` cache, caught up by
+    appending when items were only added, or rebuilt from the `local` table (in chunks:
+    bounded memory for a million images)."""
+    from osintkit.localfeat import vocabulary
+
+    stamp = archive.stamp()
+    if archive._words is not None and archive._words[0] == stamp:
+        return archive._words[1]
+    cache = archive.cache_path()
+    cache = cache.with_name(cache.name.replace(".index.npz", ".words.npz").replace(
+        "index-", "words-")) if cache is not None else None
+    base = archive._words
+    if base is None and cache is not None:
+        base = WordIndex.load(cache)
+        if base is not None and base[0].split(":")[0] != stamp.split(":")[0]:
+            base = None  # a cache of another archive (file replaced)
+    if base is not None and base[0] == stamp:
+        archive._words = base
+        return base[1]
+    nwords = len(vocabulary())
+    old = base[1] if base is not None and base[1].nwords == nwords else None
+    got = archive.db.snapshot(lambda cur: _refresh(archive.db, cur, old, nwords))
+    if cache is not None:
+        got[1].save(cache, got[0])
+    archive._words = got
+    return got[1]
+
+
+def _refresh(db: Any, cur: Any, old: WordIndex | None, nwords: int) -> tuple[str, WordIndex]:
+    """(stamp, index) read in one snapshot, appending to `old` when nothing was removed
+    or backfilled below its last item."""
+    from osintkit.archive.local import word_rows
+
+    gen = db.execute(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    aid = db.execute(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+    after = 0
+    if old is not None:
+        kept = db.execute(cur, "SELECT COUNT(*) FROM local WHERE status = 'ok' AND "
+                               "item_id <= ?", (old.base[0],)).fetchone()[0]
+        after = old.base[0] if int(kept) == old.base[1] else 0
+    ids, lists = word_rows(db, cur, after)
+    top = max([after, *ids]) if ids else after
+    step = 100_000
+    more = WordIndex.build_chunks(((ids[i:i + step], lists[i:i + step])
+                                   for i in range(0, len(ids), step)), nwords)
+    if after and old is not None:
+        index = old.extend(more, (top, old.base[1] + len(ids)))
+    else:
+        index = WordIndex(more.rows, more.offsets, more.postings, nwords, (top, len(ids)))
+    return f"{aid}:{gen}", index

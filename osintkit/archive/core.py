@@ -443,56 +443,10 @@ class Archive:
         return rows
 
     def words(self) -> Any:
-        """The candidate index over local features (bow.WordIndex): from memory, its
-        `.words.npz` cache, caught up by appending when items were only added, or rebuilt
-        from the `local` table."""
-        from osintkit.archive.bow import WordIndex
-        from osintkit.localfeat import vocabulary
+        """The candidate index over local features (bow.WordIndex), kept up to date."""
+        from osintkit.archive.bow import archive_words
 
-        stamp = self.stamp()
-        if self._words is not None and self._words[0] == stamp:
-            return self._words[1]
-        cache = self.cache_path()
-        cache = cache.with_name(cache.name.replace(".index.npz", ".words.npz").replace(
-            "index-", "words-")) if cache is not None else None
-        base = self._words
-        if base is None and cache is not None:
-            base = WordIndex.load(cache)
-            if base is not None and base[0].split(":")[0] != stamp.split(":")[0]:
-                base = None
-        if base is not None and base[0] == stamp:
-            self._words = base
-            return base[1]
-        nwords = len(vocabulary())
-
-        def refresh(cur: Any) -> tuple[str, Any]:
-            from osintkit.archive.local import word_rows
-
-            ex = self.db.execute
-            gen = ex(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-            aid = ex(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
-            old = base[1] if base is not None and base[1].nwords == nwords else None
-            after = 0
-            if old is not None:
-                kept = ex(cur, "SELECT COUNT(*) FROM local WHERE status = 'ok' AND "
-                               "item_id <= ?", (old.base[0],)).fetchone()[0]
-                after = old.base[0] if int(kept) == old.base[1] else 0
-            ids, lists = word_rows(self.db, cur, after)
-            top = max([after, *ids]) if ids else after
-            step = 100_000  # bounded memory for a million images (bow.build_chunks)
-            more = WordIndex.build_chunks(((ids[i:i + step], lists[i:i + step])
-                                           for i in range(0, len(ids), step)), nwords)
-            if after and old is not None:
-                index = old.extend(more, (top, old.base[1] + len(ids)))
-            else:
-                index = WordIndex(more.rows, more.offsets, more.postings, nwords,
-                                  (top, len(ids)))
-            return f"{aid}:{gen}", index
-        got = self.db.snapshot(refresh)
-        if cache is not None:
-            got[1].save(cache, got[0])
-        self._words = got
-        return got[1]
+        return archive_words(self)
 
     def local_counts(self) -> dict[str, int]:
         """Archived images by local-feature status (cached until the archive changes)."""

@@ -1,6 +1,6 @@
 """Archive stage, what confirmation needs kept in the archive itself (schema v5 `local`
 table): packed ORB features, visual words and a small thumbnail per archived image
-(osintkit/localfeat.py). The deep search never reads an archived file: it works the same
+(osintkit/localfeat.py). The robust search never reads an archived file: it works the same
 when the files moved, on a colleague's PostgreSQL archive, or for a copied database.
 
 Measured choice (README "Confirmation without the original files"): features in the
