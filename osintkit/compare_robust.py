@@ -13,14 +13,12 @@ if TYPE_CHECKING:
 
     from osintkit.compare import CompareResult
 
-NEAR_PDQ = 31  # as compare.NEAR_PDQ (a view pair within it is a near-duplicate)
-
-
 def robust_compare(res: CompareResult) -> Any:
     """Views (content region, sub-views), local-feature geometry and the pixels after
     the fit: a confirmed copy upgrades "similar"/"different" to "near-duplicate", another
     shot of the same scene makes any verdict "same-scene"; the headline says what
     decided (the view's PDQ, the fit), not the whole pictures' distances."""
+    from osintkit.compare import NEAR_PDQ
     from osintkit.geometry import match_files
     from osintkit.views import best_view_pair, load_view_image
 
