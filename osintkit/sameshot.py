@@ -14,7 +14,13 @@ brightness, contrast and colour edits do not count):
   archived pixels, resampled;
 * another shot disagrees where depth, motion or light differ: parallax shifts near and
   far objects differently (no single transform aligns them), things move between two
-  moments, and clipped highlights/shadows of two exposures hide detail on both sides.
+  moments.
+
+Two exposures of one scene from a tripod, without motion, are the one case pixels at
+this scale cannot tell from a brightness edit of a copy. Whether each side shows detail
+the other has clipped (blown highlights, crushed shadows) is measured and reported
+(`clipped`, `clipped_both_ways`) but does not decide: text or a logo over a blown sky
+makes edited copies look the same (4-6% of their overlap, measured).
 
 Thresholds are measured (scripts/bench_matching.py: every copy family against stereo
 pairs, viewpoint series, exposure pairs and bursts; README "Copy or another shot").
@@ -41,6 +47,7 @@ COPY_MEDIAN = 0.72  # ... and the median block correlation reaches this
 OVERLAY_RATIO = 2.5  # one side this much more structured where they disagree: an overlay
 MIN_BLOCKS = 12  # fewer comparable blocks: too little structure to decide
 CLIP_LOW, CLIP_HIGH = 6, 249  # grey levels counted as clipped shadows / highlights
+CLIPPED_SHARE = 0.01  # each side shows detail the other clipped over this share (evidence)
 
 
 @dataclass
@@ -59,7 +66,8 @@ class ShotCheck:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "agree": round(self.agree, 3),
                 "median_ncc": round(self.median_ncc, 3), "blocks": self.blocks,
-                "clipped_both_ways": self.clipped_both_ways, "refined": self.refined,
+                "clipped_both_ways": self.clipped_both_ways,
+                "clipped": self.extra.get("clipped"), "refined": self.refined,
                 "reason": self.reason}
 
 
@@ -160,7 +168,9 @@ def compare(query: Image.Image, query_size: tuple[int, int], original: Image.Ima
         if check2.agree > check.agree:
             check, warped, inside = check2, warped2, inside2
             check.refined = True
-    check.clipped_both_ways = _clipped_both_ways(t, warped, inside)
+    clip = _clipped_both_ways(t, warped, inside)
+    check.clipped_both_ways = min(clip) >= CLIPPED_SHARE
+    check.extra["clipped"] = [round(c, 4) for c in clip]
     _decide(check)
     check.extra["thumb_scale"] = ts
     return check
@@ -211,7 +221,7 @@ def _blocks(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> ShotCheck:
                      extra={"overlay_blocks": int(overlay.sum())})
 
 
-def _clipped_both_ways(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> bool:
+def _clipped_both_ways(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
     """Each picture shows detail where the other is clipped (blown highlights or crushed
     shadows): two exposures. An edited copy only ever loses detail on one side."""
     import cv2
@@ -227,16 +237,12 @@ def _clipped_both_ways(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> bool
     n = max(1, int(inside.sum()))
     a_only = (clipped(b) & detail(a) & ~detail(b) & inside).sum() / n
     b_only = (clipped(a) & detail(b) & ~detail(a) & inside).sum() / n
-    return bool(min(a_only, b_only) >= 0.01)
+    return float(a_only), float(b_only)
 
 
 def _decide(check: ShotCheck) -> None:
     if check.blocks < MIN_BLOCKS:
         check.kind, check.reason = "unknown", f"only {check.blocks} blocks with structure"
-        return
-    if check.clipped_both_ways:
-        check.kind = "scene"
-        check.reason = "each picture shows detail the other has clipped: two exposures"
         return
     if check.agree >= COPY_AGREE and check.median_ncc >= COPY_MEDIAN:
         check.kind = "copy"

@@ -146,11 +146,30 @@ def run_families(archive, archived: dict[str, Path], distractors: list[Path], tm
                 st[f"false_{method}"].append(false)
                 if not is_archived:
                     st[f"dfalse_{method}"].append(false)
-            st["scene_on_distractor"].append(
-                (not is_archived) and any(m.match == "scene" for m in matches))
+            scenes = [m for m in matches if m.match == "scene"]
+            st["scene_on_distractor"].append((not is_archived) and bool(scenes))
+            for m in scenes if not is_archived else []:
+                geo = m.geometry or {}
+                log(f"scene on distractor [{fam}] {path.name} ~ {m.name}: "
+                    f"{geo.get('inliers')} inliers, spread {geo.get('spread')}, "
+                    f"agree {(m.shot or {}).get('agree')}")
+                if args.keep_scenes:
+                    _side_by_side(qpath, archived[m.name], args.keep_scenes /
+                                  f"{fam[:12]}-{path.stem}--{m.name}.jpg")
         log(f"{fam}: new {pct(st['new']):.1f}% plain {pct(st['plain']):.1f}% "
             f"old {pct(st['old']):.1f}% ({len(st['new'])} archived queries)")
     return stats
+
+
+def _side_by_side(a: Path, b: Path, out: Path) -> None:
+    from PIL import Image, ImageOps
+
+    pics = [ImageOps.contain(mf.opened(p), (480, 480)) for p in (a, b)]
+    canvas = Image.new("RGB", (sum(p.width for p in pics) + 8, max(p.height for p in pics)))
+    canvas.paste(pics[0], (0, 0))
+    canvas.paste(pics[1], (pics[0].width + 8, 0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out, quality=85)
 
 
 def pct(xs) -> float:
@@ -242,6 +261,8 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=1_000_000, help="items (0: skip)")
     ap.add_argument("--e2e", type=int, default=100_000, help="items for verify (0: skip)")
     ap.add_argument("--only-scale", action="store_true", help="skip recall and hard negatives")
+    ap.add_argument("--keep-scenes", type=Path,
+                    help="save each distractor query found as `scene` beside its match here")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     from osintkit.archive import open_archive
