@@ -130,6 +130,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
         note(ctx, _printable(err.get("message")))
     if report.archive.get("error"):
         note(ctx, f"archive not searched: {_printable(report.archive['error'])}")
+    for text in report.archive.get("notes") or []:
+        note(ctx, f"archive: {_printable(text)}")
     problem = unusable_reason(report)
     if problem is not None:
         raise CliError(_printable(problem.message), EXIT_USAGE)
