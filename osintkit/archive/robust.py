@@ -25,10 +25,14 @@ from osintkit.archive.search import QueryUnit, RowSet
 CANDIDATES = 8  # items the candidate index proposes for geometric confirmation
 MAX_CONFIRM = 24  # fits per query at most (hash matches first): bounds the cost
 STRONG_INLIERS = 45  # a fit this strong stands even when the pixels cannot be compared
-# Another shot needs its matching points spread over >= 6% of the archived picture: chance
-# fits between unrelated photos (15-17 inliers) cluster in 0.1-4.6% of it, real other
-# shots (stereo, viewpoint series) spread over 6.6-25% (measured, README).
+# Another shot needs its matching points spread over >= 6% of the archived picture and
+# either >= 25 of them or some pixels that agree (>= 4% of the blocks): chance fits
+# between unrelated photos had 15-18 inliers, spread 0.1-7.2%, 0-2.3% of blocks agreeing;
+# real other shots (stereo, viewpoint series) 23-158 inliers over 6.6-25%, and those
+# under 25 inliers had 5-22% of blocks agreeing (measured, README).
 SCENE_MIN_SPREAD = 0.06
+SCENE_MIN_INLIERS = 25
+SCENE_MIN_AGREE = 0.04
 # The no-lone-weak-hash rule (README "Hashes and comparison", measured in bench_hash.py:
 # edited copies keep PDQ <= 64 and dHash <= 10; different photos sit at PDQ >= 90).
 PDQ_TRUST_QUALITY = 50  # PDQ quality below this on either side: no hash stands alone
@@ -194,7 +198,8 @@ def kind_of(geo: Any, shot: Any) -> str | None:
     if shot is not None and shot.kind == "copy":
         return "near"
     if shot is not None and shot.kind == "scene":
-        return "scene" if geo.spread >= SCENE_MIN_SPREAD else None
+        supported = geo.inliers >= SCENE_MIN_INLIERS or shot.agree >= SCENE_MIN_AGREE
+        return "scene" if geo.spread >= SCENE_MIN_SPREAD and supported else None
     return "near" if geo.inliers >= STRONG_INLIERS else None
 
 
