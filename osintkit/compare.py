@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osintkit import errors
+from osintkit.compare_robust import hash_headline, robust_compare
 from osintkit.errors import ErrorInfo, MediaError, error_info
 from osintkit.hashing import (
     DEFAULT_HASHES,
@@ -47,7 +48,9 @@ CORROBORATED_PDQ = 70  # above 31 a near-duplicate needs pHash and dHash to agre
 CORROBORATED_SUM = 28  # ...pHash + dHash distances (of 128 bits), on the aligned pictures
 SIMILAR_PDQ = 80  # "similar": worth a look (crops of ~5% land here)
 SIMILAR_SUM = 32
-VERDICTS = ("identical", "near-duplicate", "similar", "different")
+# "same-scene": local features fit, but the pixels after the fit say another shot
+# (another viewpoint, moment or exposure: osintkit/sameshot.py), not a copy.
+VERDICTS = ("identical", "near-duplicate", "same-scene", "similar", "different")
 VISUAL_HEIGHT = 480
 
 
@@ -75,6 +78,9 @@ class CompareResult:
     views: dict[str, Any] | None = None  # best view pair (osintkit/views.py), images only
     geometry: dict[str, Any] | None = None  # local features A -> B (osintkit/geometry.py)
     warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
+    shot: dict[str, Any] | None = None  # pixels after the fit (osintkit/sameshot.py)
+    decided_by: str | None = None  # "hashes" | "views" | "geometry": what set the verdict
+    headline: str = ""  # the distance and geometry that decided, in words
 
     def to_dict(self) -> dict[str, Any]:
         videos = "video" in (self.kind_a, self.kind_b)
@@ -87,7 +93,8 @@ class CompareResult:
                          for s in self.segments] if videos else None,
             "frame_matches": self.frame_matches if videos else None,
             "visual": self.visual, "notes": self.notes,
-            "views": self.views, "geometry": self.geometry,
+            "views": self.views, "geometry": self.geometry, "shot": self.shot,
+            "decided_by": self.decided_by, "headline": self.headline,
             "error": self.error.to_dict() if self.error else None,
             "warnings": self.warnings,
         }
@@ -102,7 +109,10 @@ def verdict_for(sha256_equal: bool, distance: dict[str, int],
     both = distance.get("phash", 64) + distance.get("dhash", 64)
     if pdq is not None and pdq <= NEAR_PDQ:
         return "near-duplicate"
-    if both <= CORROBORATED_SUM and (pdq is None or pdq <= CORROBORATED_PDQ):
+    # no lone weak hash: on a flat picture (PDQ quality < 50) pHash + dHash agree on
+    # dark or near-uniform pictures that are not the same (a moon on black, a sunset
+    # silhouette): at most "similar" unless the local features confirm (compare_files)
+    if both <= CORROBORATED_SUM and pdq is not None and pdq <= CORROBORATED_PDQ:
         return "near-duplicate"
     if (pdq is not None and pdq <= SIMILAR_PDQ) or both <= SIMILAR_SUM:
         return "similar"
@@ -241,7 +251,7 @@ def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
         sb = _load_side(pb, kinds, every, size)
         res.kind_a, res.kind_b = sa.kind, sb.kind
         _fill(res, sa, sb, kinds, every)
-        geo = _robust(res) if robust and sa.kind == sb.kind == "image" else None
+        geo = robust_compare(res) if robust and sa.kind == sb.kind == "image" else None
         if visual is not None and geo is not None:
             from osintkit.geometry import draw
 
@@ -284,6 +294,7 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
         res.notes.append(f"PDQ quality below {PDQ_MIN_QUALITY} (flat picture): "
                          "verdict by pHash + dHash")
     res.verdict = verdict_for(res.sha256_equal, distance, low)
+    res.decided_by, res.headline = "hashes", hash_headline(res, low)
     if res.verdict == "different":
         res.transform = None  # the best of 8 poor matches means nothing
     for side in (sa, sb):
@@ -295,43 +306,6 @@ def _fill(res: CompareResult, sa: _Side, sb: _Side, kinds: tuple[str, ...],
             {"a_t": e.t, "b_t": sb.entries[int(dist[k].argmin())].t,
              "pdq": int(dist[k].min()), "transform": TRANSFORMS[int(tix[k, dist[k].argmin()])]}
             for k, e in enumerate(sa.entries)]
-
-
-# ---------------------------------------------------------------- crops, padding, rotation
-def _robust(res: CompareResult) -> Any:
-    """Views (content region, sub-views) and local-feature geometry of two images; a
-    confirmed match upgrades "similar"/"different" to "near-duplicate" with a note."""
-    from osintkit.geometry import match_files
-    from osintkit.views import best_view_pair, load_view_image
-
-    va, vb = load_view_image(res.a), load_view_image(res.b)
-    pair = best_view_pair(va, vb)
-    if pair is not None:
-        for side, img, path in (("a", va, res.a), ("b", vb, res.b)):
-            pair[f"{side}_box"] = _to_file_pixels(pair[f"{side}_box"], img, path)
-        res.views = pair
-    geo = match_files(res.a, res.b)
-    res.geometry = geo.to_dict()
-    if res.verdict in ("similar", "different"):
-        if pair is not None and pair["pdq"] <= NEAR_PDQ:
-            res.verdict = "near-duplicate"
-            res.notes.append(f"matched on views: A {pair['a_view']} ~ B {pair['b_view']} "
-                             f"(PDQ {pair['pdq']})")
-        elif geo.confirmed:
-            res.verdict = "near-duplicate"
-            # geometry maps B (the original) onto A (the query): say so, not "the original".
-            what = geo.explanation.replace("the original fills", "B fills")
-            res.notes.append(f"matched by local features ({geo.inliers} inliers): "
-                             f"A shows B {what}")
-    return geo
-
-
-def _to_file_pixels(box: list[int], img: Image.Image, path: Path) -> list[int]:
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        w = ImageOps.exif_transpose(im).width if im.getexif().get(0x0112, 1) > 1 else im.width
-    return [round(c * w / img.width) for c in box]
 
 
 # ---------------------------------------------------------------- the picture

@@ -1,10 +1,11 @@
 """Media stage, geometric confirmation: do two pictures show the same scene, and how does
 one map onto the other? Local features (OpenCV SIFT, or ORB) + RANSAC homography.
 
-Sits after `hashing.py` and `views.py`; the archive (`search(deep=True)`) and
-`compare.py` call `match_images(query, original)`. Perceptual hashes miss crops and small
-rotations (README, section matching); local features survive both, and the fitted
-transform explains the edit: "mirrored, cropped 18%, rotated 3°".
+Sits after `hashing.py` and `views.py`; the archive's robust search (on features it
+stores: `localfeat.py`) and `compare.py` call `match_features` / `match_files`.
+Perceptual hashes miss crops and small rotations (README, section matching); local
+features survive both, and the fitted transform explains the edit: "mirrored, cropped
+18%, rotated 3°".
 
 Conventions: the *query* is the picture under verification, the *original* the archived
 (or reference) one. `crop_box` is the part of the original the query shows, in the
@@ -34,9 +35,6 @@ MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelate
 MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
-SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
-QUERY_SIGNATURE = 400  # query descriptors that vote (spread like the archived ones)
-VOTE_DISTANCE = 48  # of 256 bits: a descriptor this close votes for its image
 MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
@@ -72,6 +70,7 @@ class Geometry:
     homography: list[list[float]] | None = None  # query -> original pixels
     pairs: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)
     sizes: tuple[tuple[int, int], tuple[int, int]] | None = None  # (query, original) pixels
+    spread: float = 0.0  # area of the inliers' convex hull, as a share of the original
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "inliers": self.inliers, "matches": self.matches,
@@ -81,7 +80,8 @@ class Geometry:
                 "crop_box": list(self.crop_box) if self.crop_box else None,
                 "cropped": None if self.cropped is None else round(self.cropped, 3),
                 "query_region": list(self.query_region) if self.query_region else None,
-                "explanation": self.explanation, "method": self.method}
+                "spread": round(self.spread, 3), "explanation": self.explanation,
+                "method": self.method}
 
 
 # ---------------------------------------------------------------- features
@@ -110,7 +110,9 @@ def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> F
     det = cv2.SIFT_create(nfeatures=1500) if method == "sift" else \
         cv2.ORB_create(nfeatures=ORB_FEATURES)
     kps, desc = det.detectAndCompute(gray, None)
-    pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2) / scale
+    from osintkit.localfeat import rescale
+
+    pts = rescale(np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2), 1.0 / scale)
     return Features(pts, desc, img.size, method)
 
 
@@ -133,7 +135,9 @@ def cached_features(path: str | os.PathLike[str], method: str = "orb",
     with _I.open(p) as im:
         full = _oriented_size(im)
     ratio = full[0] / feats.size[0]
-    feats = Features(feats.points * ratio, feats.descriptors, full, method)
+    from osintkit.localfeat import rescale
+
+    feats = Features(rescale(feats.points, ratio), feats.descriptors, full, method)
     _CACHE[key] = feats
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -145,87 +149,30 @@ def _oriented_size(im: Image.Image) -> tuple[int, int]:
     return (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
 
 
-def signature(img: Image.Image, n: int = SIGNATURE_SIZE) -> bytes:
-    """The `n` strongest ORB descriptors of a picture (32 bytes each), concatenated: what
-    the archive keeps per image to pick deep-search candidates by voting."""
-    import cv2
-    import numpy as np
-
-    gray, _ = _gray(img)
-    if min(gray.shape) < MIN_SIDE:
-        return b""
-    kps, desc = cv2.ORB_create(nfeatures=n * 8).detectAndCompute(gray, None)
-    if desc is None:
-        return b""
-    return np.ascontiguousarray(desc[_spread(kps, gray.shape, n)]).tobytes()
-
-
 def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int]:
     """Indexes of `n` keypoints spread over a grid x grid layout (strongest per cell
-    first), so a crop that loses a side keeps most of the signature."""
-    h, w = shape[:2]
-    cells: dict[tuple[int, int], list[int]] = {}
-    for i in sorted(range(len(kps)), key=lambda i: -kps[i].response):
-        x, y = kps[i].pt
-        cells.setdefault((min(grid - 1, int(x * grid / w)), min(grid - 1, int(y * grid / h))),
-                         []).append(i)
-    picked: list[int] = []
-    rank = 0
-    while len(picked) < n and any(len(c) > rank for c in cells.values()):
-        picked += [c[rank] for c in cells.values() if len(c) > rank][:n - len(picked)]
-        rank += 1
-    return picked
-
-
-def vote(query: Image.Image, signatures: np.ndarray, owners: np.ndarray, k: int,
-         max_distance: int = VOTE_DISTANCE) -> list[int]:
-    """Owners (item ids) of the signature rows that most of the query's own signature
-    descriptors land closest to, best first (at most `k`, each with >= 2 votes).
-
-    `signatures` is (N, 32) uint8, one ORB descriptor per row, `owners` (N,) their items.
-    """
+    first, then round-robin over the cells), so a crop that loses a side keeps most of
+    them. Vectorized: a query has thousands of keypoints."""
     import numpy as np
 
-    q = np.frombuffer(signature(query, QUERY_SIGNATURE), dtype=np.uint8).reshape(-1, 32)
-    if not len(q) or not len(signatures):
+    if not len(kps):
         return []
-    best, dist = nearest_rows(q, signatures)
-    votes: dict[int, int] = {}
-    for item in owners[best[dist <= max_distance]].tolist():
-        votes[item] = votes.get(item, 0) + 1
-    ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [item for item, n in ranked[:k] if n >= 2]
-
-
-def nearest_rows(q: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each 256-bit code in `q`, the nearest row of `rows` and its Hamming distance.
-
-    faiss's binary flat index when installed (SIMD popcount, one thread: the machine is
-    shared), else a numpy scan -- about 10x slower, hence MAX_VOTE_ROWS in the archive.
-    """
-    import numpy as np
-
-    try:
-        import faiss
-    except ImportError:
-        faiss = None
-    if faiss is not None:
-        faiss.omp_set_num_threads(1)
-        index = faiss.IndexBinaryFlat(256)
-        index.add(np.ascontiguousarray(rows))
-        dist, idx = index.search(np.ascontiguousarray(q), 1)
-        return idx[:, 0].astype(np.int64), dist[:, 0].astype(np.int64)
-    qd, sd = q.view("<u8"), np.ascontiguousarray(rows).view("<u8")
-    best = np.zeros(len(qd), dtype=np.int64)
-    dist = np.zeros(len(qd), dtype=np.int64)
-    for start in range(0, len(qd), 32):
-        block = qd[start:start + 32]
-        d = np.zeros((len(block), len(sd)), dtype=np.uint16)
-        for w in range(4):
-            d += np.bitwise_count(block[:, w][:, None] ^ sd[:, w][None, :])
-        best[start:start + 32] = d.argmin(axis=1)
-        dist[start:start + 32] = d[np.arange(len(block)), best[start:start + 32]]
-    return best, dist
+    h, w = shape[:2]
+    pts = np.array([k.pt for k in kps], dtype=np.float64).reshape(-1, 2)
+    resp = np.array([k.response for k in kps])
+    cell = np.minimum(grid - 1, (pts[:, 1] * grid / h).astype(int)) * grid + \
+        np.minimum(grid - 1, (pts[:, 0] * grid / w).astype(int))
+    order = np.lexsort((-resp, cell))  # by cell, strongest first within a cell
+    cells = cell[order]
+    starts = np.searchsorted(cells, cells, side="left")
+    rank = np.arange(len(order)) - starts  # rank of each keypoint within its cell
+    # round-robin: rank first; within a rank, cells in order of first appearance by response
+    first = {}
+    for c in cell[np.argsort(-resp, kind="stable")].tolist():
+        first.setdefault(c, len(first))
+    cell_order = np.array([first[c] for c in cells.tolist()])
+    picked = order[np.lexsort((cell_order, rank))][:n]
+    return picked.tolist()
 
 
 # ---------------------------------------------------------------- matching
@@ -258,13 +205,21 @@ def _fit(q: Features, o: Features) -> tuple[Any, Any, int, int]:
     return h, (src[mask], dst[mask]), int(mask.sum()), len(good)
 
 
-def match_features(q: Features, qm: Features, o: Features) -> Geometry:
-    """Fit the query (`q`, and `qm` its mirror image) onto the original `o`."""
+def match_features(q: Features, qm: Features, o: Features,
+                   mirrored_only: bool | None = None) -> Geometry:
+    """Fit the query (`q`, and `qm` its mirror image) onto the original `o`.
+    `mirrored_only`: fit only that orientation (True: the mirror image, False: the query
+    itself), when the caller already knows it (a hash match's transform, the candidate
+    index's votes); None: both, the mirror only when the direct fit is not strong."""
     import numpy as np
 
-    h, pts, inl, n = _fit(q, o)
+    if mirrored_only:
+        h, pts, inl, n = None, None, 0, 0
+    else:
+        h, pts, inl, n = _fit(q, o)
     # a strong direct fit settles it: the mirrored fit (half the cost) is then skipped
-    hm, ptsm, inlm, nm = _fit(qm, o) if inl < 3 * MIN_INLIERS else (None, None, 0, 0)
+    hm, ptsm, inlm, nm = _fit(qm, o) if inl < 3 * MIN_INLIERS and mirrored_only is not False \
+        else (None, None, 0, 0)
     mirrored = inlm > inl
     fit_pts = pts
     if mirrored:
@@ -295,17 +250,31 @@ def _plausible(h: np.ndarray, qsize: tuple[int, int], osize: tuple[int, int]) ->
 
 
 def _prefer_affine(h: np.ndarray, pts: tuple[np.ndarray, np.ndarray], px: float) -> np.ndarray:
-    """An affine fit of the inliers when it explains them as well: re-posted copies are
-    cropped, scaled, rotated, mirrored -- affine edits -- and with a few dozen inliers a
-    full homography wobbles at the edges (crop boxes off by 5%)."""
+    """The simplest fit that explains the inliers as well: re-posted copies are cropped,
+    scaled, rotated, mirrored -- a similarity -- sometimes stretched (affine); with a few
+    dozen inliers a full homography wobbles at the edges (crop boxes off by 5%) and a
+    free affine fit can squash one axis by 6% (measured on 30% crops), which throws the
+    pixel comparison of sameshot.py off by pixels. Each candidate is refit by least
+    squares on the inliers and kept when its median residual stays within px / 2."""
     import cv2
     import numpy as np
 
-    a, _ = cv2.estimateAffine2D(pts[0], pts[1], method=cv2.LMEDS)
-    if a is None:
+    src, dst = pts[0].astype(np.float64), pts[1].astype(np.float64)
+    if len(src) < 3:
         return h
-    residual = np.linalg.norm(pts[0] @ a[:, :2].T + a[:, 2] - pts[1], axis=1)
-    return np.vstack([a, [0.0, 0.0, 1.0]]) if float(np.median(residual)) <= px / 2 else h
+    # the simpler model wins unless the homography explains the inliers clearly better:
+    # keypoints of a small query are off by a pixel of ITS own, several of the original's
+    h_res = float(np.median(np.linalg.norm(_project(h, src) - dst, axis=1)))
+    allowed = max(px / 2, 1.3 * h_res)
+    for fit in (cv2.estimateAffinePartial2D, cv2.estimateAffine2D):
+        a, _ = fit(src, dst, method=cv2.RANSAC, ransacReprojThreshold=allowed,
+                   maxIters=2000, confidence=0.999, refineIters=20)
+        if a is None or not np.all(np.isfinite(a)) or abs(np.linalg.det(a[:, :2])) < 1e-6:
+            continue
+        residual = np.linalg.norm(src @ a[:, :2].T + a[:, 2] - dst, axis=1)
+        if float(np.median(residual)) <= allowed:
+            return np.vstack([a, [0.0, 0.0, 1.0]])
+    return h
 
 
 def _stretch(h: np.ndarray) -> float:
@@ -359,9 +328,13 @@ def _corners(size: tuple[int, int]) -> np.ndarray:
 
 def _describe(geo: Geometry, h: np.ndarray, pts: tuple, fit_pts: tuple,
               qsize: tuple[int, int], osize: tuple[int, int]) -> None:
+    import cv2
     import numpy as np
 
     geo.homography = [[round(float(v), 6) for v in row] for row in h]
+    if len(pts[1]) >= 3:
+        hull = cv2.convexHull(np.asarray(pts[1], dtype=np.float32).reshape(-1, 1, 2))
+        geo.spread = float(cv2.contourArea(hull)) / float(osize[0] * osize[1])
     step = max(1, len(pts[0]) // 200)  # a spread sample of the inliers, for the picture
     geo.pairs = [(float(a[0]), float(a[1]), float(b[0]), float(b[1]))
                  for a, b in zip(pts[0][::step][:200], pts[1][::step][:200], strict=False)]

@@ -36,7 +36,7 @@ class VerifyOptions:
     max_distance: int | None = None  # archive PDQ distance limit (None: the archive's default)
     video_every: float = 1.0  # seconds between sampled video frames
     search_archive: bool = True
-    deep: bool = False  # archive: also confirm candidates with local features (crops, rotations)
+    fast: bool = False  # archive: hash views only (no local features, no copy/scene verdict)
     allow_private: bool = False  # fetch: allow private/loopback addresses
     max_bytes: int = 200_000_000
     max_items: int = 50
@@ -224,13 +224,18 @@ def _search_archive(media: list[MediaItem], db_url: str | None,
         target = parse_url(db_url)
         info.update(url=target.display, identity=target.display)
         with open_archive(db_url, create=False) as archive:
-            info.update(describe(archive, opts.deep))
+            info.update(describe(archive, not opts.fast))
             todo = [m for m in media if m.ok and m.hashes is not None]
+            notes: list[str] = []
             for item in todo:
                 item.matches = archive.search(item.hashes, max_distance=opts.max_distance,
-                                              deep=opts.deep)
+                                              robust=not opts.fast)
                 item.archived = {m.item_id: archive.get(m.item_id) for m in item.matches}
+                notes += [n for n in archive.last_notes if n not in notes]
             info["searched"] = bool(todo)
+            info["mode"] = "fast" if opts.fast else "robust"
+            if notes:
+                info["notes"] = notes
             if not todo:
                 info["skipped"] = "no media could be read"
     except Exception as exc:  # an unusable archive is reported, the other checks still run

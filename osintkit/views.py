@@ -50,6 +50,7 @@ BG_TOLERANCE = 28  # max per-channel difference from the canvas colour (JPEG noi
 MIN_REGION = 0.12  # a content region smaller than this share of the canvas is not a photo
 MIN_TRIM = 0.03  # ... and one within 3% of the canvas on every side is the canvas itself
 VIEW_SIZE = 256  # views are cut from a decode whose shorter side is >= this
+MAX_REGIONS = 4  # content regions searched per query (each adds 8 PDQ variants)
 
 
 @dataclass
@@ -135,9 +136,29 @@ def content_region(img: Image.Image) -> Box | None:
 
 
 def content_regions(img: Image.Image) -> list[Box]:
-    """Candidate content regions, best first: the largest non-canvas blob, then the box
-    left by trimming canvas-only rows and columns (when the picture's own edges are
-    canvas-coloured, the blob is too small and the trimmed box is right)."""
+    """Candidate content regions, best first (at most MAX_REGIONS, each searched): on
+    one uniform canvas (bars, padding, a plain post) the largest non-canvas blob, then
+    the box left by trimming canvas-only rows and columns (when the picture's own edges
+    are canvas-coloured, the blob is too small and the trimmed box is right); then the
+    photo of an app's screenshot found by what its pixels look like (regions.py: chat
+    bubbles, wallpapers, photos touching the screen's edges, dark themes)."""
+    from osintkit.regions import photo_regions
+
+    out = _canvas_regions(img)
+    nested = []
+    for x, y, _, _ in out[:1]:  # a photo in a bubble in a chat: a canvas in a canvas
+        nested = [(x + a, y + b, w, h) for a, b, w, h in _canvas_regions(crop(img, out[0]))]
+    for box in photo_regions(img) + nested[:1]:
+        if len(out) >= MAX_REGIONS:
+            break
+        if not any(max(abs(p - q) for p, q in zip(box, o, strict=True)) <= 0.02 * max(box[2:])
+                   for o in out):
+            out.append(box)
+    return out
+
+
+def _canvas_regions(img: Image.Image) -> list[Box]:
+    """The uniform-canvas candidates of `content_regions`."""
     import numpy as np
 
     scale = min(1.0, ANALYSIS_SIZE / max(img.size))
@@ -180,14 +201,17 @@ def _scaled(box: Box, fx: float, fy: float, size: tuple[int, int]) -> Box:
 
 
 # ---------------------------------------------------------------- query side
-def query_views(img: Image.Image, with_sub_views: bool = True) -> list[View]:
+def query_views(img: Image.Image, with_sub_views: bool = True,
+                regions: list[Box] | None = None) -> list[View]:
     """Views of a query picture: "full", "content" (when a canvas is found) and the
-    sub-views of the content region (names prefixed "content:" when inside it)."""
+    sub-views of the content region (names prefixed "content:" when inside it).
+    `regions`: the content regions when already found (`content_regions(img)`)."""
     full = View("full", (0, 0, img.width, img.height), img)
     views = [full]
     base = full
-    for k, region in enumerate(content_regions(img)):
-        views.append(View("content" if k == 0 else "trimmed", region, crop(img, region)))
+    for k, region in enumerate(content_regions(img) if regions is None else regions):
+        views.append(View("content" if k == 0 else f"content{k + 1}", region,
+                          crop(img, region)))
     if len(views) > 1:
         base = views[1]
     if with_sub_views:
@@ -201,7 +225,8 @@ def query_views(img: Image.Image, with_sub_views: bool = True) -> list[View]:
 
 def view_transforms(view: View) -> tuple[str, ...] | None:
     """The dihedral transforms a query view is searched under (None: all 8)."""
-    return None if view.name in ("full", "content", "trimmed") else SUB_VIEW_TRANSFORMS
+    return None if view.name == "full" or (view.name.startswith("content") and ":" not in \
+        view.name) else SUB_VIEW_TRANSFORMS
 
 
 @dataclass
@@ -270,7 +295,8 @@ def best_view_pair(a: Image.Image, b: Image.Image) -> dict[str, Any] | None:
                 for name, box, th in targets:
                     d = hamming(h, th)
                     # ties: prefer the whole pictures, then the untransformed view
-                    rank = (v.name not in ("full", "content", "trimmed")) + (name != "whole") + \
+                    rank = (":" in v.name or v.name not in ("full", "content")) + \
+                        (name != "whole") + \
                         (tr != "none")
                     key = (d > 31, rank, d)  # the simplest explanation among matches
                     if best is None or key < best[0]:

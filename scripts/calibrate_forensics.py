@@ -13,7 +13,16 @@ classes (their EXIF is then dropped: the thumbnail would differ because of the c
 Then counts how often each indicator fires per class. tests/test_forensics.py runs the
 same code and asserts that untouched photos fire at most 5% of the time.
 
+`--extra DIR` (repeatable) adds more untouched camera JPEGs to the *camera* class only
+(e.g. drewnoakes/metadata-extractor-images, "free to use however you wish": 251 photos
+of ~200 camera models), selected by the same rule read from their own EXIF: a camera
+Make and no editor in Software. `--write-rates` stores the camera firing rates in
+osintkit/checks/forensic_rates.json: the verdict rule (checks/verdict.py) lets no
+indicator that fires on more than 2% of untouched camera photos make a claim
+suspicious on its own or in pairs.
+
 Usage: .venv/bin/python scripts/calibrate_forensics.py [--corpus DIR] [--keep DIR]
+           [--extra DIR ...] [--write-rates]
 """
 
 from __future__ import annotations
@@ -177,19 +186,67 @@ def markdown(table: dict[str, dict[str, dict]]) -> str:
     return "\n".join(rows)
 
 
+def extra_camera_photos(folders: Iterable[Path]) -> list[Path]:
+    """Untouched camera JPEGs in `folders`, by their own EXIF (Make set, no editor in
+    Software), decodable and at least 400 px wide."""
+    from osintkit.media.metadata import read_metadata
+
+    out = []
+    for folder in folders:
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in (".jpg", ".jpeg"):
+                continue
+            try:
+                with Image.open(path) as im:
+                    im.load()
+                    if im.width < 400:
+                        continue
+            except Exception:
+                continue
+            s = read_metadata(path).summary
+            if s is not None and s.make and not _NOT_CAMERA.search(s.software or ""):
+                out.append(path)
+    return out
+
+
+RATES_FILE = ROOT / "osintkit" / "checks" / "forensic_rates.json"
+
+
+def write_rates(table: dict[str, dict[str, dict]], n_camera: int, sources: list[str]) -> None:
+    """The camera firing rates the verdict rule reads (checks/verdict.py)."""
+    rates = {k: table["camera"][k] for k in FINDING_INDICATORS}
+    RATES_FILE.write_text(json.dumps({
+        "about": "Firing rates of the forensic indicators on untouched camera photos, "
+                 "measured by scripts/calibrate_forensics.py; indicators above "
+                 "`weak_above` are weak (checks/verdict.py).",
+        "camera_photos": n_camera, "sources": sources, "weak_above": 0.02,
+        "rates": rates}, indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the set in a temporary directory (or --keep DIR), print the table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--keep", type=Path, help="write the test images here and keep them")
     ap.add_argument("--json", action="store_true", help="print the raw counts as JSON")
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="a folder of more untouched camera JPEGs (camera class only)")
+    ap.add_argument("--write-rates", action="store_true",
+                    help=f"store the camera rates in {RATES_FILE.relative_to(ROOT)}")
     args = ap.parse_args(argv)
     photos, truth = corpus_photos(args.corpus)
     cams = camera_photos(photos, truth, args.corpus / "exif-samples")
+    more = extra_camera_photos(args.extra)
     with tempfile.TemporaryDirectory() as tmp:
         sets = build_set(cams, args.keep or Path(tmp))
+        sets["camera"] = cams + more
         table = fire_rates(sets)
     print(json.dumps(table, indent=1) if args.json else markdown(table))
+    print(f"\ncamera class: {len(cams)} corpus photos + {len(more)} from "
+          f"{', '.join(map(str, args.extra)) or 'no extra folder'}")
+    if args.write_rates:
+        write_rates(table, len(cams) + len(more),
+                    ["ianare/exif-samples (../shared/corpus)"] + [p.name for p in args.extra])
     return 0
 
 

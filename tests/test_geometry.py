@@ -108,21 +108,3 @@ def test_tiny_or_thin_pictures_give_no_features_not_errors(originals, size):
     geo = match_images(tiny, originals[0])
     assert not geo.confirmed and geo.inliers == 0
     assert not match_images(originals[0], tiny).confirmed
-
-
-def test_orb_votes_put_a_heavily_cropped_original_first(distinct_photos):
-    """Deep-search candidates: a 30% crop (half the area gone, PDQ as far as a stranger)
-    still collects most votes for its own original among all the signatures."""
-    from osintkit.geometry import signature, vote
-
-    paths = distinct_photos["archived"] + distinct_photos["distractors"]
-    sigs = [np.frombuffer(signature(open_photo(p, 640)), np.uint8).reshape(-1, 32)
-            for p in paths]
-    owners = np.concatenate([np.full(len(s), i) for i, s in enumerate(sigs)])
-    table = np.concatenate(sigs)
-    assert all(len(s) == 64 for s in sigs)
-    for i, p in enumerate(paths[:5]):
-        q = crop(open_photo(p, 640), 0.18, 0.12, 0.12, 0.18)
-        assert vote(q, table, owners, 3)[0] == i, p.name
-    blank = Image.new("RGB", (640, 480), (120, 120, 120))
-    assert vote(blank, table, owners, 3) == []

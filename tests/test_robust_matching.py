@@ -133,9 +133,10 @@ def test_index_growth_per_item_is_the_documented_sub_views(matching_archive):
     assert len(per_item) == len(files) and set(per_item.values()) <= set(range(len(SUB_VIEWS) + 1))
     assert sum(per_item.values()) >= 0.9 * len(files) * len(SUB_VIEWS)  # flat views are rare
     assert names <= set(SUB_VIEWS)
-    with sqlite3.connect(db) as conn:  # and one ORB signature (64 descriptors) per image
-        sizes = [len(r[0]) // 64 for r in conn.execute("SELECT orb FROM features")]
-    assert sizes == [64] * len(files)
+    with sqlite3.connect(db) as conn:  # and its local features (schema v6), ~14 KB
+        sizes = [r[0] for r in conn.execute("SELECT length(features) FROM local "
+                                            "WHERE status = 'ok'")]
+    assert len(sizes) == len(files) and all(300 * 36 < n < 401 * 36 for n in sizes)
 
 
 def test_older_archive_is_migrated_and_still_searchable(tmp_path, distinct_photos):
@@ -147,11 +148,13 @@ def test_older_archive_is_migrated_and_still_searchable(tmp_path, distinct_photo
     with sqlite3.connect(tmp_path / "old.sqlite") as conn:
         conn.execute("DROP TABLE views")
         conn.execute("DROP TABLE features")
+        conn.execute("DROP TABLE local")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     with open_archive(url) as arc:
         assert arc.stats()["schema_version"] == SCHEMA_VERSION
         assert [m.name for m in arc.search(hash_file(photo))] == [photo.name]
         assert arc.db.query("SELECT COUNT(*) FROM views")[0][0] == 0
+        assert arc.local_counts() == {"ok": 1, "pending": 0}  # backfilled from its file
 
 
 def test_cli_archive_search_deep_json(runner, matching_archive, tmp_path):
@@ -192,20 +195,21 @@ def test_verify_finds_the_recycled_photo_in_a_screenshot(matching_archive, tmp_p
     assert found and found[0].evidence["name"] == files[3].name
 
 
-def test_verify_deep_finds_a_heavily_cropped_mirrored_copy(runner, matching_archive, tmp_path):
-    """A 25% crop, mirrored, escapes the hash views; `verify --deep` confirms it."""
+def test_verify_finds_a_heavily_cropped_mirrored_copy_by_default(runner, matching_archive,
+                                                                 tmp_path):
+    """A 25% crop, mirrored, escapes the hash views (`--fast`); the default confirms it."""
     url, files = matching_archive
     img = ImageOps.mirror(open_photo(files[5]))
     w, h = img.size
     q = _query(tmp_path, "crop", img.crop((int(w * 0.25), int(h * 0.2), w, h)))
     codes = {}
-    for flag in ([], ["--deep"]):
+    for flag in (["--fast"], []):
         result = runner.invoke(cli, ["verify", str(q), "--db", url, "--claim-date", "2026-04-18",
                                      "-o", str(tmp_path / f"out{len(flag)}"), "--json", *flag])
         assert result.exit_code in (0, 1), result.stderr
         codes[bool(flag)] = {f["code"] for f in json.loads(result.stdout)["findings"]}
-    assert "ARCHIVE_MATCH_PREDATES_CLAIM" not in codes[False]
-    assert {"ARCHIVE_MATCH_PREDATES_CLAIM", "MIRRORED_OR_ROTATED_COPY"} <= codes[True]
+    assert "ARCHIVE_MATCH_PREDATES_CLAIM" not in codes[True]
+    assert {"ARCHIVE_MATCH_PREDATES_CLAIM", "MIRRORED_OR_ROTATED_COPY"} <= codes[False]
 
 
 def test_odd_pictures_are_searched_and_compared_without_errors(runner, matching_archive,

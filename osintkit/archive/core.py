@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import errors
-from osintkit.archive import provenance, robust
+from osintkit.archive import provenance
+from osintkit.archive import robust as _robust
 from osintkit.archive import store as st
 from osintkit.archive.models import (
     AddResult,
@@ -63,7 +64,10 @@ class Archive:
         self.url = db.target.url
         self._rows: RowSet | None = None
         self._stamp: str | None = None
+        self._words: tuple[str, Any] | None = None  # (stamp, bow.WordIndex)
+        self._counts: tuple[str, dict[str, int]] | None = None
         self._batches = 0
+        self.last_notes: list[str] = []  # what the last search skipped or could not do
 
     def close(self) -> None:
         """Close the connection."""
@@ -164,8 +168,8 @@ class Archive:
                      after: Callable[[Any], None] | None = None) -> list[AddResult]:
         self._batches += 1
         number = self._batches
-        for res, _ in batch:  # decode for sub-views outside the write lock
-            robust.attach_views(res)
+        for res, _ in batch:  # decode for sub-views and features outside the write lock
+            _robust.attach(res)
 
         def run(cur: Any) -> list[AddResult]:
             out = [self._upsert(cur, res, meta) for res, meta in  # same lock order everywhere
@@ -239,7 +243,7 @@ class Archive:
         if meta.get("source_url"):
             provenance.set_source_url(self.db, cur, item_id, meta["source_url"])
         self._insert_frames(cur, item_id, res.frames or [])
-        robust.insert_rows(self.db, cur, item_id, res)
+        _robust.insert_rows(self.db, cur, item_id, res)
         return item_id
 
     def _insert_frames(self, cur: Any, item_id: int, frames: Iterable[Any]) -> None:
@@ -256,34 +260,59 @@ class Archive:
     # ------------------------------------------------------------------ search
     def search(self, result: Any, max_distance: int | dict[str, int] | None = None,
                limit: int = 20, variants: dict[str, str] | None = None,
-               with_views: bool = True, deep: bool | int = False,
-               frame_distance: int = FRAME_DISTANCE) -> list[Match]:
-        """Matches of one HashResult, best first: exact sha256/md5, then near (PDQ over
-        8 dihedral transforms, pHash untransformed; video frames against images/frames).
-        When a video is involved, `Match.frame_matches` lists every frame pair of that
-        item within max_distance, plus (for video items) those within `frame_distance` PDQ
-        bits in the best match's transform: the looser evidence segments.py extends with.
+               with_views: bool = True, robust: bool = True,
+               frame_distance: int = FRAME_DISTANCE, picture: Any = None,
+               candidates: int | None = None, deep: bool | int | None = None) -> list[Match]:
+        """Matches of one HashResult, best first: exact (sha256/md5), near (a copy), then
+        scene (another shot of the same scene). Notes on skipped steps: `last_notes`.
 
-        `with_views`: an image query also searches its content region and sub-views against
-        archived sub-views (osintkit/views.py). `deep`: then confirms with local features
-        and checks a bounded set of nearest items geometrically (archive/robust.py); an
-        int sets how many (True: 16)."""
+        Hashes: PDQ over 8 dihedral transforms, pHash untransformed; video frames against
+        images/frames. When a video is involved, `Match.frame_matches` lists every frame
+        pair of that item within max_distance, plus (for video items) those within
+        `frame_distance` PDQ bits in the best match's transform (segments.py).
+
+        `with_views`: an image query also searches its content region and sub-views
+        against archived sub-views (views.py). `robust` (the default): then candidates
+        from the local-feature index, geometric confirmation on the stored features and
+        the copy-or-scene decision (robust.py); off, it is the hash views only (`--fast`:
+        no scene verdict, and pHash-only or low-detail matches are dropped). `picture`:
+        the query as a robust.QueryPicture (made from the file when not given).
+        `candidates`: how many the word index proposes (default robust.CANDIDATES).
+        `deep` is the former name of `robust` (an int sets `candidates`)."""
+        if deep is not None:
+            robust, candidates = bool(deep), (int(deep) if deep is not True and deep else
+                                              candidates)
+        self.last_notes = []
         limits = _limits(max_distance)
         matches = self._exact(result)
-        seen = {m.item_id for m in matches}
         units = units_of(result, variants)
-        qimg = robust.query_image(result) if with_views or deep else None
+        is_image = bool(units) and all(u.t is None for u in units)
+        qp = picture
+        if qp is None and (with_views or robust) and is_image:
+            qp = _robust.query_picture(result)
         if with_views:
-            units += robust.view_units(result, qimg)
+            units += _robust.view_units(qp)
+        near = self._hash_matches(result, units, limits, matches, frame_distance)
+        exact = [m for m in matches if m.match == "exact"]
+        near = self._judge(result, qp, near, exact, robust, is_image, candidates)
+        out = exact + near
+        out = out[:limit] if limit else out
+        provenance.attach(self.db, out)  # the post each archived copy came from
+        return out
+
+    def _hash_matches(self, result: Any, units: list[QueryUnit], limits: dict[str, int],
+                      matches: list[Match], frame_distance: int) -> list[Match]:
+        """Near matches by the hash index (appended to `matches` beside the exact ones),
+        with their frame pairs; returns the near ones, best first."""
+        seen = {m.item_id for m in matches}
         rows = self.rows()
         by_item = match_units(rows, units, limits) if units and len(rows) else {}
-        robust.prefer_simple(by_item, units, limits["pdq"])
+        _robust.prefer_simple(by_item, units, limits["pdq"])
         near_ids = [i for i in by_item if i not in seen]
         items = self._items(near_ids)
         for item_id in near_ids:
-            pairs = by_item[item_id]
             if item_id in items:
-                matches.append(_near(items[item_id], pairs, rows, units))
+                matches.append(_near(items[item_id], by_item[item_id], rows, units))
         for m in matches:  # every frame pair near enough to extend a segment
             if m.item_id in by_item:
                 pairs = by_item[m.item_id]
@@ -292,20 +321,48 @@ class Archive:
                                                 max(frame_distance, limits["pdq"]))
                          if (p.unit, p.row) not in known]
                 m.frame_matches = _frames(pairs + loose, rows, units)
-        exact = [m for m in matches if m.match == "exact"]
         near = sorted((m for m in matches if m.match == "near"), key=_match_key)
-        robust.annotate(self.db, near, rows, {i: p[0].row for i, p in by_item.items()})
-        if deep and qimg is not None:
-            near = robust.deep(self, result, qimg, rows, units, exact + near,
-                               robust.DEEP_CANDIDATES if deep is True else int(deep))
-        out = (exact + near)[:limit] if limit else exact + near
-        provenance.attach(self.db, out)  # the post each archived copy came from
-        return out
+        _robust.annotate(self.db, near, rows, {i: p[0].row for i, p in by_item.items()})
+        return near
+
+    def _judge(self, result: Any, qp: Any, near: list[Match], exact: list[Match],
+               robust: bool, is_image: bool, candidates: int | None) -> list[Match]:
+        """Robust: candidates, fits and copy/scene (robust.run). Fast: hashes only, no
+        lone weak hash. Videos: as the hash index found them."""
+        if robust and qp is not None:
+            near, notes = _robust.run(self, result, qp, near, {m.item_id for m in exact},
+                                      candidates or _robust.CANDIDATES)
+            self.last_notes += notes
+            return near
+        if not is_image:
+            return near
+        if robust:
+            self.last_notes.append("the query picture could not be decoded again: "
+                                   "hashes only, no geometric confirmation")
+        qh = getattr(result, "hashes", None) or {}
+        got = self._items([m.item_id for m in near])
+        near = [m for m in near if _robust.hash_trust(m, qh, got.get(m.item_id))[0]]
+        for m in near:
+            m.basis = "hashes"
+        return near
+
+    def search_picture(self, img: Any, max_distance: int | dict[str, int] | None = None,
+                       limit: int = 20, robust: bool = True) -> list[Match]:
+        """Search a decoded picture (a photo, a video frame): the same robust path as a
+        file, for callers that already hold the pixels."""
+        from osintkit.hashing import HashResult, hash_with_variants, shrink, to_rgb
+
+        img = to_rgb(img)
+        hashes, variants = hash_with_variants(shrink(img), ("pdq", "phash", "dhash"))
+        res = HashResult(Path("<picture>"), True, "image", hashes=hashes, variants=variants,
+                         width=img.width, height=img.height)
+        qp = _robust.QueryPicture.of(img) if robust else None
+        return self.search(res, max_distance, limit, robust=robust, picture=qp)
 
     def search_paths(self, paths: Iterable[str | os.PathLike[str]],
                      max_distance: int | dict[str, int] | None = None, limit: int = 20,
                      jobs: int = 1, on_skip: Callable[[Path, str], None] | None = None,
-                     deep: bool | int = False) -> list[SearchResult]:
+                     robust: bool = True, candidates: int | None = None) -> list[SearchResult]:
         """Hash each file (directories expanded) and search it; bad files fail alone."""
         from osintkit.hashing import hash_paths
         from osintkit.media.probe import iter_inputs
@@ -316,7 +373,8 @@ class Archive:
                 out.append(SearchResult(Path(res.path), False, error=res.error, kind=res.kind))
                 continue
             try:
-                matches = self.search(res, max_distance, limit, deep=deep)
+                matches = self.search(res, max_distance, limit, robust=robust,
+                                      candidates=candidates)
             except ArchiveError:
                 raise  # the archive itself failed: no point trying the next file
             except Exception as exc:  # one bad query never stops the batch
@@ -325,7 +383,7 @@ class Archive:
                     info.code, f"{res.path}: {info.message}"), kind=res.kind))
                 continue
             out.append(SearchResult(Path(res.path), True, matches, kind=res.kind,
-                                    sha256=res.sha256))
+                                    sha256=res.sha256, notes=list(self.last_notes)))
         return out
 
     def _exact(self, result: Any) -> list[Match]:
@@ -400,6 +458,28 @@ class Archive:
         self._rows, self._stamp = rows, stamp
         return rows
 
+    def words(self) -> Any:
+        """The candidate index over local features (bow.WordIndex), kept up to date."""
+        from osintkit.archive.bow import archive_words
+
+        return archive_words(self)
+
+    def local_counts(self) -> dict[str, int]:
+        """Archived images by local-feature status (cached until the archive changes)."""
+        from osintkit.archive.local import counts
+
+        stamp = self.stamp()
+        if self._counts is None or self._counts[0] != stamp:
+            self._counts = (stamp, counts(self.db))
+        return self._counts[1]
+
+    def backfill(self, retry: bool = False, limit: int | None = None, jobs: int = 1,
+                 progress: Callable[[int, str], None] | None = None) -> Any:
+        """Local features for archived images that have none (archive/local.py)."""
+        from osintkit.archive.local import backfill
+
+        return backfill(self, retry=retry, limit=limit, jobs=jobs, progress=progress)
+
     def _refresh(self, cur: Any, base: RowSet | None) -> tuple[str, RowSet]:
         """(stamp, index) read in one snapshot, appending to `base` when it is a prefix."""
         ex = self.db.execute
@@ -465,6 +545,7 @@ class Archive:
                 "schema_version": int(meta.get("schema_version", 0)),
                 "items": sum(kinds.values()), "kinds": kinds, "sources": sources,
                 "frames": q("SELECT COUNT(*) FROM frames")[0][0],
+                "local_features": self.local_counts(),
                 "first_seen_min": first, "first_seen_max": last}
 
     def remove(self, ids: Iterable[int] = (), sha256s: Iterable[str] = ()) -> int:
@@ -559,4 +640,13 @@ def _match_key(m: Match) -> tuple:
 def open_archive(url: str | None = None, create: bool = True) -> Archive:
     """Open the archive at `url` (sqlite:///path, a path, postgresql://...; None = the
     default file in the user data directory). ArchiveError (one line) when unusable."""
-    return Archive(st.connect(url, create=create))
+    archive = Archive(st.connect(url, create=create))
+    try:  # a small archive from before schema v6 gets its local features right away
+        from osintkit.archive.local import AUTO_BACKFILL
+
+        pending = archive.local_counts().get("pending", 0)
+        if 0 < pending <= AUTO_BACKFILL:
+            archive.backfill()
+    except ArchiveError:
+        pass  # e.g. a read-only archive: searches say what is missing
+    return archive

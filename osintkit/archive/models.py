@@ -140,7 +140,7 @@ class Match:
     kind: str
     distance: dict[str, int]
     transform: str  # dihedral transform of the query that matched ("none", "mirror", ...)
-    match: str  # "exact" | "near"
+    match: str  # "exact" | "near" (a copy) | "scene" (another shot of the same scene)
     query_t: float | None = None
     item_t: float | None = None
     title: str | None = None
@@ -154,6 +154,10 @@ class Match:
     source_url: str | None = None  # the post/page that carried the archived copy
     posted_at: str | None = None  # that post's time (channel walks)
     post_text: str | None = None  # that post's text
+    shot: dict[str, Any] | None = None  # osintkit/sameshot.py ShotCheck.to_dict()
+    basis: str | None = None  # "hashes" | "geometry" | "hashes+geometry" (None: exact)
+    evidence_note: str | None = None  # which hash agreement let a hash match stand
+    thumb_jpeg: bytes | None = field(default=None, repr=False)  # stored thumbnail (not JSON)
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "name": self.name, "sha256": self.sha256,
@@ -164,8 +168,9 @@ class Match:
                 "frame_matches": [f.to_dict() for f in self.frame_matches],
                 "query_region": list(self.query_region) if self.query_region else None,
                 "query_view": self.query_view, "item_view": self.item_view,
-                "geometry": self.geometry, "source_url": self.source_url,
-                "posted_at": self.posted_at, "post_text": self.post_text}
+                "geometry": self.geometry, "shot": self.shot, "basis": self.basis,
+                "source_url": self.source_url, "posted_at": self.posted_at,
+                "post_text": self.post_text}
 
 
 @dataclass
@@ -178,8 +183,9 @@ class SearchResult:
     error: ErrorInfo | None = None
     kind: str | None = None
     sha256: str | None = None
+    notes: list[str] = field(default_factory=list)  # steps skipped, items not confirmable
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "kind": self.kind,
                 "sha256": self.sha256, "matches": [m.to_dict() for m in self.matches],
-                "error": self.error.to_dict() if self.error else None}
+                "notes": self.notes, "error": self.error.to_dict() if self.error else None}

@@ -102,9 +102,25 @@ def _migration_source_posts(pk: str, real: str) -> list[str]:
     ]
 
 
+def _migration_local_features(pk: str, real: str) -> list[str]:
+    # What confirmation needs, kept in the archive itself (osintkit/localfeat.py): packed
+    # ORB features, the distinct visual words (the candidate index is rebuilt from them)
+    # and a small JPEG thumbnail (the copy/scene pixel check, the report's picture).
+    # status: ok | missing (file unreadable when backfilled) | changed (the file at
+    # `origin` is no longer the archived one) | empty (no features: a flat picture).
+    # Items added before v6 are backfilled from their files (archive/local.py).
+    blob = "BYTEA" if real == "DOUBLE PRECISION" else "BLOB"
+    return [
+        "CREATE TABLE IF NOT EXISTS local ("
+        " item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+        f" status TEXT NOT NULL, features {blob}, words {blob}, thumb {blob})",
+    ]
+
+
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
 MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3,
-                                                     _migration_4, _migration_source_posts]
+                                                     _migration_4, _migration_source_posts,
+                                                     _migration_local_features]
 SCHEMA_VERSION = len(MIGRATIONS)  # renumbering a migration is moving it in this list
 
 

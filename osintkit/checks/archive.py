@@ -1,4 +1,8 @@
-"""Checks on archive matches: is the media recycled from older, known material?"""
+"""Checks on archive matches: is the media recycled from older, known material?
+
+A match is "exact", "near" (a copy of the archived picture) or "scene" (another shot of
+the same scene, osintkit/sameshot.py). Only copies make the picture recycled; another
+shot says the place was photographed before (`SAME_SCENE_IN_ARCHIVE`)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from typing import Any
 from osintkit.checks import CheckContext, Finding, MediaItem, check, parse_when
 
 
-def _by_item(item: MediaItem) -> list[list[Any]]:
-    """The item's matches grouped per archived item, best group first (input order)."""
+def _by_item(item: MediaItem, kinds: tuple[str, ...] = ("exact", "near")) -> list[list[Any]]:
+    """The item's matches of these kinds grouped per archived item, best group first."""
     groups: dict[Any, list[Any]] = {}
     for m in item.matches:
+        if getattr(m, "match", "near") not in kinds:
+            continue
         groups.setdefault(getattr(m, "item_id", None) or getattr(m, "sha256", id(m)), []).append(m)
     return list(groups.values())
 
@@ -33,6 +39,7 @@ def _match_evidence(match: Any) -> dict[str, Any]:
     keys = ("item_id", "name", "sha256", "source", "first_seen", "title", "kind",
             "distance", "transform", "match", "query_t", "item_t",
             "query_region", "query_view", "item_view", "geometry",  # views.py, geometry.py
+            "shot", "basis",  # sameshot.py, robust.py
             "source_url", "posted_at")  # the archived post (archive/provenance.py)
     return {k: getattr(match, k, None) for k in keys}
 
@@ -79,6 +86,32 @@ def archive_match(ctx: CheckContext) -> list[Finding]:
         out.append(ctx.finding(
             f"Archived copy {best.name!s} ({best.source}) first seen {best.first_seen}: "
             f"{why}.", _match_evidence(best)))
+    return out
+
+
+@check("SAME_SCENE_IN_ARCHIVE", severity="medium")
+def same_scene(ctx: CheckContext) -> list[Finding]:
+    """Another shot of the same scene is archived (not a copy): medium when it was first
+    seen before the claimed event, info otherwise."""
+    item = ctx.item
+    if item is None or item.kind == "video":
+        return []
+    out = []
+    for group in _by_item(item, ("scene",)):
+        best = group[0]
+        predates = _predates(ctx, best)
+        geo = getattr(best, "geometry", None) or {}
+        shot = getattr(best, "shot", None) or {}
+        why = shot.get("reason") or "the pixels differ after alignment"
+        when = (f"first seen {best.first_seen}, before the claimed date {_claimed(ctx)}: this "
+                "place was photographed before; compare the two"
+                if predates else f"first seen {best.first_seen}")
+        out.append(ctx.finding(
+            f"Archived photo {best.name!s} ({best.source}) shows the same scene from another "
+            f"shot ({geo.get('inliers', '?')} matching points; {why}), {when}. Not a copy: "
+            "the picture itself is not shown to be recycled.",
+            {**_match_evidence(best), "predates_claim": predates},
+            severity="medium" if predates else "info"))
     return out
 
 

@@ -17,6 +17,36 @@ from typing import Any
 from osintkit.checks import CheckContext, Finding, check
 
 PICTURES_DIR = "forensics"
+# indicator (media/forensics) -> the finding code it raises here
+CODES = {"ela": "ELA_HOTSPOT", "double_compression": "DOUBLE_JPEG_COMPRESSION",
+         "exif_thumbnail": "EXIF_THUMBNAIL_MISMATCH", "jpeg_quality": "EDITOR_QUANTIZATION_TABLES"}
+RATES_FILE = Path(__file__).with_name("forensic_rates.json")
+
+
+@functools.lru_cache(maxsize=1)
+def camera_rates() -> dict[str, Any]:
+    """The measured firing rates on untouched camera photos (forensic_rates.json, written
+    by scripts/calibrate_forensics.py --write-rates)."""
+    import json
+
+    try:
+        return json.loads(RATES_FILE.read_text())
+    except (OSError, ValueError):
+        return {"rates": {}, "weak_above": 0.02}
+
+
+def weak_codes() -> dict[str, float]:
+    """Finding codes of the indicators that fire on more than `weak_above` (2%) of
+    untouched camera photos, with that rate: they never make a verdict alone or in
+    pairs (checks/verdict.py)."""
+    data = camera_rates()
+    limit = float(data.get("weak_above", 0.02))
+    out = {}
+    for name, c in (data.get("rates") or {}).items():
+        rate = c.get("rate") if isinstance(c, dict) else c
+        if name in CODES and rate is not None and float(rate) > limit:
+            out[CODES[name]] = float(rate)
+    return out
 
 
 @functools.lru_cache(maxsize=16)

@@ -256,6 +256,7 @@ def _render_search(res: Any) -> str:
         lines.append(f"  {m.match:<5} first seen {m.first_seen or '?'}  {m.source or '-'}  "
                      f"{m.name or m.sha256 or m.md5}  {dist} transform={m.transform}{times}")
         lines += _render_views(m)
+    lines += [f"  note: {n}" for n in getattr(res, "notes", None) or []]
     return "\n".join(lines)
 
 
@@ -270,6 +271,9 @@ def _render_views(m: Any) -> list[str]:
     geo = getattr(m, "geometry", None)
     if geo:
         out.append(f"        geometry: {geo['inliers']} inliers, {geo['explanation']}")
+    shot = getattr(m, "shot", None)
+    if shot:
+        out.append(f"        pixels: {shot['reason']}")
     return out
 
 
@@ -279,36 +283,66 @@ def _render_views(m: Any) -> list[str]:
               help="Near-match thresholds in bits (default pdq=31, phash=10).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Matches per query.")
-@click.option("--deep", is_flag=True,
-              help="Also confirm with local features (ORB + RANSAC) and check the nearest "
-                   "items geometrically: finds crops and small rotations. Slower.")
-@click.option("--deep-candidates", type=click.IntRange(min=1), default=16, show_default=True,
-              metavar="N", help="--deep: how many nearest archived images to check.")
+@click.option("--fast", is_flag=True,
+              help="Hash views only: no local features, no copy/scene verdict (misses heavy "
+                   "crops and rotations; ~3x quicker).")
+@click.option("--candidates", "--deep-candidates", "candidates", type=click.IntRange(min=1),
+              default=8, show_default=True, metavar="N",
+              help="How many archived images the local-feature index proposes for a fit.")
+@click.option("--deep", is_flag=True, hidden=True, help="Former opt-in, now the default.")
 @jobs_option
 @db_option
 @json_option
 @click.pass_context
 def archive_search(ctx: click.Context, paths: tuple[Path, ...], max_distance: Any, limit: int,
-                   deep: bool, deep_candidates: int, jobs: int, db_url: str | None,
+                   fast: bool, candidates: int, deep: bool, jobs: int, db_url: str | None,
                    as_json: bool) -> None:
-    """Find each file (or video frame) in the archive: exact, then near matches.
+    """Find each file (or video frame) in the archive: exact, copies, other shots.
 
-    Near matches use PDQ over the 8 rotations/mirrors and pHash; video frames are matched
-    against archived images and video frames (query_t, item_t). Best first. An image
-    query also searches its content region (bars, padding, a screenshot's UI removed:
-    query_region) and sub-views against archived sub-views (crops, logos, captions).
+    By default the robust search: the hashes of the picture and of its views (content
+    region, sub-views), candidates from the local-feature index, a geometric fit on the
+    stored features, and a pixel check that tells a copy ("near": cropped, padded,
+    mirrored, rotated, recoloured, captioned) from another shot of the same scene
+    ("scene"). --fast: the hash views only. Video frames are matched against archived
+    images and video frames (query_t, item_t). Best first.
 
     \b
     Example:
       osintkit archive search claim.jpg
-      osintkit archive search screenshot.png --deep --json | jq .matches[0].geometry
+      osintkit archive search screenshot.png --json | jq .matches[0].geometry
       osintkit archive search launch.mp4 --max-distance pdq=40 --json | jq .matches[0]
     """
     with _open(db_url) as archive:
         results = archive.search_paths(paths, max_distance, limit, jobs=jobs,
-                                       deep=deep_candidates if deep else False,
+                                       robust=not fast, candidates=candidates,
                                        on_skip=lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     exit_for(emit_results(ctx, results, as_json, _render_search))
+
+
+@archive_group.command("backfill")
+@click.option("--retry", is_flag=True,
+              help="Also retry images whose file was missing or changed last time.")
+@jobs_option
+@db_option
+@json_option
+def archive_backfill(retry: bool, jobs: int, db_url: str | None, as_json: bool) -> None:
+    """Make the local features of archived images that have none (added before schema
+    v6), from their files; an image whose file is gone or changed is marked and keeps
+    matching by hashes only. Resumable: run it again after an interruption.
+
+    \b
+    Example:
+      osintkit archive backfill -j 2 --db postgresql://team@db/osint
+    """
+    with _open(db_url) as archive:
+        report = archive.backfill(retry=retry, jobs=jobs)
+        counts = archive.local_counts()
+    if as_json:
+        print_json({**report.to_dict(), "status": counts})
+    else:
+        done = ", ".join(f"{v} {k}" for k, v in sorted(report.done.items())) or "nothing to do"
+        click.echo(f"backfill: {done}; archive now: "
+                   + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
 @archive_group.command("list")

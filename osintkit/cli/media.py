@@ -150,8 +150,8 @@ def hash_cmd(ctx: click.Context, paths: tuple[Path, ...], kinds: tuple[str, ...]
 def _render_compare(res: Any) -> str:
     where = {"a": f" @ {res.a_t:.2f} s" if res.a_t is not None else "",
              "b": f" @ {res.b_t:.2f} s" if res.b_t is not None else ""}
-    lines = [f"{res.verdict}  (transform: {res.transform or '-'})",
-             "  " + "  ".join(f"{k} {v}" for k, v in res.distance.items()),
+    lines = [f"{res.verdict}  {res.headline or '(transform: ' + (res.transform or '-') + ')'}",
+             "  whole pictures: " + "  ".join(f"{k} {v}" for k, v in res.distance.items()),
              f"  A: {res.a}{where['a']}", f"  B: {res.b}{where['b']}"]
     lines += [f"  segment: A {s.query_start:.1f}-{s.query_end:.1f} s = "
               f"B {s.item_start or 0:.1f}-{s.item_end or 0:.1f} s "
@@ -176,8 +176,11 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, kinds: tuple[str, ...], ev
     """Compare two images or videos: distances per hash, transform, verdict.
 
     Verdict: identical (same sha256), near-duplicate (PDQ <= 31 of 256 under the best
-    rotation/mirror), similar (<= 70), different. Image vs video: the best frame and
-    its time; video vs video: matching segments. Exit 1 when a file cannot be read.
+    rotation/mirror, a view pair within 31, or a fit whose pixels agree: a copy),
+    same-scene (a fit whose pixels differ: another shot of the same scene), similar
+    (<= 80), different. The first line says what decided (the view's distance, the
+    fit). Image vs video: the best frame and its time; video vs video: matching
+    segments. Exit 1 when a file cannot be read.
 
     \b
     Example:

@@ -34,9 +34,11 @@ def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-distance", type=click.IntRange(min=0), metavar="N",
                      help="Archive: largest PDQ distance that counts as a match."),
         click.option("--no-archive", is_flag=True, help="Do not search the archive."),
-        click.option("--deep", is_flag=True,
-                     help="Archive: also confirm candidates by local features (finds heavy "
-                          "crops and small rotations; slower)."),
+        click.option("--fast", is_flag=True,
+                     help="Archive: hash views only (no local features, no copy/scene "
+                          "verdict): misses heavy crops and rotations, ~3x quicker."),
+        click.option("--deep", is_flag=True, hidden=True,
+                     help="Former opt-in to the robust search, now the default."),
         click.option("--allow-private", is_flag=True,
                      help="Allow fetching from private/loopback addresses."),
         click.option("--fail-on", type=click.Choice(_VERIFY_LEVELS), default="contradicted",
@@ -51,7 +53,7 @@ def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _verify_settings(formats: str, tolerance_hours: float, max_distance: int | None,
-                     no_archive: bool, allow_private: bool, deep: bool,
+                     no_archive: bool, allow_private: bool, fast: bool,
                      analyst: str | None = None) -> dict[str, Any]:
     """The VerifyOptions fields given on the command line (formats checked)."""
     fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -60,7 +62,7 @@ def _verify_settings(formats: str, tolerance_hours: float, max_distance: int | N
         raise click.BadParameter(f"unknown format(s) {unknown}; use json, html, md, junit",
                                  param_hint="--format")
     return {"formats": fmts, "tolerance_hours": tolerance_hours, "max_distance": max_distance,
-            "search_archive": not no_archive, "allow_private": allow_private, "deep": deep,
+            "search_archive": not no_archive, "allow_private": allow_private, "fast": fast,
             "analyst": analyst}
 
 
@@ -110,7 +112,7 @@ def _verify_summary(report: Any) -> str:
 @click.pass_context
 def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | None,
                formats: str, tolerance_hours: float, max_distance: int | None,
-               no_archive: bool, allow_private: bool, deep: bool, fail_on: str,
+               no_archive: bool, allow_private: bool, fast: bool, deep: bool, fail_on: str,
                db_url: str | None, analyst: str | None, case: str | None,
                as_json: bool, **overrides: Any) -> None:
     """Verify a claim from its media: recycled? right time and place? edited?
@@ -133,7 +135,7 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
     from osintkit.verify import VerifyOptions, unusable_reason, verify_target
 
     options = VerifyOptions(**_verify_settings(formats, tolerance_hours, max_distance,
-                                               no_archive, allow_private, deep, analyst),
+                                               no_archive, allow_private, fast, analyst),
                             case=case)
     report = verify_target(list(targets), out_dir, db_url=db_url, options=options, **overrides)
     if as_json:
@@ -144,6 +146,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
         note(ctx, _printable(err.get("message")))
     if report.archive.get("error"):
         note(ctx, f"archive not searched: {_printable(report.archive['error'])}")
+    for text in report.archive.get("notes") or []:
+        note(ctx, f"archive: {_printable(text)}")
     problem = unusable_reason(report)
     if problem is not None:
         raise CliError(_printable(problem.message), EXIT_USAGE)
@@ -179,8 +183,8 @@ def batch_cmd(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path, jo
               claim_timeout: float, resume: bool, junit_path: Path | None, fail_on: str,
               dask_address: str | None, batch_name: str | None, formats: str,
               tolerance_hours: float,
-              max_distance: int | None, no_archive: bool, allow_private: bool, deep: bool,
-              analyst: str | None, db_url: str | None, as_json: bool) -> None:
+              max_distance: int | None, no_archive: bool, allow_private: bool, fast: bool,
+              deep: bool, analyst: str | None, db_url: str | None, as_json: bool) -> None:
     """Verify many claims: a manifest (YAML list, JSON array, JSON Lines, CSV, or a .txt
     list of claim files) or claim files themselves.
 
@@ -199,7 +203,7 @@ def batch_cmd(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path, jo
     from osintkit.batch import BatchOptions, read_sources, render_table, run_batch, write_junit
 
     verify = _verify_settings(formats, tolerance_hours, max_distance, no_archive, allow_private,
-                              deep, analyst)
+                              fast, analyst)
     verify["formats"] = list(verify["formats"])
     parsed = read_sources(list(manifests))
     options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,

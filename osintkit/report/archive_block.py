@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 
-def describe(archive: Any, deep: bool) -> dict[str, Any]:
+def describe(archive: Any, robust: bool) -> dict[str, Any]:
     """Identity and content of an open `Archive`: what the report's archive block shows.
 
     Keys: identity (file path, or the URL without its password), name, engine, items,
     kinds, first_seen {min, max}, schema_version, archive_id, generation (the change
     counter), modified_at (SQLite: the file's last change), subviews (images whose crops
-    can be found), robust (deep geometric confirmation used).
+    can be found), robust (the robust path was used: local-feature candidates, geometric
+    confirmation, copy or scene; False with --fast).
     """
     target = archive.db.target
     stats = archive.stats()
@@ -37,7 +38,7 @@ def describe(archive: Any, deep: bool) -> dict[str, Any]:
         "generation": _int(meta.get("generation")),
         "modified_at": _modified(target.path),
         "subviews": int(subviews or 0),
-        "robust": bool(deep),
+        "robust": bool(robust),
     }
 
 

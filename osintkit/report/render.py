@@ -20,6 +20,7 @@ from typing import Any
 from osintkit.checks.place import osm_url
 from osintkit.checks.verdict import at_or_above
 from osintkit.report.model import Report
+from osintkit.report.scene import scene_pairs, stored_thumb_uri
 
 FORMATS = ("json", "md", "html", "junit")
 FILE_NAMES = {"json": "report.json", "md": "report.md", "html": "report.html",
@@ -231,7 +232,8 @@ def _html_context(report: Report) -> dict[str, Any]:
         segs = {f["evidence"].get("item_id"): f["evidence"].get("segments") or []
                 for f in md["findings"] if f["code"] == "VIDEO_SEGMENT_IN_ARCHIVE"}
         md["matches"] = [
-            {**m, "thumb": _match_thumb(m, item.archived.get(obj.item_id)),
+            {**m, "thumb": (_match_thumb(m, item.archived.get(obj.item_id))
+                            or stored_thumb_uri(obj)),
              "segments": segs.get(m.get("item_id"), []),
              "query_thumb": (thumbnail_uri(item.path, item.kind, m.get("query_t"))
                              if item.kind == "video" else md["thumb"])}
@@ -243,6 +245,7 @@ def _html_context(report: Report) -> dict[str, Any]:
 
     return {"r": d, "media": media, "claim_findings": by_media.get(None, []),
             "spread": _spread_context(d, media), "engine_names": NAMES,
+            "scene_pairs": scene_pairs(report, media),
             "timeline": _timeline_positions(d["timeline"]),
             "place_url": (osm_url(d["claim"]["place"]["lat"], d["claim"]["place"]["lon"])
                           if d["claim"]["place"] else None),
