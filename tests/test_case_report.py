@@ -252,7 +252,7 @@ def test_html_archive_block_states_what_was_searched(mixed, sample_db):
     assert a["searched"] and a["items"] == 4 and a["kinds"] == {"image": 3, "video": 1}
     assert a["first_seen"] == {"min": "2018-11-20", "max": "2021-08-14"}
     assert a["schema_version"] >= 4 and a["generation"] >= 1 and a["modified_at"]
-    assert a["robust"] is False and a["subviews"] == 3
+    assert a["robust"] is True and a["mode"] == "robust" and a["subviews"] == 3
     html = (out / "report.html").read_text()
     block = html[html.index('id="archive"'):]
     assert "searched: yes" in block and a["identity"] in block

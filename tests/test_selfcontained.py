@@ -51,7 +51,7 @@ def test_no_test_module_reads_the_shared_corpus_directly():
     """Only conftest.py knows ../shared; tests ask for `full_corpus` (skipped without it)."""
     offenders = [p.name for p in sorted(TESTS.glob("*.py"))
                  if p.name not in ("conftest.py", "test_selfcontained.py")
-                 and re.search(r"""["'/]shared["'/]|/work/shared|\.\./shared""",
+                 and re.search(r"""/\s*["']shared["']|["']shared/|/work/shared|\.\./shared""",
                                p.read_text(encoding="utf-8"))]
     assert not offenders, offenders
 

@@ -383,7 +383,7 @@ def archive_stats(db_url: str | None, as_json: bool) -> None:
 
     with _open(db_url) as archive:
         stats = archive.stats()
-        block = describe(archive, deep=False)
+        block = describe(archive, robust=False)
     stats.update(db=block["identity"], archive_id=block["archive_id"],
                  generation=block["generation"], modified_at=block["modified_at"],
                  subviews=block["subviews"])
