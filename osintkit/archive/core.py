@@ -22,6 +22,8 @@ from osintkit import errors
 from osintkit.archive import provenance
 from osintkit.archive import robust as _robust
 from osintkit.archive import store as st
+from osintkit.archive import videosearch as _video
+from osintkit.archive import videostore as _vstore
 from osintkit.archive.models import (
     AddResult,
     FrameMatch,
@@ -110,7 +112,8 @@ class Archive:
                 self._flush_if(pending, batch_size, results, progress)
             else:
                 todo.append(inp)
-        for res in hash_paths(todo, jobs=jobs):
+        for res in hash_paths(todo, jobs=jobs, pixels="archive"):
+            _vstore.attach(res)  # a video's shots and strip now: its pixels are dropped
             if not res.ok:
                 self._done(results, AddResult(res.path, False, "failed", kind=res.kind,
                                               error=res.error), progress)
@@ -170,6 +173,7 @@ class Archive:
         number = self._batches
         for res, _ in batch:  # decode for sub-views and features outside the write lock
             _robust.attach(res)
+            _vstore.attach(res)
 
         def run(cur: Any) -> list[AddResult]:
             out = [self._upsert(cur, res, meta) for res, meta in  # same lock order everywhere
@@ -244,6 +248,7 @@ class Archive:
             provenance.set_source_url(self.db, cur, item_id, meta["source_url"])
         self._insert_frames(cur, item_id, res.frames or [])
         _robust.insert_rows(self.db, cur, item_id, res)
+        _vstore.insert_rows(self.db, cur, item_id, res)
         return item_id
 
     def _insert_frames(self, cur: Any, item_id: int, frames: Iterable[Any]) -> None:
@@ -290,11 +295,16 @@ class Archive:
         qp = picture
         if qp is None and (with_views or robust) and is_image:
             qp = _robust.query_picture(result)
+        video = _video.query(result) if robust and not is_image else None
         if with_views:
-            units += _robust.view_units(qp)
+            units += _robust.view_units(qp) + _video.box_units(video)
         near = self._hash_matches(result, units, limits, matches, frame_distance)
         exact = [m for m in matches if m.match == "exact"]
-        near = self._judge(result, qp, near, exact, robust, is_image, candidates)
+        if not is_image and units:  # a video: segments, and its robust search (videosearch.py)
+            near, notes = _video.search(self, result, video, near, exact, candidates)
+            self.last_notes += notes
+        else:
+            near = self._judge(result, qp, near, exact, robust, is_image, candidates)
         out = exact + near
         out = out[:limit] if limit else out
         provenance.attach(self.db, out)  # the post each archived copy came from
@@ -328,7 +338,7 @@ class Archive:
     def _judge(self, result: Any, qp: Any, near: list[Match], exact: list[Match],
                robust: bool, is_image: bool, candidates: int | None) -> list[Match]:
         """Robust: candidates, fits and copy/scene (robust.run). Fast: hashes only, no
-        lone weak hash. Videos: as the hash index found them."""
+        lone weak hash."""
         if robust and qp is not None:
             near, notes = _robust.run(self, result, qp, near, {m.item_id for m in exact},
                                       candidates or _robust.CANDIDATES)
@@ -368,7 +378,7 @@ class Archive:
         from osintkit.media.probe import iter_inputs
 
         out = []
-        for res in hash_paths(list(iter_inputs(paths, on_skip)), jobs=jobs):
+        for res in hash_paths(list(iter_inputs(paths, on_skip)), jobs=jobs, pixels=robust):
             if not res.ok:
                 out.append(SearchResult(Path(res.path), False, error=res.error, kind=res.kind))
                 continue

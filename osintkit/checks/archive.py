@@ -40,7 +40,8 @@ def _match_evidence(match: Any) -> dict[str, Any]:
             "distance", "transform", "match", "query_t", "item_t",
             "query_region", "query_view", "item_view", "geometry",  # views.py, geometry.py
             "shot", "basis",  # sameshot.py, robust.py
-            "source_url", "posted_at")  # the archived post (archive/provenance.py)
+            "source_url", "posted_at",  # the archived post (archive/provenance.py)
+            "segments")  # video queries: times in the query <-> in the archived item
     return {k: getattr(match, k, None) for k in keys}
 
 
@@ -92,13 +93,17 @@ def archive_match(ctx: CheckContext) -> list[Finding]:
 @check("SAME_SCENE_IN_ARCHIVE", severity="medium")
 def same_scene(ctx: CheckContext) -> list[Finding]:
     """Another shot of the same scene is archived (not a copy): medium when it was first
-    seen before the claimed event, info otherwise."""
+    seen before the claimed event, info otherwise. For a video, the times of the shots
+    (checks/video.py `when`)."""
+    from osintkit.checks.video import when as video_times
+
     item = ctx.item
-    if item is None or item.kind == "video":
+    if item is None:
         return []
     out = []
     for group in _by_item(item, ("scene",)):
         best = group[0]
+        times = video_times(best) if item.kind == "video" else ""
         predates = _predates(ctx, best)
         geo = getattr(best, "geometry", None) or {}
         shot = getattr(best, "shot", None) or {}
@@ -106,10 +111,11 @@ def same_scene(ctx: CheckContext) -> list[Finding]:
         when = (f"first seen {best.first_seen}, before the claimed date {_claimed(ctx)}: this "
                 "place was photographed before; compare the two"
                 if predates else f"first seen {best.first_seen}")
+        what = "video" if best.kind == "video" else "photo"
         out.append(ctx.finding(
-            f"Archived photo {best.name!s} ({best.source}) shows the same scene from another "
-            f"shot ({geo.get('inliers', '?')} matching points; {why}), {when}. Not a copy: "
-            "the picture itself is not shown to be recycled.",
+            f"Archived {what} {best.name!s} ({best.source}) shows the same scene from another "
+            f"shot{times} ({geo.get('inliers', '?')} matching points; {why}), {when}. Not a "
+            "copy: the picture itself is not shown to be recycled.",
             {**_match_evidence(best), "predates_claim": predates},
             severity="medium" if predates else "info"))
     return out
@@ -127,48 +133,6 @@ def mirrored_or_rotated(ctx: CheckContext) -> list[Finding]:
             out.append(ctx.finding(
                 f"Matches archived {m.name!s} only after a {m.transform} transform: "
                 "a flipped or rotated copy.", _match_evidence(m)))
-    return out
-
-
-def _segments(ctx: CheckContext, group: list[Any]) -> list[dict[str, Any]]:
-    """Time ranges of a video match: query start-end <-> archive start-end (segments.py)."""
-    from osintkit.segments import segments_from_matches
-
-    pairs = [fm for m in group for fm in (getattr(m, "frame_matches", None) or [])
-             if getattr(fm, "query_t", None) is not None]
-    if not pairs:
-        pairs = [m for m in group if getattr(m, "query_t", None) is not None]
-    frames = getattr(ctx.item.hashes, "frames", None) or [] if ctx.item else []
-    times = [f.t for f in frames] or None
-    return [s.to_dict() for s in segments_from_matches(pairs, times)]
-
-
-def _fmt_range(seg: dict[str, Any]) -> str:
-    qs, qe = seg.get("query_start"), seg.get("query_end")
-    if qs is None:
-        return ""
-    return f" ({float(qs):.1f}-{float(qe if qe is not None else qs):.1f} s)"
-
-
-@check("VIDEO_SEGMENT_IN_ARCHIVE", severity="high")
-def video_segment(ctx: CheckContext) -> list[Finding]:
-    """A shot of this video is in the archive; high when the archived copy is older."""
-    item = ctx.item
-    if item is None or item.kind != "video":
-        return []
-    out = []
-    for group in _by_item(item):
-        best = group[0]
-        predates = _predates(ctx, best)
-        segs = _segments(ctx, group)
-        when = (f"first seen {best.first_seen}, before the claimed date {_claimed(ctx)}"
-                if predates else f"first seen {best.first_seen}")
-        out.append(ctx.finding(
-            f"A shot{_fmt_range(segs[0]) if segs else ''} matches archived "
-            f"{best.name!s} ({best.source}), {when}.",
-            {**_match_evidence(best), "predates_claim": predates, "segments": segs,
-             "frames_matched": len(group)},
-            severity="high" if predates else "info"))
     return out
 
 

@@ -55,7 +55,8 @@ def _confirm_recycled(facts: Facts) -> list[dict[str, Any]]:
     out = []
     for m in facts.readable:
         for f in facts.codes(m).get("ARCHIVE_MATCH_PREDATES_CLAIM", []) + \
-                facts.codes(m).get("VIDEO_SEGMENT_IN_ARCHIVE", []):
+                facts.codes(m).get("VIDEO_SEGMENT_IN_ARCHIVE", []) + \
+                facts.codes(m).get("ARCHIVED_PHOTO_IN_VIDEO", []):
             if is_recycling(f):
                 ev = f.evidence
                 out.append(_step("CONFIRM_RECYCLED", (
