@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from osintkit.batch.results import (
     write_junit,
 )
 from osintkit.errors import INTERNAL, ErrorInfo, InputError, error_info
+from osintkit.fileio import atomic_write, sha256_file
 
 __all__ = [
     "LEVELS",
@@ -90,14 +90,10 @@ class BatchResult:
 # ---------------------------------------------------------------- resume keys
 def file_sha256(path: Path) -> str:
     """sha256 of a file, streamed; 'missing' when it cannot be read."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        return sha256_file(path)
     except OSError:
         return "missing"
-    return digest.hexdigest()
 
 
 def media_digest(path: Path) -> str:
@@ -274,8 +270,8 @@ class _State:
             outcome.get("duration_s", 0.0),
             report.relative_to(out).as_posix() if report else None)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(folder / BATCH_FILE, json.dumps(
-            {"key": task["key"], "result": result.to_dict()}, indent=1, default=str))
+        atomic_write(folder / BATCH_FILE, json.dumps(
+            {"key": task["key"], "result": result.to_dict()}, indent=1, default=str) + "\n")
         self.add(result)
         if time.monotonic() - self.last_write >= self.SUMMARY_EVERY:
             self.write_summary(complete=False)
@@ -284,10 +280,10 @@ class _State:
         results = sorted(self.results, key=lambda r: r.line)
         summary = make_summary(self.manifest.path, self.options.out_dir, self.options.fail_on,
                                results, self.started, _now() if complete else None)
-        _atomic_write(self.options.out_dir / "summary.json",
-                      json.dumps(summary, indent=1, ensure_ascii=False, default=str))
+        atomic_write(self.options.out_dir / "summary.json",
+                     json.dumps(summary, indent=1, ensure_ascii=False, default=str) + "\n")
         if complete:
-            _atomic_write(self.options.out_dir / "summary.md", render_markdown(summary))
+            atomic_write(self.options.out_dir / "summary.md", render_markdown(summary) + "\n")
         self.last_write = time.monotonic()
         return summary
 
@@ -341,12 +337,6 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _now() -> str:

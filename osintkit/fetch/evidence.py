@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import socket
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 from osintkit import __version__, errors
 from osintkit.errors import ErrorInfo, InputError
 from osintkit.fetch.http import Exchange, now_utc
+from osintkit.fileio import atomic_write, file_hashes
 from osintkit.redact import redact_obj
 from osintkit.safeload import load_json
 
@@ -42,29 +42,6 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF":
               "3GP": "3gp", "MKV": "mkv", "WEBM": "webm", "AVI": "avi", "FLV": "flv"}
 
 
-def file_hashes(path: Path) -> dict[str, Any]:
-    """{"sha256", "md5", "size"} of a file, streamed."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-    return {"sha256": sha.hexdigest(), "md5": md5.hexdigest(), "size": size}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
 
 
 # ------------------------------------------------------------------ WARC
@@ -192,7 +169,7 @@ class EvidenceDir:
         """Write manifest.json atomically; return its sha256."""
         data = (json.dumps(redact_obj(manifest), indent=2, ensure_ascii=False, default=str)
                 + "\n").encode()
-        _atomic_write(self.root / MANIFEST, data)
+        atomic_write(self.root / MANIFEST, data)
         return hashlib.sha256(data).hexdigest()
 
     def append_custody(self, action: str, inputs: dict[str, Any],

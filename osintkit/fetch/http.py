@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-import hashlib
 import ipaddress
 import os
 import re
@@ -45,6 +44,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from osintkit import __version__, errors
 from osintkit.errors import FetchError
+from osintkit.fileio import digests
 
 USER_AGENT = f"osintkit/{__version__} (evidence capture; +https://github.com/osintkit)"
 SELECTED_HEADERS = ("Date", "Last-Modified", "ETag", "Content-Type", "Content-Length", "Server")
@@ -536,7 +536,8 @@ class HttpClient:
         finally:
             if encoding not in ("identity", ""):
                 _unlink(raw_path)
-        size, sha, md5, head = _digest(body)
+        got = digests(body, head=HEAD_BYTES)
+        size, sha, md5, head = got.size, got.sha256, got.md5, got.head
         return Response(url=ex.url, final_url=ex.url, status=ex.status or 0,
                         headers=dict(resp.headers), redirects=[], path=body, size=size,
                         sha256=sha, md5=md5, head=head, fetched_at=ex.started_at, ip=ex.peer)
@@ -682,19 +683,6 @@ def _decode(raw_path: Path, encoding: str, dest_dir: Path, cap: int, url: str) -
         _unlink(out_path)
         raise
     return out_path
-
-
-def _digest(path: Path) -> tuple[int, str, str, bytes]:
-    """(size, sha256, md5, first bytes), streamed."""
-    sha, md5, size, head = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0, b""
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            if not head:
-                head = chunk[:HEAD_BYTES]
-            sha.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-    return size, sha.hexdigest(), md5.hexdigest(), head
 
 
 def _unlink(path: Path | None) -> None:

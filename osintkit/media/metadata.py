@@ -8,7 +8,6 @@ with a fallback chain close to ExifTool's (EXIF, then XMP, then IPTC).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError
+from osintkit.fileio import sha256_file
 from osintkit.media.exif import read_exif_block
 from osintkit.media.fields import GPS, Summary, video_summary
 from osintkit.media.probe import iter_inputs, sniff, stat_regular
@@ -55,15 +55,11 @@ class Metadata:
 
 # ------------------------------------------------------------------ reading one file
 def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(p)
     except OSError as exc:
         raise MediaError(f"{p}: cannot read ({exc.strerror or exc})",
                          code=errors.UNREADABLE) from None
-    return h.hexdigest()
 
 
 def read_metadata(path: str | os.PathLike[str]) -> Metadata:

@@ -39,12 +39,12 @@ def intake(path: Path) -> dict[str, Any] | None:
 
 def file_sha256(path: Path | None) -> str | None:
     """sha256 of a small file (the claim file), None when it cannot be read."""
-    import hashlib
+    from osintkit.fileio import sha256_file
 
     if path is None:
         return None
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return None
 

@@ -83,9 +83,9 @@ def open_image(path: Path) -> tuple[Image.Image, str]:
         raise MediaError(f"{path}: {probe.format} video; forensics reads still images only",
                          code=errors.UNSUPPORTED)
     if probe.format in ("HEIF", "AVIF"):
-        import pillow_heif
+        from osintkit.media.heif import register_heif
 
-        pillow_heif.register_heif_opener()
+        register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
