@@ -54,10 +54,12 @@ def extract_file(path: str | Path) -> Local:
     from osintkit.localfeat import WORK_SIZE
 
     img = load_image(path, size=WORK_SIZE * 3 // 4)
-    return extract(img, _full_size(Path(path), img))
+    return extract(img, full_size(Path(path), img))
 
 
-def _full_size(path: Path, img: Any) -> tuple[int, int]:
+def full_size(path: Path, img: Any) -> tuple[int, int]:
+    """The full, EXIF-oriented size of the picture `img` was reduced from (img's own
+    size when the file cannot tell)."""
     from PIL import Image
 
     try:
