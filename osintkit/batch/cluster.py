@@ -30,7 +30,7 @@ from osintkit.errors import INTERNAL, InputError
 from osintkit.fileio import atomic_write
 
 if TYPE_CHECKING:
-    from osintkit.batch import BatchOptions
+    from osintkit.batch.options import BatchOptions
 
 Done = Callable[[dict[str, Any], dict[str, Any]], None]
 
@@ -86,7 +86,7 @@ def snapshot_sqlite(path: Path) -> bytes:
 
 def ship_archive(client: Any, db_url: str | None) -> Any:
     """Broadcast an SQLite archive to every worker (a future), or None for PostgreSQL."""
-    from osintkit.batch import sqlite_path
+    from osintkit.batch.resume import sqlite_path
 
     path = sqlite_path(db_url)
     if path is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from osintkit.cli import (
+from osintkit.cli.common import (
     cli,
     db_option,
     emit_results,

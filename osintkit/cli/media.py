@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from osintkit.cli import (
+from osintkit.cli.common import (
     cli,
     emit_results,
     exit_for,

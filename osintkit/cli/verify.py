@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from osintkit.cli import (
+from osintkit.cli.common import (
     CliError,
     cli,
     db_option,

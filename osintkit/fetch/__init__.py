@@ -4,9 +4,9 @@ Flow: claim -> **fetch** -> media -> archive -> checks -> report.
 """
 
 from osintkit.fetch.capture import Capture, FetchedItem, fetch
-from osintkit.fetch.evidence import EvidenceCheck, check_evidence
 from osintkit.fetch.pages import MediaRef, PageRecord, find_media, parse_page
 from osintkit.fetch.sources.telegram import ChannelPage, TelegramPost, parse_channel_page
+from osintkit.fetch.verification import EvidenceCheck, check_evidence
 
 __all__ = [
            "Capture",

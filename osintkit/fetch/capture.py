@@ -24,11 +24,11 @@ from osintkit.fetch.evidence import (
     WARC,
     EvidenceDir,
     WarcRecorder,
-    file_hashes,
 )
 from osintkit.fetch.http import HttpClient, Response, now_utc, redact_url
 from osintkit.fetch.pages import MediaRef, PageRecord
 from osintkit.fetch.sources import Context, Resolution, candidates
+from osintkit.fileio import file_hashes
 from osintkit.media.probe import sniff_bytes
 
 PAGE_CAP = 16_000_000  # a page bigger than this (and not media) is not parsed

@@ -27,7 +27,7 @@ from osintkit.media.xmp import XMPError, parse_xmp
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-    from osintkit.media.metadata import Metadata
+    from osintkit.media.model import Metadata
 
 MAX_TIFF_READ = 256 * 1024 * 1024
 
