@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from replaypages import Replay, load_pages, norm, offline_dns, score  # noqa: E402
 
-from osintkit.fetch.pages import parse_page  # noqa: E402
-from osintkit.fetch.sources import article  # noqa: E402
+from osintkit.fetch.sources import article, parse_page  # noqa: E402
 
 
 def refs_for(page, engine: str) -> list[str]:

@@ -4,7 +4,8 @@ Flow: claim -> **fetch** -> media -> archive -> checks -> report.
 """
 
 from osintkit.fetch.capture import Capture, FetchedItem, fetch
-from osintkit.fetch.pages import MediaRef, PageRecord, find_media, parse_page
+from osintkit.fetch.pages import MediaRef, PageRecord
+from osintkit.fetch.sources import find_media, parse_page
 from osintkit.fetch.sources.telegram import ChannelPage, TelegramPost, parse_channel_page
 from osintkit.fetch.verification import EvidenceCheck, check_evidence
 

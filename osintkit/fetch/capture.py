@@ -31,7 +31,6 @@ from osintkit.fetch.sources import Context, Resolution, candidates
 from osintkit.fileio import file_hashes
 from osintkit.media.probe import sniff_bytes
 
-PAGE_CAP = 16_000_000  # a page bigger than this (and not media) is not parsed
 Progress = Callable[[int, int, str], None]  # (done, total, url)
 
 
@@ -146,27 +145,6 @@ class Capture:
 
 
 # ------------------------------------------------------------------ steps
-def is_html(resp: Response) -> bool:
-    ctype = resp.headers.get("Content-Type", "").lower()
-    if "html" in ctype:
-        return True
-    return resp.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-
-
-def decode_html(resp: Response) -> str:
-    ctype = resp.headers.get("Content-Type", "")
-    charset = "utf-8"
-    for part in ctype.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip("\"'")
-    data = resp.path.read_bytes()
-    try:
-        return data.decode(charset, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
-
-
 class _Run:
     """One capture in progress: the client, the store and the growing Capture."""
 

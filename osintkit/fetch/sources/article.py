@@ -28,17 +28,17 @@ from osintkit.fetch import furniture as F
 from osintkit.fetch.pages import (
     MediaRef,
     PageRecord,
-    _abs,
-    _base_url,
-    _jsonld,
-    _jsonld_objects,
-    _kind_from_suffix,
-    _parse,
-    _suffix,
-    _types,
+    abs_url,
+    base_url,
+    jsonld_blocks,
+    jsonld_objects,
+    jsonld_types,
+    kind_from_suffix,
     largest_srcset,
     page_record,
+    parse_html,
     parse_srcset,
+    url_suffix,
 )
 
 _CONTAINERS = "article, main, [itemprop=articleBody], [role=main]"
@@ -163,7 +163,7 @@ def _meta_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
     for name, kind in names:
         for attr in ("property", "name"):
             for node in tree.css(f'meta[{attr}="{name}"]'):
-                url = _abs(base, node.attributes.get("content"))
+                url = abs_url(base, node.attributes.get("content"))
                 if url:
                     src = name.split(":url")[0].split(":secure")[0]
                     ref = MediaRef(url, kind, src, why=f"{src} of the page")
@@ -188,7 +188,7 @@ def _ld_images(obj: dict[str, Any], types: set[str], base: str) -> Iterator[_Fou
     label = "/".join(sorted(types)) or "thing"
     for key in ("image", "thumbnailUrl", "primaryImageOfPage", "associatedMedia"):
         for raw in _ld_urls(obj.get(key)):
-            url = _abs(base, raw)
+            url = abs_url(base, raw)
             if not url:
                 continue
             ref = MediaRef(url, "image", f"json-ld:{key}", why=f"JSON-LD {key} of the {label}")
@@ -198,18 +198,18 @@ def _ld_images(obj: dict[str, Any], types: set[str], base: str) -> Iterator[_Fou
 
 
 def _jsonld_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
-    for data in _jsonld(tree):
-        for obj in _jsonld_objects(data):
-            types = _types(obj)
+    for data in jsonld_blocks(tree):
+        for obj in jsonld_objects(data):
+            types = jsonld_types(obj)
             if "VideoObject" in types:
                 for raw in _ld_urls(obj.get("contentUrl") or obj.get("embedUrl")):
-                    url = _abs(base, raw)
+                    url = abs_url(base, raw)
                     if url:
                         yield _Found(MediaRef(url, "video", "json-ld:VideoObject",
                                               why="JSON-LD video of the page"))
             yield from _ld_images(obj, types, base)
             for raw in _ld_urls(obj.get("logo")):
-                url = _abs(base, raw)
+                url = abs_url(base, raw)
                 if url:
                     yield _Found(MediaRef(url, "image", "json-ld:logo", role="furniture",
                                           why="publisher logo"))
@@ -223,7 +223,7 @@ def _img_url(node: LexborNode, base: str) -> str | None:
            or a.get("src"))
     if raw and raw.strip().startswith("data:"):
         raw = a.get("data-src") or a.get("data-original")
-    return _abs(base, raw)
+    return abs_url(base, raw)
 
 
 def _picture_url(pic: LexborNode, base: str) -> str | None:
@@ -238,7 +238,7 @@ def _picture_url(pic: LexborNode, base: str) -> str | None:
     if best is None:
         img = pic.css_first("img")
         return _img_url(img, base) if img is not None else None
-    return _abs(base, best[1])
+    return abs_url(base, best[1])
 
 
 def _picture_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
@@ -246,7 +246,7 @@ def _picture_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
         if node.tag == "img" and any(a.tag == "picture" for a in _ancestors(node)):
             continue  # one picture, many sizes: its largest candidate only
         url = _picture_url(node, base) if node.tag == "picture" else _img_url(node, base)
-        if url and _suffix(url) != ".svg":
+        if url and url_suffix(url) != ".svg":
             a = (node.css_first("img") or node).attributes
             yield _Found(MediaRef(url, "image", "img"), node, _int(a.get("width")),
                          _int(a.get("height")))
@@ -254,16 +254,16 @@ def _picture_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
 
 def _video_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
     for video in tree.css("video"):
-        poster = _abs(base, video.attributes.get("poster"))
+        poster = abs_url(base, video.attributes.get("poster"))
         for raw in [video.attributes.get("src")] + [s.attributes.get("src")
                                                     for s in video.css("source")]:
-            url = _abs(base, raw)
+            url = abs_url(base, raw)
             if url:
                 yield _Found(MediaRef(url, "video", "video", poster=poster), video)
         if poster:
             yield _Found(MediaRef(poster, "image", "video[poster]"), video)
     for frame in tree.css("iframe[src], iframe[data-src]"):
-        url = _abs(base, frame.attributes.get("src") or frame.attributes.get("data-src"))
+        url = abs_url(base, frame.attributes.get("src") or frame.attributes.get("data-src"))
         if url and F.is_player(url):
             yield _Found(MediaRef(url, "video", "iframe:player", fetchable=False,
                                   reason="an embedded video player: fetch its URL with "
@@ -274,9 +274,9 @@ def _body_refs(tree: LexborHTMLParser, base: str) -> Iterator[_Found]:
     yield from _picture_refs(tree, base)
     yield from _video_refs(tree, base)
     for node in tree.css("a[href]"):
-        url = _abs(base, node.attributes.get("href"))
-        if url and _kind_from_suffix(url):
-            yield _Found(MediaRef(url, _kind_from_suffix(url), "a[href]"), node)
+        url = abs_url(base, node.attributes.get("href"))
+        if url and kind_from_suffix(url):
+            yield _Found(MediaRef(url, kind_from_suffix(url), "a[href]"), node)
 
 
 def main_content_images(html: str, url: str, engine: str = "trafilatura") -> set[str]:
@@ -287,14 +287,14 @@ def main_content_images(html: str, url: str, engine: str = "trafilatura") -> set
         from readability import Document
 
         content = Document(html).summary(html_partial=True)
-        tree = _parse(content)
+        tree = parse_html(content)
         return {u for n in tree.css("img") if (u := _img_url(n, url))}
     import trafilatura
 
     xml = trafilatura.extract(html, url=url, include_images=True, output_format="xml",
                               favor_recall=True, with_metadata=False) or ""
     return {u for m in re.finditer(r'<graphic src="([^"]+)"', xml)
-            if (u := _abs(url, m.group(1).replace("&amp;", "&")))}
+            if (u := abs_url(url, m.group(1).replace("&amp;", "&")))}
 
 
 def _links_elsewhere(node: LexborNode, page: str) -> str | None:
@@ -305,8 +305,8 @@ def _links_elsewhere(node: LexborNode, page: str) -> str | None:
             return None
         if anc.tag != "a":
             continue
-        href = _abs(page, anc.attributes.get("href"))
-        if not href or _kind_from_suffix(href) or _path(href).endswith(".svg"):
+        href = abs_url(page, anc.attributes.get("href"))
+        if not href or kind_from_suffix(href) or _path(href).endswith(".svg"):
             return None
         if href.split("#")[0].rstrip("/") == page.split("#")[0].rstrip("/"):
             return None
@@ -352,8 +352,8 @@ def _decide(found: _Found, container: LexborNode | None, main_imgs: set[str],
 def classify(html: str, url: str, engine: str = "trafilatura"
              ) -> tuple[PageRecord, list[MediaRef], list[dict[str, str]]]:
     """The page record, every media reference with its role, and the skipped trackers/ads."""
-    tree = _parse(html)
-    base = _base_url(tree, url)
+    tree = parse_html(html)
+    base = base_url(tree, url)
     rec = page_record(tree, url)
     container = primary_container(tree)
     try:
@@ -399,7 +399,7 @@ def parse_article(html: str | bytes, url: str) -> tuple[PageRecord, list[MediaRe
 
 
 # ------------------------------------------------------------------ the source
-from osintkit.fetch.sources import Context, Resolution, Source, register  # noqa: E402
+from osintkit.fetch.sources.base import Context, Resolution, Source, register  # noqa: E402
 
 
 @register
