@@ -51,7 +51,7 @@ def extract(img: Any, size: tuple[int, int] | None = None) -> Local:
 def extract_file(path: str | Path) -> Local:
     """As `extract`, for an image file (decoded once, reduced, EXIF-oriented)."""
     from osintkit.hashing import load_image
-    from osintkit.localfeat import WORK_SIZE
+    from osintkit.keypoints import WORK_SIZE
 
     img = load_image(path, size=WORK_SIZE * 3 // 4)
     return extract(img, full_size(Path(path), img))

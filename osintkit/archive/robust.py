@@ -91,7 +91,7 @@ class QueryPicture:
 def query_picture(result: Any) -> QueryPicture | None:
     """The QueryPicture of an image HashResult with a readable file, else None."""
     from osintkit.hashing import load_image
-    from osintkit.localfeat import WORK_SIZE
+    from osintkit.keypoints import WORK_SIZE
 
     if getattr(result, "kind", None) != "image" or getattr(result, "frames", None):
         return None
@@ -320,7 +320,7 @@ def index_extras(res: Any) -> IndexExtras:
     A record that brings its own views (an import) keeps them; anything else gets none."""
     from osintkit.archive.local import extract
     from osintkit.hashing import HashResult, load_image
-    from osintkit.localfeat import WORK_SIZE
+    from osintkit.keypoints import WORK_SIZE
     from osintkit.views import archive_view_hashes
 
     if not isinstance(res, HashResult):
