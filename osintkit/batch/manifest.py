@@ -133,11 +133,11 @@ def _json_mapping(path: Path) -> bool:
 
 def _claim_file_row(claim_path: Path, line: int, where: Path) -> Row:
     """A row from a claim file: the record is its mapping, media relative to it."""
-    from osintkit.claim import _read_mapping
+    from osintkit.claim import read_mapping
 
     default_id = claim_path.stem
     try:
-        rec = _read_mapping(claim_path)
+        rec = read_mapping(claim_path)
         claim_id = str(rec.get("id") or default_id)
         claim = claim_from_dict(rec, base_dir=claim_path.parent, default_id=claim_id,
                                 source=claim_path)

@@ -250,7 +250,7 @@ class _Run:
             return
         self.cap.notes += res.notes
         rec = res.page
-        land = ctx._landing.get(self.cap.url)
+        land = ctx.landed(self.cap.url)
         if res.direct is not None:
             self.cap.page = rec
             item = self.item_from(res.direct, FetchedItem(url=self.cap.url, why="the URL itself"))
@@ -290,7 +290,7 @@ class _Run:
         self.cap.screenshot = {"file": shot.name, "url": url, **self.cap.files[shot.name]}
 
     def _no_source(self, ctx: Context) -> None:
-        land = ctx._landing.get(self.cap.url)
+        land = ctx.landed(self.cap.url)
         if land is None:
             self.cap.error = ErrorInfo(errors.UNSUPPORTED, f"{self.cap.url}: no source could "
                                        "read this URL")

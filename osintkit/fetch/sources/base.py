@@ -61,6 +61,10 @@ class Context:
         """Store a fetched page as `<sha256>.html` in the evidence; returns the file name."""
         return self._keep_file(resp, "html")
 
+    def landed(self, url: str) -> Landing | None:
+        """The claim URL's landing if a source fetched it, else None (nothing fetched)."""
+        return self._landing.get(url)
+
     def landing(self, url: str) -> Landing:
         """The claim URL fetched once, shared by every source that looks at it."""
         if url not in self._landing:
