@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from osintkit import errors
 from osintkit.errors import FetchError
-from osintkit.fetch.http import AddressPolicy
+from osintkit.fetch.guard import AddressPolicy
 from osintkit.fileio import file_hashes
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
