@@ -16,7 +16,8 @@ from paused_cli import PAUSE_MARKER
 from PIL import Image
 
 from osintkit.archive import ArchiveError, open_archive
-from osintkit.archive.exchange import export_jsonl, import_file
+from osintkit.archive.exchange import import_file
+from osintkit.archive.export import export_jsonl
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
 from osintkit.hashing import (

@@ -119,7 +119,8 @@ def sandbox(tmp_path, samples_dir, sample_db, monkeypatch, http_server):
 def _postgres(request, root: Path) -> str:
     """The test PostgreSQL database, holding the sample archive (a team's shared one)."""
     from osintkit.archive import open_archive
-    from osintkit.archive.exchange import export_jsonl, import_file
+    from osintkit.archive.exchange import import_file
+    from osintkit.archive.export import export_jsonl
 
     url = request.getfixturevalue("postgres_server").new_database()
     dump = root / ".pg.jsonl"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 # The commands, one module per stage; importing them registers them on `cli`.
-from osintkit.cli import archive, fetch, media, verify  # noqa: F401
+from osintkit.cli import archive, archive_records, fetch, media, verify  # noqa: F401
 from osintkit.cli.common import CliError, cli
 
 __all__ = ["CliError", "cli", "main"]
