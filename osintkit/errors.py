@@ -85,6 +85,12 @@ class ArchiveError(OsintkitError):
     default_code = "archive"
 
 
+def one_line(exc: BaseException | str, limit: int = 300) -> str:
+    """An exception (or text) as one line of at most `limit` characters."""
+    text = " ".join(str(exc).split())
+    return text[:limit] or type(exc).__name__
+
+
 def error_info(exc: BaseException) -> ErrorInfo:
     """ErrorInfo for any exception: ours keep their code, others become `internal`."""
     if isinstance(exc, OsintkitError):

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osintkit.batch.isolate import shared_pool
-from osintkit.batch.manifest import folder_name, one_line
-from osintkit.errors import INTERNAL, InputError
+from osintkit.batch.manifest import folder_name
+from osintkit.errors import INTERNAL, InputError, one_line
 from osintkit.fileio import atomic_write
 
 if TYPE_CHECKING:
