@@ -12,23 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osintkit.archive import lookup as hits
 from osintkit.archive import provenance, write
-from osintkit.archive import robust as _robust
 from osintkit.archive import store as st
 from osintkit.archive.models import AddResult, Item, Match, SearchResult
-from osintkit.archive.search import (
-    FRAME_DISTANCE,
-    QueryUnit,
-    RowSet,
-    loose_pairs,
-    match_units,
-    units_of,
-)
 from osintkit.archive.write import Progress
 from osintkit.errors import ArchiveError, ErrorInfo, error_info
+
+if TYPE_CHECKING:  # numpy-backed (search.py, robust.py): imported by the searches themselves
+    from osintkit.archive.search import QueryUnit, RowSet
 
 
 class Archive:
@@ -93,7 +87,7 @@ class Archive:
     def search(self, result: Any, max_distance: int | dict[str, int] | None = None,
                limit: int = 20, variants: dict[str, str] | None = None,
                with_views: bool = True, robust: bool = True,
-               frame_distance: int = FRAME_DISTANCE, picture: Any = None,
+               frame_distance: int | None = None, picture: Any = None,
                candidates: int | None = None, deep: bool | int | None = None) -> list[Match]:
         """Matches of one HashResult, best first: exact (sha256/md5), near (a copy), then
         scene (another shot of the same scene). Notes on skipped steps: `last_notes`.
@@ -110,7 +104,13 @@ class Archive:
         no scene verdict, and pHash-only or low-detail matches are dropped). `picture`:
         the query as a robust.QueryPicture (made from the file when not given).
         `candidates`: how many the word index proposes (default robust.CANDIDATES).
-        `deep` is the former name of `robust` (an int sets `candidates`)."""
+        `deep` is the former name of `robust` (an int sets `candidates`).
+        `frame_distance`: None is search.FRAME_DISTANCE."""
+        from osintkit.archive import robust as _robust
+        from osintkit.archive.search import FRAME_DISTANCE, units_of
+
+        if frame_distance is None:
+            frame_distance = FRAME_DISTANCE
         if deep is not None:
             robust, candidates = bool(deep), (int(deep) if deep is not True and deep else
                                               candidates)
@@ -136,6 +136,9 @@ class Archive:
                       matches: list[Match], frame_distance: int) -> list[Match]:
         """Near matches by the hash index (appended to `matches` beside the exact ones),
         with their frame pairs; returns the near ones, best first."""
+        from osintkit.archive import robust as _robust
+        from osintkit.archive.search import loose_pairs, match_units
+
         seen = {m.item_id for m in matches}
         rows = self.rows()
         by_item = match_units(rows, units, limits) if units and len(rows) else {}
@@ -161,6 +164,8 @@ class Archive:
                robust: bool, is_image: bool, candidates: int | None) -> list[Match]:
         """Robust: candidates, fits and copy/scene (robust.run). Fast: hashes only, no
         lone weak hash. Videos: as the hash index found them."""
+        from osintkit.archive import robust as _robust
+
         if robust and qp is not None:
             near, notes = _robust.run(self, result, qp, near, {m.item_id for m in exact},
                                       candidates or _robust.CANDIDATES)
@@ -182,6 +187,7 @@ class Archive:
                        limit: int = 20, robust: bool = True) -> list[Match]:
         """Search a decoded picture (a photo, a video frame): the same robust path as a
         file, for callers that already hold the pixels."""
+        from osintkit.archive import robust as _robust
         from osintkit.hashing import HashResult, hash_with_variants, shrink, to_rgb
 
         img = to_rgb(img)
@@ -254,6 +260,8 @@ class Archive:
     def rows(self) -> RowSet:
         """The packed index: from memory, the on-disk cache, caught up by appending the
         items added since (when none were removed), or rebuilt from the database."""
+        from osintkit.archive.search import RowSet
+
         stamp = self.stamp()
         if self._rows is not None and self._stamp == stamp:
             return self._rows

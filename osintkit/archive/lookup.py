@@ -8,18 +8,22 @@ in the packed index (search.py), with every frame pair behind it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osintkit.archive import store as st
 from osintkit.archive.models import FrameMatch, Item, Match, match_of
-from osintkit.archive.search import DEFAULT_MAX, Pair, QueryUnit, RowSet, row_t
 from osintkit.errors import ArchiveError
+
+if TYPE_CHECKING:  # numpy-backed: imported where used
+    from osintkit.archive.search import Pair, QueryUnit, RowSet
 
 ITEM_SQL = f"SELECT {', '.join(st.ITEM_COLUMNS)} FROM items"
 
 
 def limits(max_distance: int | dict[str, int] | None) -> dict[str, int]:
     """Per-hash distance limits: the defaults, a PDQ limit (int) or per kind (dict)."""
+    from osintkit.archive.search import DEFAULT_MAX
+
     out = dict(DEFAULT_MAX)
     if isinstance(max_distance, int):
         out["pdq"] = max_distance
@@ -69,6 +73,8 @@ def distance(pair: Pair) -> dict[str, int]:
 
 def frame_pairs(pairs: list[Pair], rows: RowSet, units: list[QueryUnit]) -> list[FrameMatch]:
     """Every frame pair behind a match, in query time order (none for image vs image)."""
+    from osintkit.archive.search import row_t
+
     if all(units[p.unit].t is None and row_t(rows, p.row) is None for p in pairs):
         return []
     out = [FrameMatch(units[p.unit].t, row_t(rows, p.row), distance(p), p.transform)
@@ -78,6 +84,8 @@ def frame_pairs(pairs: list[Pair], rows: RowSet, units: list[QueryUnit]) -> list
 
 def near(item: Item, pairs: list[Pair], rows: RowSet, units: list[QueryUnit]) -> Match:
     """The near Match of an item from its pairs (best first)."""
+    from osintkit.archive.search import row_t
+
     best = pairs[0]
     m = match_of(item, distance(best), best.transform, "near", units[best.unit].t,
                  row_t(rows, best.row))
@@ -101,6 +109,8 @@ _ROWS_SQL = ("SELECT id, NULL, pdq, phash FROM items WHERE id > ? AND kind <> 'v
 
 def read_rows(db: Any, cur: Any, base: RowSet | None) -> tuple[str, RowSet]:
     """(stamp, index) read in one snapshot, appending to `base` when it is a prefix."""
+    from osintkit.archive.search import RowSet
+
     ex = db.execute
     generation = ex(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
     archive_id = ex(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]

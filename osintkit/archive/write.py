@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import errors
-from osintkit.archive import provenance, robust
+from osintkit.archive import provenance
 from osintkit.archive.models import AddResult, clean_hashes, parse_date
 from osintkit.errors import ArchiveError, ErrorInfo
 
@@ -119,6 +119,8 @@ def write_batch(db: Any, batch: list[Record], strict: bool = False,
     """Upsert (HashResult-like, meta) records in ONE transaction, results in input order.
     `strict`: one failed record rolls the batch back (ArchiveError); `after(cursor)` runs
     last in the same transaction."""
+    from osintkit.archive import robust
+
     extras = {id(res): robust.index_extras(res) for res, _ in batch}  # decoded outside the lock
 
     def run(cur: Any) -> list[AddResult]:
@@ -197,7 +199,9 @@ def _insert(db: Any, cur: Any, res: Any, meta: dict[str, Any], path: Path,
     if meta.get("source_url"):
         provenance.set_source_url(db, cur, item_id, meta["source_url"])
     _insert_frames(db, cur, item_id, res.frames or [])
-    robust.insert_rows(db, cur, item_id, extras)
+    from osintkit.archive.robust import insert_rows
+
+    insert_rows(db, cur, item_id, extras)
     return item_id
 
 
