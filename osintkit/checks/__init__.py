@@ -10,8 +10,13 @@ Each check is a function registered with a stable code and a severity:
 A check with `scope="media"` (the default) runs once per readable media item
 (`ctx.item`); `scope="claim"` runs once per claim (`ctx.item` is None). A check returns
 None, one Finding or a list of them. Every module of this package is imported by
-`load_checks()`, so a new module only has to exist to be picked up. The registry refuses
-duplicate codes; `tests/test_checks.py` checks every code is documented in the README.
+`load_checks()`, so a new module only has to exist to be picked up. Installed packages
+add checks through the entry-point group `osintkit.checks` (the entry point names a
+module whose `@check` functions register when it is imported; a package that fails to
+load is reported, never stops a verification). The registry refuses duplicate codes;
+`tests/test_checks.py` checks every built-in code is documented (docs/checks.md).
+`run_checks(ctx, select=..., skip=...)` runs some of them (VerifyOptions.checks,
+VerifyOptions.skip_checks).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ SEVERITIES = ("info", "low", "medium", "high")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 DEFAULT_TOLERANCE = timedelta(hours=24)
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{2,63}$")
+ENTRY_POINTS = "osintkit.checks"  # the entry-point group of checks from other packages
 
 
 @dataclass
@@ -142,19 +148,6 @@ def check(code: str, severity: str, *, scope: str = "media") -> Callable[[CheckF
     return register
 
 
-_loaded = False
-
-
-def load_checks() -> dict[str, Check]:
-    """Import every module of this package (theirs included) and return the registry."""
-    global _loaded
-    if not _loaded:
-        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-            importlib.import_module(f"{__name__}.{mod}")
-        _loaded = True
-    return CHECKS
-
-
 @dataclass
 class CheckError:
     """A check that crashed: recorded in the report, never stops the other checks."""
@@ -167,11 +160,58 @@ class CheckError:
         return {"check": self.code, "media": self.media, **self.error.to_dict()}
 
 
-def run_checks(ctx: CheckContext) -> tuple[list[Finding], list[CheckError]]:
-    """Run every registered check; findings sorted most severe first."""
+_loaded = False
+PLUGIN_ERRORS: list[CheckError] = []  # installed check packages that failed to load
+
+
+def load_checks() -> dict[str, Check]:
+    """Import every module of this package, then the `osintkit.checks` entry points of
+    installed packages, and return the registry."""
+    global _loaded
+    if not _loaded:
+        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+            importlib.import_module(f"{__name__}.{mod}")
+        _load_entry_points()
+        _loaded = True
+    return CHECKS
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            ep.load()  # importing the module registers its checks
+        except Exception as exc:  # a broken or clashing package: said in every report
+            info = error_info(exc)
+            PLUGIN_ERRORS.append(CheckError(f"entry point {ep.name}", None, ErrorInfo(
+                info.code, f"checks of {ep.value!r} not loaded: {info.message}")))
+
+
+def select_checks(select: Iterable[str] | None = None,
+                  skip: Iterable[str] = ()) -> list[Check]:
+    """The registered checks to run: those in `select` (None: all) minus `skip`.
+    ValueError naming an unknown code (a typo must not silently run everything)."""
+    registry = load_checks()
+    wanted = None if select is None else [c.upper() for c in select]
+    dropped = {c.upper() for c in skip}
+    unknown = sorted(c for c in [*(wanted or []), *dropped] if c not in registry)
+    if unknown:
+        raise ValueError(f"unknown check code(s): {', '.join(unknown)} "
+                         "(docs/checks.md lists them)")
+    return [chk for code, chk in registry.items()
+            if (wanted is None or code in wanted) and code not in dropped]
+
+
+def run_checks(ctx: CheckContext, select: Iterable[str] | None = None,
+               skip: Iterable[str] = ()) -> tuple[list[Finding], list[CheckError]]:
+    """Run the registered checks (all, or `select` minus `skip`); findings sorted most
+    severe first. Checks packages that failed to load come back as errors."""
     findings: list[Finding] = []
     errors: list[CheckError] = []
-    for chk in load_checks().values():
+    chosen = select_checks(select, skip)
+    errors.extend(PLUGIN_ERRORS)
+    for chk in chosen:
         items = [None] if chk.scope == "claim" else [m for m in ctx.media if m.ok]
         for item in items:
             sub = replace(ctx, item=item, code=chk.code, severity=chk.severity)
