@@ -28,10 +28,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osintkit.claim import Claim
 from osintkit.errors import ErrorInfo, error_info
+
+if TYPE_CHECKING:  # what the earlier stages hand on (imported for the types only)
+    from osintkit.archive.models import Item, Match
+    from osintkit.fetch.capture import FetchedItem
+    from osintkit.fetch.pages import PageRecord
+    from osintkit.hashing import HashResult
+    from osintkit.media.fields import Summary
+    from osintkit.media.model import Metadata
+    from osintkit.spread import SpreadGroup
 
 SEVERITIES = ("info", "low", "medium", "high")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -59,9 +68,9 @@ class Finding:
 class MediaItem:
     """One media item of a claim with everything the earlier stages learnt about it.
 
-    `metadata` is a `media.metadata.Metadata`, `hashes` a `hashing.HashResult`,
-    `matches` the archive `Match`es (best first), `fetched` the `fetch.FetchedItem`
-    when the item came from a URL. `error` is set when the item could not be read.
+    `metadata` (media stage), `hashes` (match stage), `matches` the archive's matches
+    (best first), `fetched` when the item came from a URL. `error` is set when the item
+    could not be read; then the later fields may be missing.
     """
 
     id: str
@@ -69,12 +78,12 @@ class MediaItem:
     path: Path | None = None
     source_url: str | None = None
     kind: str | None = None
-    metadata: Any = None
-    hashes: Any = None
-    matches: list[Any] = field(default_factory=list)
-    fetched: Any = None
+    metadata: Metadata | None = None
+    hashes: HashResult | None = None
+    matches: list[Match] = field(default_factory=list)
+    fetched: FetchedItem | None = None
     error: ErrorInfo | None = None
-    archived: dict[Any, Any] = field(default_factory=dict)  # item_id -> archive Item
+    archived: dict[int, Item] = field(default_factory=dict)  # item_id -> archive Item
     origin: dict[str, Any] | None = None  # the post/page that carried it (spread.origin_of)
 
     @property
@@ -82,9 +91,9 @@ class MediaItem:
         return self.error is None
 
     @property
-    def summary(self) -> Any:
+    def summary(self) -> Summary | None:
         """The metadata Summary (captured_at, gps, software...) or None."""
-        return getattr(self.metadata, "summary", None) if self.metadata else None
+        return self.metadata.summary if self.metadata is not None else None
 
 
 @dataclass
@@ -93,11 +102,11 @@ class CheckContext:
 
     claim: Claim
     media: list[MediaItem] = field(default_factory=list)
-    page: Any = None  # fetch.PageRecord of the claim's URL, when there is one
+    page: PageRecord | None = None  # the claim's URL's page, when there is one
     item: MediaItem | None = None
     tolerance: timedelta = DEFAULT_TOLERANCE
     out_dir: Path | None = None  # the report folder: checks may write pictures under it
-    spread: list[Any] = field(default_factory=list)  # spread.SpreadGroup (claims with URLs)
+    spread: list[SpreadGroup] = field(default_factory=list)  # claims with several URLs
     code: str = ""  # set by run_checks for the running check
     severity: str = "info"
 

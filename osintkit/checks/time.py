@@ -28,12 +28,11 @@ def _days_text(delta: timedelta) -> str:
 def capture_time(ctx: CheckContext) -> tuple[datetime, timedelta, dict[str, Any]] | None:
     """(aware capture time, extra tolerance, evidence) of ctx.item, None when unknown."""
     summary = ctx.item.summary if ctx.item else None
-    raw = getattr(summary, "captured_at", None)
+    raw = summary.captured_at if summary is not None else None
     when = parse_when(raw)
-    if when is None:
+    if when is None or summary is None:
         return None
-    ev: dict[str, Any] = {"captured_at": raw,
-                          "captured_at_source": getattr(summary, "captured_at_source", None)}
+    ev: dict[str, Any] = {"captured_at": raw, "captured_at_source": summary.captured_at_source}
     extra = timedelta(0)
     if when.tzinfo is None:
         win = ctx.claim.claimed_at
@@ -49,10 +48,11 @@ def capture_time(ctx: CheckContext) -> tuple[datetime, timedelta, dict[str, Any]
 
 def _post_date(ctx: CheckContext) -> Any:
     """The date of the post (e.g. a Telegram message) the current item came from."""
-    post_id = getattr(ctx.item.fetched, "post_id", None) if ctx.item else None
-    for post in getattr(ctx.page, "posts", None) or []:
-        if post_id and getattr(post, "post_id", None) == post_id:
-            return getattr(post, "published_at", None)
+    fetched = ctx.item.fetched if ctx.item else None
+    post_id = fetched.post_id if fetched is not None else None
+    for post in ctx.page.posts if ctx.page is not None else []:
+        if post_id and post.post_id == post_id:
+            return post.published_at
     return None
 
 
@@ -63,7 +63,8 @@ def posted_time(ctx: CheckContext) -> tuple[datetime, str] | None:
         return ctx.claim.posted_at, "claim file"
     published, source = parse_when(_post_date(ctx)), "post"
     if published is None:
-        published, source = parse_when(getattr(ctx.page, "published_at", None)), "page"
+        page_date = ctx.page.published_at if ctx.page is not None else None
+        published, source = parse_when(page_date), "page"
     if published is None:
         return None
     if published.tzinfo is None:
@@ -144,13 +145,14 @@ def posted_before_event(ctx: CheckContext) -> Finding | None:
     return ctx.finding(f"The post was published {posted[0].isoformat()} ({posted[1]}), "
                        f"{_days_text(gap)} before the claimed event ({win.raw}).",
                        {"posted_at": posted[0].isoformat(), "posted_at_source": posted[1],
-                        "url": getattr(ctx.page, "final_url", None),
+                        "url": ctx.page.final_url if ctx.page is not None else None,
                         **_window_evidence(ctx, timedelta(0)), "gap_hours": _hours(gap)})
 
 
 def last_modified(ctx: CheckContext) -> tuple[datetime, str] | None:
     """The Last-Modified header the server sent with the item, parsed (aware)."""
-    headers = getattr(ctx.item.fetched, "headers", None) if ctx.item else None
+    fetched = ctx.item.fetched if ctx.item else None
+    headers = fetched.headers if fetched is not None else None
     raw = next((v for k, v in (headers or {}).items() if k.lower() == "last-modified"), None)
     if not raw:
         return None
@@ -172,5 +174,6 @@ def server_date_before_claim(ctx: CheckContext) -> Finding | None:
         return None
     return ctx.finding(f"The server says the file was last modified {got[0].isoformat()}, "
                        f"{_days_text(gap)} before the claimed event ({win.raw}).",
-                       {"last_modified": got[1], "url": getattr(ctx.item.fetched, "url", None),
+                       {"last_modified": got[1],
+                        "url": ctx.item.fetched.url if ctx.item and ctx.item.fetched else None,
                         **_window_evidence(ctx, timedelta(0)), "gap_hours": _hours(gap)})
