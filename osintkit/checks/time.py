@@ -133,20 +133,28 @@ def capture_within_claim(ctx: CheckContext) -> Finding | None:
                        {**ev, **_window_evidence(ctx, extra), "inside_window": strict})
 
 
+def _before_event(ctx: CheckContext, when: datetime, what: str,
+                  evidence: dict[str, Any]) -> Finding | None:
+    """A finding when `when` is before the claimed event by more than the tolerance."""
+    win = ctx.claim.claimed_at
+    if win is None or win.start - when <= ctx.tolerance:
+        return None
+    gap = win.start - when
+    return ctx.finding(f"{what}, {_days_text(gap)} before the claimed event ({win.raw}).",
+                       {**evidence, **_window_evidence(ctx, timedelta(0)),
+                        "gap_hours": _hours(gap)})
+
+
 @check("POSTED_BEFORE_EVENT", severity="high", scope="claim")
 def posted_before_event(ctx: CheckContext) -> Finding | None:
     """The page or post carrying the claim was published before the claimed event."""
-    posted, win = posted_time(ctx), ctx.claim.claimed_at
-    if posted is None or win is None:
+    posted = posted_time(ctx)
+    if posted is None:
         return None
-    gap = win.start - posted[0]
-    if gap <= ctx.tolerance:
-        return None
-    return ctx.finding(f"The post was published {posted[0].isoformat()} ({posted[1]}), "
-                       f"{_days_text(gap)} before the claimed event ({win.raw}).",
-                       {"posted_at": posted[0].isoformat(), "posted_at_source": posted[1],
-                        "url": ctx.page.final_url if ctx.page is not None else None,
-                        **_window_evidence(ctx, timedelta(0)), "gap_hours": _hours(gap)})
+    return _before_event(ctx, posted[0], f"The post was published {posted[0].isoformat()} "
+                                         f"({posted[1]})",
+                         {"posted_at": posted[0].isoformat(), "posted_at_source": posted[1],
+                          "url": ctx.page.final_url if ctx.page is not None else None})
 
 
 def last_modified(ctx: CheckContext) -> tuple[datetime, str] | None:
@@ -166,14 +174,11 @@ def last_modified(ctx: CheckContext) -> tuple[datetime, str] | None:
 @check("SERVER_DATE_BEFORE_CLAIM", severity="medium")
 def server_date_before_claim(ctx: CheckContext) -> Finding | None:
     """The server's Last-Modified date for the file is before the claimed event."""
-    got, win = last_modified(ctx), ctx.claim.claimed_at
-    if got is None or win is None:
+    got = last_modified(ctx)
+    if got is None:
         return None
-    gap = win.start - got[0]
-    if gap <= ctx.tolerance:
-        return None
-    return ctx.finding(f"The server says the file was last modified {got[0].isoformat()}, "
-                       f"{_days_text(gap)} before the claimed event ({win.raw}).",
-                       {"last_modified": got[1],
-                        "url": ctx.item.fetched.url if ctx.item and ctx.item.fetched else None,
-                        **_window_evidence(ctx, timedelta(0)), "gap_hours": _hours(gap)})
+    fetched = ctx.item.fetched if ctx.item else None
+    return _before_event(ctx, got[0], "The server says the file was last modified "
+                                      f"{got[0].isoformat()}",
+                         {"last_modified": got[1],
+                          "url": fetched.url if fetched is not None else None})

@@ -180,7 +180,7 @@ class EvidenceDir:
         if path.exists():
             lines = path.read_bytes().splitlines()
             prev = hashlib.sha256(lines[-1]).hexdigest() if lines else None
-        entry = {"time": now_utc(), "action": action, "tool": TOOL, "user": _user(),
+        entry = {"time": now_utc(), "action": action, "tool": TOOL, "user": account(),
                  "host": socket.gethostname(), "input": redact_obj(inputs), "output": outputs,
                  **extra, "prev": prev}
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
@@ -189,7 +189,8 @@ class EvidenceDir:
         return entry
 
 
-def _user() -> str:
+def account() -> str:
+    """The account osintkit runs as (custody records), its uid when it has no name."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
