@@ -82,16 +82,11 @@ def _window_evidence(ctx: CheckContext, extra: timedelta) -> dict[str, Any]:
 @check("CAPTURE_TIME_BEFORE_CLAIM", severity="medium")
 def capture_before_claim(ctx: CheckContext) -> Finding | None:
     """The capture time in the metadata is before the claimed event (beyond the tolerance)."""
-    got, win = capture_time(ctx), ctx.claim.claimed_at
-    if got is None or win is None:
+    got = capture_time(ctx)
+    if got is None:
         return None
     when, extra, ev = got
-    gap = win.start - when
-    if gap <= ctx.tolerance + extra:
-        return None
-    return ctx.finding(f"Captured {when.isoformat()}, {_days_text(gap)} before the claimed "
-                       f"event ({win.raw}).",
-                       {**ev, **_window_evidence(ctx, extra), "gap_hours": _hours(gap)})
+    return _before_event(ctx, when, f"Captured {when.isoformat()}", ev, extra)
 
 
 @check("CAPTURE_TIME_AFTER_POST", severity="medium")
@@ -133,16 +128,16 @@ def capture_within_claim(ctx: CheckContext) -> Finding | None:
                        {**ev, **_window_evidence(ctx, extra), "inside_window": strict})
 
 
-def _before_event(ctx: CheckContext, when: datetime, what: str,
-                  evidence: dict[str, Any]) -> Finding | None:
-    """A finding when `when` is before the claimed event by more than the tolerance."""
+def _before_event(ctx: CheckContext, when: datetime, what: str, evidence: dict[str, Any],
+                  extra: timedelta = timedelta(0)) -> Finding | None:
+    """A finding when `when` is before the claimed event by more than the tolerance
+    (+ `extra`)."""
     win = ctx.claim.claimed_at
-    if win is None or win.start - when <= ctx.tolerance:
+    if win is None or win.start - when <= ctx.tolerance + extra:
         return None
     gap = win.start - when
     return ctx.finding(f"{what}, {_days_text(gap)} before the claimed event ({win.raw}).",
-                       {**evidence, **_window_evidence(ctx, timedelta(0)),
-                        "gap_hours": _hours(gap)})
+                       {**evidence, **_window_evidence(ctx, extra), "gap_hours": _hours(gap)})
 
 
 @check("POSTED_BEFORE_EVENT", severity="high", scope="claim")
