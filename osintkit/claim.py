@@ -1,6 +1,6 @@
 """First stage of the flow: what is claimed. The Claim dataclass and claim files.
 
-A claim file is YAML or JSON (schema in the README, section "verify"):
+A claim file is YAML or JSON (fields in docs/claims.md):
 
     id: termez-2026-04-18             # optional; defaults to the file name
     title: Rockets fired at a post near Termez

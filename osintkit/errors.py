@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from osintkit.redact import redact
 
-# Exit codes (documented in the README).
+# Exit codes (documented in the README and docs/cli.md).
 EXIT_OK = 0
 EXIT_FAIL = 1  # some input failed, or findings at/above --fail-on
 EXIT_USAGE = 2  # usage error or unusable input

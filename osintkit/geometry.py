@@ -3,7 +3,7 @@ one map onto the other? Local features (OpenCV SIFT, or ORB) + RANSAC homography
 
 Sits after `hashing.py` and `views.py`; the archive's robust search (on features it
 stores: `localfeat.py`) and `compare.py` call `match_features` / `match_files`.
-Perceptual hashes miss crops and small rotations (README, section matching); local
+Perceptual hashes miss crops and small rotations (docs/robust-matching.md); local
 features survive both, and the fitted transform explains the edit: "mirrored, cropped
 18%, rotated 3°".
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 Box = tuple[int, int, int, int]
-MIN_INLIERS = 15  # measured: unrelated corpus photos reach <= 8 RANSAC inliers (README)
+MIN_INLIERS = 15  # measured: unrelated photos reach <= 8 inliers (docs/robust-matching.md)
 MIN_INLIER_RATIO = 0.2
 MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelated fits do)
 MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%

@@ -8,7 +8,7 @@ Fast path: perceptual hashes need a small picture, so JPEGs are decoded with Pil
 reduced-DCT draft mode (1/2, 1/4 or 1/8 scale) and other formats are box-reduced by the
 same power of two, so a PNG screenshot and a JPEG of the same picture hash alike. EXIF
 orientation is applied before hashing, so a rotated-by-tag photo hashes like its upright
-copy. Drift of draft-mode hashes against full decodes is measured in the README.
+copy. Drift of draft-mode hashes against full decodes is measured in docs/matching.md.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from osintkit.media.probe import iter_inputs, sniff
 from osintkit.warnroute import collecting
 
 # Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
-# 14 of 256 bits of the full decode on the corpus photos (README); 128 drifted to 36.
+# 14 of 256 bits of the full decode on the corpus photos (docs/matching.md); 128 drifted to 36.
 DRAFT_SIZE = 256
 PDQ_MIN_QUALITY = 50  # Meta's guidance: PDQ hashes of quality < 50 are unreliable
 VIDEO_EVERY = 2.0

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-STORED_FEATURES = 400  # per archived image (14.4 KB); README measures recall against 200/700
+STORED_FEATURES = 400  # per archived image (14.4 KB); recall vs 200/700: docs/robust-matching.md
 QUERY_FEATURES = 1000  # per query (not stored): more points survive a heavy crop or a UI
 THUMB_SIZE = 320  # longer side of the stored thumbnail
 THUMB_QUALITY = 85

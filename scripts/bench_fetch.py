@@ -10,7 +10,7 @@
 2. `fetch()` end to end from a local replay server with every third-party host
    unreachable: time per page (median, max) with furniture listed (default) and with
    --with-furniture (every furniture URL tried); claim media downloaded.
-Run: .venv/bin/python scripts/bench_fetch.py  (prints Markdown tables for the README)
+Run: .venv/bin/python scripts/bench_fetch.py  (prints Markdown tables for docs/fetch.md)
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ linear scan of descriptors (2.2 s per query at 30,000 images): one query reads o
 posting lists of its ~1,000 words -- a few million entries at 1,000,000 images.
 
 Chosen over faiss's binary IVF / HNSW of raw descriptors after measuring both
-(scripts/bench_matching.py, README "Scale"): raw descriptors cost 32 bytes + an 8-byte id
+(scripts/bench_matching.py, docs/robust-matching.md): raw descriptors cost 32 bytes + an 8-byte id
 each (~10 KB per image at 256 of them) in memory, a word posting 4 bytes.
 
 Words per row are kept CSR-style by word: `offsets` (K + 1) into `postings` (row

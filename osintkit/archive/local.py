@@ -3,7 +3,8 @@ table): packed ORB features, visual words and a small thumbnail per archived ima
 (osintkit/localfeat.py). The robust search never reads an archived file: it works the same
 when the files moved, on a colleague's PostgreSQL archive, or for a copied database.
 
-Measured choice (README "Confirmation without the original files"): features in the
+Measured choice (docs/robust-matching.md, "Confirmation without the original
+files"): features in the
 database (~14 KB + ~2 KB of words + a ~15 KB thumbnail per image) rather than a working
 copy of each picture beside it: re-extracting features from a stored picture costs
 ~15 ms per candidate, reading them ~0.1 ms, and a database row travels with the archive

@@ -31,11 +31,11 @@ STRONG_INLIERS = 45  # a fit this strong stands even when the pixels cannot be c
 # either >= 25 of them or some pixels that agree (>= 4% of the blocks): chance fits
 # between unrelated photos had 15-18 inliers, spread 0.1-7.2%, 0-2.3% of blocks agreeing;
 # real other shots (stereo, viewpoint series) 23-158 inliers over 6.6-25%, and those
-# under 25 inliers had 5-22% of blocks agreeing (measured, README).
+# under 25 inliers had 5-22% of blocks agreeing (measured, docs/robust-matching.md).
 SCENE_MIN_SPREAD = 0.06
 SCENE_MIN_INLIERS = 25
 SCENE_MIN_AGREE = 0.04
-# The no-lone-weak-hash rule (README "Hashes and comparison", measured in bench_hash.py:
+# The no-lone-weak-hash rule (docs/matching.md, measured in bench_hash.py:
 # edited copies keep PDQ <= 64 and dHash <= 10; different photos sit at PDQ >= 90).
 PDQ_TRUST_QUALITY = 50  # PDQ quality below this on either side: no hash stands alone
 PHASH_MAX_PDQ = 70  # a pHash-only match needs PDQ not to disagree beyond this ...

@@ -1,7 +1,7 @@
 """Checks from image forensics (media/forensics): first signs of editing, never proof.
 
 Thresholds are those of `osintkit.media.forensics.THRESHOLDS`, calibrated so untouched
-camera photos fire at most 5% of the time (README: "Forensic indicators"). Severities
+camera photos fire at most 5% of the time (docs/forensics.md). Severities
 stay at or below medium: every indicator also fires on some innocent files.
 When the context carries the report folder (`ctx.out_dir`), the picture of a finding's
 indicator is written to `<out_dir>/forensics/<media id>.<indicator>.png` and its path,

@@ -5,7 +5,7 @@ The article's own media are found three ways, and everything else is furniture:
      `image` / `video` of the Article (not the publisher's logo, not other objects);
   2. the main content as a well-kept extraction library sees it (trafilatura: its
      images are the article's figures; measured against readability-lxml in
-     scripts/bench_fetch.py, see the README);
+     scripts/bench_fetch.py, see docs/fetch.md);
   3. our own rules for media outside the text: the article container (the <article>,
      articleBody or main block holding the most paragraph text) with its lead image,
      figures, galleries and video players, minus the blocks inside it that are furniture
