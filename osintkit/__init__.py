@@ -8,7 +8,7 @@ that needs them):
 
     from osintkit import VerifyOptions, load_claim, verify_claim
     report = verify_claim(load_claim("claim.yaml"), "report/", db_url="sqlite:///known.db",
-                          options=VerifyOptions(skip_checks=("FORENSIC_SIGNS",)))
+                          options=VerifyOptions(skip_checks=("ELA_HOTSPOT",)))
     print(report.verdict.level)
 
 `osintkit.fetch` is both the fetch stage's package and its main call:
