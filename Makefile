@@ -7,7 +7,7 @@ STAMP := $(VENV)/.osintkit-installed
 DEMO_OUT ?= demo-out
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench samples corpus fuzz clean
+.PHONY: help install demo test lint docs bench samples corpus fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -42,8 +42,11 @@ fuzz: install ## the property-based tests of hostile input, long run (~10 min; F
 lint: install ## ruff, with the settings in ruff.toml
 	$(VENV)/bin/ruff check osintkit tests scripts
 
-bench: install ## benchmarks (scripts/bench_*.py); figures go in the README
+docs: install ## the documentation site (mkdocs-material, strict: no warnings) into site/
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+bench: install ## benchmarks (scripts/bench_*.py); figures go in docs/ (docs/benchmarks.md)
 	@set -e; for b in scripts/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean: ## remove the venv and build leftovers
-	rm -rf $(VENV) build *.egg-info .pytest_cache $(DEMO_OUT)
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(DEMO_OUT) site

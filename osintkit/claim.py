@@ -1,6 +1,6 @@
 """First stage of the flow: what is claimed. The Claim dataclass and claim files.
 
-A claim file is YAML or JSON (schema in the README, section "verify"):
+A claim file is YAML or JSON (fields in docs/claims.md):
 
     id: termez-2026-04-18             # optional; defaults to the file name
     title: Rockets fired at a post near Termez
@@ -206,7 +206,9 @@ def _place(lat: Any, lon: Any, radius_km: Any = None, name: Any = None) -> Place
 
 
 # ---------------------------------------------------------------- claim files
-def _read_mapping(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The top-level mapping of a claim file (YAML or JSON), read safely; InputError
+    (one line naming the file) when it is missing, of the wrong type or malformed."""
     if not path.exists():
         raise InputError(f"{path}: claim file not found", code=NOT_FOUND)
     if path.suffix.lower() not in CLAIM_SUFFIXES:
@@ -340,7 +342,7 @@ def _resolve(base: Path, text: str) -> Path:
 def load_claim(path: str | Path) -> Claim:
     """Read a claim file (YAML or JSON). Media paths are relative to the file."""
     path = Path(path)
-    obj = _read_mapping(path)
+    obj = read_mapping(path)
     try:
         return claim_from_dict(obj, base_dir=path.parent, default_id=path.stem, source=path)
     except ValueError as exc:

@@ -4,7 +4,7 @@ Builds on `hashing.py` (and `media/frames.py` for videos). image<->image, image<
 (the best frame and its time), video<->video (matching segments as time ranges).
 The transform is found with PDQ's 8 dihedral variants; the other hashes are then
 computed on the transformed picture so every distance describes the same alignment.
-Verdict thresholds are measured on real photos: see the README (section hash).
+Verdict thresholds are measured on real photos: see docs/matching.md.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-# Verdict thresholds (inclusive), measured on the corpus photos (README, section hash;
+# Verdict thresholds (inclusive), measured on the corpus photos (docs/matching.md;
 # `scripts/bench_hash.py --only robustness`). Edits a re-poster makes (re-compression,
 # 40% downscale, mirror/rotation, caption bar, watermark, brightness, Telegram-like):
 # PDQ <= 64 and pHash+dHash <= 25. Different photos: PDQ >= 90 and pHash+dHash >= 35.
@@ -102,7 +102,7 @@ class CompareResult:
 
 def verdict_for(sha256_equal: bool, distance: dict[str, int],
                 low_quality: bool = False) -> str:
-    """identical / near-duplicate / similar / different (thresholds above, README)."""
+    """identical / near-duplicate / similar / different (thresholds above, docs/matching.md)."""
     if sha256_equal:
         return "identical"
     pdq = distance["pdq"] if not low_quality else None

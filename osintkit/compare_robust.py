@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PIL import Image
 
-    from osintkit.compare import CompareResult
+# `res` below is a compare.CompareResult: typed Any here so that this module, which
+# compare.py calls, does not import compare.py back.
+CompareResult = Any
 
 def robust_compare(res: CompareResult) -> Any:
     """Views (content region, sub-views), local-feature geometry and the pixels after
     the fit: a confirmed copy upgrades "similar"/"different" to "near-duplicate", another
     shot of the same scene makes any verdict "same-scene"; the headline says what
     decided (the view's PDQ, the fit), not the whole pictures' distances."""
-    from osintkit.compare import NEAR_PDQ
     from osintkit.geometry import match_files
+    from osintkit.hashing import HASHERS
     from osintkit.views import best_view_pair, load_view_image
 
     va, vb = load_view_image(res.a), load_view_image(res.b)
@@ -34,9 +36,9 @@ def robust_compare(res: CompareResult) -> Any:
     # geometry maps B (the original) onto A (the query): say so, not "the original".
     what = geo.explanation.replace("the original fills", "B fills")
     fit = f"A shows B {what}, {geo.inliers} inliers" if geo.confirmed else None
+    near = pair is not None and pair["pdq"] <= HASHERS["pdq"].threshold
     view = (f"PDQ {pair['pdq']} on A's {_view_words(pair['a_view'])} ~ B's "
-            f"{_view_words(pair['b_view'])}") if pair is not None and pair["pdq"] <= NEAR_PDQ \
-        else None
+            f"{_view_words(pair['b_view'])}") if near else None
     if shot is not None and shot.kind == "scene" and res.verdict != "identical":
         res.verdict, res.decided_by = "same-scene", "geometry"
         res.headline = f"another shot of the same scene: {shot.reason}; {fit}"

@@ -9,15 +9,14 @@ archive holding B give the same segment times: one sampling, one answer.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from osintkit import videomatch as vmod
 from osintkit.archive import videosearch as vsearch
 
-if TYPE_CHECKING:
-    from osintkit.compare import CompareResult
+CompareResult = Any  # compare.CompareResult (compare.py calls this module: no import back)
 
 ITEM = "B"  # the item id B stands under
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from osintkit.redact import redact
 
-# Exit codes (documented in the README).
+# Exit codes (documented in the README and docs/cli.md).
 EXIT_OK = 0
 EXIT_FAIL = 1  # some input failed, or findings at/above --fail-on
 EXIT_USAGE = 2  # usage error or unusable input
@@ -83,6 +83,12 @@ class ArchiveError(OsintkitError):
 
     exit_code = EXIT_USAGE
     default_code = "archive"
+
+
+def one_line(exc: BaseException | str, limit: int = 300) -> str:
+    """An exception (or text) as one line of at most `limit` characters."""
+    text = " ".join(str(exc).split())
+    return text[:limit] or type(exc).__name__
 
 
 def error_info(exc: BaseException) -> ErrorInfo:

@@ -3,7 +3,7 @@ one map onto the other? Local features (OpenCV SIFT, or ORB) + RANSAC homography
 
 Sits after `hashing.py` and `views.py`; the archive's robust search (on features it
 stores: `localfeat.py`) and `compare.py` call `match_features` / `match_files`.
-Perceptual hashes miss crops and small rotations (README, section matching); local
+Perceptual hashes miss crops and small rotations (docs/robust-matching.md); local
 features survive both, and the fitted transform explains the edit: "mirrored, cropped
 18%, rotated 3°".
 
@@ -24,32 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from osintkit.keypoints import MIN_SIDE, WORK_SIZE, Features, rescale, work_gray
+
 if TYPE_CHECKING:
     import numpy as np
 
 Box = tuple[int, int, int, int]
-WORK_SIZE = 640  # longer side the features are found on (original coordinates reported)
-MIN_INLIERS = 15  # measured: unrelated corpus photos reach <= 8 RANSAC inliers (README)
+MIN_INLIERS = 15  # measured: unrelated photos reach <= 8 inliers (docs/robust-matching.md)
 MIN_INLIER_RATIO = 0.2
 MAX_STRETCH = 2.0  # re-posts rarely squash a picture by more than 2:1 (unrelated fits do)
 MIN_OVERLAP = 0.05  # the query must show >= 5% of the original, and the original fill >= 5%
 RATIO_TEST = 0.75  # Lowe's ratio test on the two nearest descriptors
 ORB_FEATURES = 700  # matching cost grows with the square: 700 keeps a pair near 10 ms
-MIN_SIDE = 32  # pictures thinner than this (after WORK_SIZE) have no usable features
 CANVAS_SHARE = 0.92  # below this share of the query, the original sits in a larger canvas
 RANSAC_PX = 5.0  # reprojection error allowed, in WORK_SIZE pixels
 _CACHE: OrderedDict[tuple, Features] = OrderedDict()
 _CACHE_SIZE = 256
-
-
-@dataclass
-class Features:
-    """Keypoints (N x 2, in the picture's own pixels) and descriptors of one picture."""
-
-    points: np.ndarray
-    descriptors: np.ndarray | None
-    size: tuple[int, int]  # (width, height) of the picture the points refer to
-    method: str
 
 
 @dataclass
@@ -85,17 +75,6 @@ class Geometry:
 
 
 # ---------------------------------------------------------------- features
-def _gray(img: Image.Image) -> tuple[np.ndarray, float]:
-    import numpy as np
-
-    scale = min(1.0, WORK_SIZE / max(img.size))
-    g = img.convert("L")
-    if scale < 1.0:
-        g = g.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                     Image.Resampling.BILINEAR)
-    return np.asarray(g), scale
-
-
 def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> Features:
     """Keypoints and descriptors of `img` (or of its mirror image, points still in the
     mirrored picture's pixels)."""
@@ -104,14 +83,12 @@ def features(img: Image.Image, method: str = "orb", mirrored: bool = False) -> F
 
     if mirrored:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    gray, scale = _gray(img)
+    gray, scale = work_gray(img)
     if min(gray.shape) < MIN_SIDE:  # OpenCV's pyramids fail on a few pixels: no features
         return Features(np.zeros((0, 2), np.float32), None, img.size, method)
     det = cv2.SIFT_create(nfeatures=1500) if method == "sift" else \
         cv2.ORB_create(nfeatures=ORB_FEATURES)
     kps, desc = det.detectAndCompute(gray, None)
-    from osintkit.localfeat import rescale
-
     pts = rescale(np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2), 1.0 / scale)
     return Features(pts, desc, img.size, method)
 
@@ -135,8 +112,6 @@ def cached_features(path: str | os.PathLike[str], method: str = "orb",
     with _I.open(p) as im:
         full = _oriented_size(im)
     ratio = full[0] / feats.size[0]
-    from osintkit.localfeat import rescale
-
     feats = Features(rescale(feats.points, ratio), feats.descriptors, full, method)
     _CACHE[key] = feats
     if len(_CACHE) > _CACHE_SIZE:
@@ -147,32 +122,6 @@ def cached_features(path: str | os.PathLike[str], method: str = "orb",
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
     orientation = im.getexif().get(0x0112, 1)
     return (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
-
-
-def _spread(kps: Any, shape: tuple[int, ...], n: int, grid: int = 4) -> list[int]:
-    """Indexes of `n` keypoints spread over a grid x grid layout (strongest per cell
-    first, then round-robin over the cells), so a crop that loses a side keeps most of
-    them. Vectorized: a query has thousands of keypoints."""
-    import numpy as np
-
-    if not len(kps):
-        return []
-    h, w = shape[:2]
-    pts = np.array([k.pt for k in kps], dtype=np.float64).reshape(-1, 2)
-    resp = np.array([k.response for k in kps])
-    cell = np.minimum(grid - 1, (pts[:, 1] * grid / h).astype(int)) * grid + \
-        np.minimum(grid - 1, (pts[:, 0] * grid / w).astype(int))
-    order = np.lexsort((-resp, cell))  # by cell, strongest first within a cell
-    cells = cell[order]
-    starts = np.searchsorted(cells, cells, side="left")
-    rank = np.arange(len(order)) - starts  # rank of each keypoint within its cell
-    # round-robin: rank first; within a rank, cells in order of first appearance by response
-    first = {}
-    for c in cell[np.argsort(-resp, kind="stable")].tolist():
-        first.setdefault(c, len(first))
-    cell_order = np.array([first[c] for c in cells.tolist()])
-    picked = order[np.lexsort((cell_order, rank))][:n]
-    return picked.tolist()
 
 
 # ---------------------------------------------------------------- matching

@@ -8,13 +8,12 @@ Fast path: perceptual hashes need a small picture, so JPEGs are decoded with Pil
 reduced-DCT draft mode (1/2, 1/4 or 1/8 scale) and other formats are box-reduced by the
 same power of two, so a PNG screenshot and a JPEG of the same picture hash alike. EXIF
 orientation is applied before hashing, so a rotated-by-tag photo hashes like its upright
-copy. Drift of draft-mode hashes against full decodes is measured in the README.
+copy. Drift of draft-mode hashes against full decodes is measured in docs/matching.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import threading
@@ -28,14 +27,15 @@ from PIL import Image
 
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
+from osintkit.fileio import digests
+from osintkit.media.heif import register_heif
 from osintkit.media.pixels import apply_orientation, orientation_of, reduce_image, to_8bit
 from osintkit.media.probe import iter_inputs, sniff
 from osintkit.warnroute import collecting
 
 # Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
-# 14 of 256 bits of the full decode on the corpus photos (README); 128 drifted to 36.
+# 14 of 256 bits of the full decode on the corpus photos (docs/matching.md); 128 drifted to 36.
 DRAFT_SIZE = 256
-CHUNK = 1 << 20
 PDQ_MIN_QUALITY = 50  # Meta's guidance: PDQ hashes of quality < 50 are unreliable
 # Seconds between sampled video frames (plus scene changes): ONE sampling for `hash`,
 # `compare`, `verify`, `archive add` and `archive search`, so the same pair of videos gives
@@ -180,21 +180,9 @@ def apply_transform(img: Image.Image, transform: str) -> Image.Image:
 
 # ---------------------------------------------------------------- files and pixels
 def file_digests(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """(sha256, md5) of a file, read in 1 MiB chunks (constant memory)."""
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb") as fh:
-        while n := fh.readinto(buf):
-            sha.update(view[:n])
-            md5.update(view[:n])
-    return sha.hexdigest(), md5.hexdigest()
-
-
-def _register_heif() -> None:
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
+    """(sha256, md5) of a file, streamed (fileio.digests)."""
+    got = digests(path)
+    return got.sha256, got.md5
 
 
 def _decode_error(path: Path, exc: BaseException) -> MediaError:
@@ -260,7 +248,7 @@ def load_image(path: str | os.PathLike[str], size: int | None = DRAFT_SIZE) -> I
     if probe.kind != "image":
         raise MediaError(f"{p}: is a {probe.kind}, not an image", code=errors.UNSUPPORTED)
     if probe.format in ("HEIF", "AVIF"):
-        _register_heif()
+        register_heif()
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; we refuse both.

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from osintkit.keypoints import MIN_SIDE, Features, rescale, spread, work_gray
+
 if TYPE_CHECKING:
     import numpy as np
 
-    from osintkit.geometry import Features
 
-WORK_SIZE = 640  # as geometry.WORK_SIZE: features are found on this longer side
-STORED_FEATURES = 400  # per archived image (14.4 KB); README measures recall against 200/700
+STORED_FEATURES = 400  # per archived image (14.4 KB); recall vs 200/700: docs/robust-matching.md
 QUERY_FEATURES = 1000  # per query (not stored): more points survive a heavy crop or a UI
 THUMB_SIZE = 320  # longer side of the stored thumbnail
 THUMB_QUALITY = 85
@@ -68,8 +68,6 @@ class LocalPicture:
 
     def features(self) -> Features:
         """As `geometry.Features` (for `geometry.match_features`)."""
-        from osintkit.geometry import Features
-
         return Features(self.points, self.descriptors if len(self.descriptors) else None,
                         self.size, "orb")
 
@@ -80,28 +78,15 @@ class LocalPicture:
             return im.convert("RGB")
 
 
-def _work_gray(img: Image.Image) -> tuple[np.ndarray, float]:
-    import numpy as np
-
-    scale = min(1.0, WORK_SIZE / max(img.size))
-    g = img.convert("L")
-    if scale < 1.0:
-        g = g.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                     Image.Resampling.BILINEAR)
-    return np.asarray(g), scale
-
-
 def detect(img: Image.Image, n: int, mirrored: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(points in `img` pixels, descriptors) of at most `n` ORB keypoints spread over a
     4x4 grid. `mirrored`: of the left-right mirror image (points in its pixels)."""
     import cv2
     import numpy as np
 
-    from osintkit.geometry import MIN_SIDE, _spread
-
     if mirrored:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    gray, scale = _work_gray(img)
+    gray, scale = work_gray(img)
     empty = (np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
     if min(gray.shape) < MIN_SIDE:
         return empty
@@ -109,17 +94,10 @@ def detect(img: Image.Image, n: int, mirrored: bool = False) -> tuple[np.ndarray
         gray, None)
     if desc is None or not len(kps):
         return empty
-    keep = _spread(kps, gray.shape, n)
+    keep = spread(kps, gray.shape, n)
     pts = rescale(np.array([kps[i].pt for i in keep], dtype=np.float32).reshape(-1, 2),
                   1.0 / scale)
     return pts, np.ascontiguousarray(desc[keep])
-
-
-def rescale(points: np.ndarray, factor: float) -> np.ndarray:
-    """Points of a picture resized by 1/`factor` in the full picture's pixels. Pixel
-    centres sit at integer coordinates (OpenCV), so the half-pixel offset is kept: a
-    plain multiplication shifts a 3x reduction by a whole pixel."""
-    return ((points + 0.5) * factor - 0.5).astype(points.dtype, copy=False)
 
 
 def thumbnail(img: Image.Image, side: int = THUMB_SIZE) -> bytes:

@@ -17,7 +17,7 @@ Photographic blocks are closed over small gaps (a flat sky, an overlaid timestam
 holes are filled, and the largest axis-aligned rectangle of them is taken (the
 maximal-rectangle-in-a-histogram algorithm), then its sides are snapped to the strongest
 straight edge within one block. Measured on drawn chat/feed/gallery/browser layouts,
-light and dark (README "Robust matching").
+light and dark (docs/robust-matching.md).
 """
 
 from __future__ import annotations

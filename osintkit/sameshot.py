@@ -23,7 +23,7 @@ the other has clipped (blown highlights, crushed shadows) is measured and report
 makes edited copies look the same (4-6% of their overlap, measured).
 
 Thresholds are measured (scripts/bench_matching.py: every copy family against stereo
-pairs, viewpoint series, exposure pairs and bursts; README "Copy or another shot").
+pairs, viewpoint series, exposure pairs and bursts; docs/robust-matching.md).
 """
 
 from __future__ import annotations

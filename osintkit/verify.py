@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from osintkit.checks import CheckContext, MediaItem, run_checks
+from osintkit.checks import CheckContext, MediaItem, run_checks, select_checks
 from osintkit.checks.verdict import decide
 from osintkit.claim import Claim, apply_overrides, is_claim_file, load_claim
 from osintkit.errors import NOT_FOUND, UNREADABLE, ErrorInfo, InputError, error_info
@@ -44,11 +44,23 @@ class VerifyOptions:
     proxy: str | None = None
     analyst: str | None = None  # custody: who runs the verification (else the claim's)
     case: str | None = None  # custody: the case number (else the claim file's `case`)
+    checks: tuple[str, ...] | None = None  # run only these check codes (None: all)
+    skip_checks: tuple[str, ...] = ()  # never run these check codes
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["formats"] = list(self.formats)
+        out["checks"] = None if self.checks is None else list(self.checks)
+        out["skip_checks"] = list(self.skip_checks)
         return out
+
+    def check_note(self) -> str | None:
+        """What the verdict must say when not every check ran, else None."""
+        if self.checks is None and not self.skip_checks:
+            return None
+        ran = "only " + ", ".join(self.checks) if self.checks is not None else "all checks"
+        left = f" except {', '.join(self.skip_checks)}" if self.skip_checks else ""
+        return f"checks run by request: {ran}{left}; a finding the others would make is not here"
 
 
 @dataclass
@@ -80,6 +92,10 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     from osintkit.report.next_steps import Facts, next_steps
 
     opts = options or VerifyOptions()
+    try:  # an unknown check code is a usage error, before anything is fetched
+        select_checks(opts.checks, opts.skip_checks)
+    except ValueError as exc:
+        raise InputError(str(exc), code="usage") from None
     out = Path(out_dir)
     started = custody.now_utc()
     try:
@@ -98,11 +114,11 @@ def verify_claim(claim: Claim, out_dir: str | Path, *, db_url: str | None = None
     # 4. Checks.
     ctx = CheckContext(claim=claim, media=got.media, page=got.page, out_dir=out,
                        tolerance=timedelta(hours=opts.tolerance_hours), spread=spread)
-    findings, check_errors = run_checks(ctx)
+    findings, check_errors = run_checks(ctx, opts.checks, opts.skip_checks)
     # 5. Verdict, with what the archive could not show; a level per media item; next steps.
     ok = sum(1 for m in got.media if m.ok)
     verdict = decide(findings, media_ok=ok, media_failed=len(got.media) - ok)
-    notes = archive_block.reasons(archive_info, ok)
+    notes = archive_block.reasons(archive_info, ok) + [n for n in [opts.check_note()] if n]
     at = len(verdict.reasons) - (verdict.level in ("no-contradiction-found", "corroborated"))
     verdict.reasons[at:at] = notes  # before the closing "this does not confirm" sentence
     levels = media_levels(got.media, findings, claim, archive_info)

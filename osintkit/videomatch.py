@@ -71,7 +71,7 @@ class QueryVideo:
         qv.boxes = video_boxes(px.thumbs(), px.size)
         qv.shots = px.shots()
         if qv.boxes:
-            qv.box_pdq = [qv._box_hashes(i) for i in range(len(px))]
+            qv.box_pdq = [qv.box_hashes(i) for i in range(len(px))]
         return qv
 
     @property
@@ -99,7 +99,7 @@ class QueryVideo:
         return [(round(x * f), round(y * f), max(1, round(w * f)), max(1, round(h * f)))
                 for x, y, w, h in self.boxes]
 
-    def _box_hashes(self, i: int) -> list[dict[str, str]]:
+    def box_hashes(self, i: int) -> list[dict[str, str]]:
         from osintkit.hashing import hash_with_variants, shrink
         from osintkit.views import crop
 
@@ -167,9 +167,7 @@ class ItemVideo:
     def size(self) -> tuple[int, int] | None:
         if self.strip is not None:
             return self.strip.size
-        for s in self.shots.values():
-            return s.picture.size
-        return None
+        return next((s.picture.size for s in self.shots.values()), None)
 
 
 @dataclass
@@ -500,63 +498,3 @@ def _fit_segments(q: QueryVideo, item: ItemVideo, fits: list[Fit]) -> list[Segme
         out.append(Segment(start, end, row.t0, row.t1, n, n / len(q.times), 1.0, PDQ_EXTEND,
                            float(PDQ_EXTEND), [m], m.transform))
     return out
-
-
-# ---------------------------------------------------------------- an archived photo
-def photo_check(q: QueryVideo, i: int, lp: Any, mirrored: bool) -> Any:
-    """Fit query frame i onto a stored photo in one orientation (geometry.Geometry)."""
-    from osintkit.geometry import match_features
-
-    feats = q.features(i, mirrored)
-    return match_features(feats, feats, lp.features(), mirrored_only=mirrored)
-
-
-def match_photo(q: QueryVideo, lp: Any, fits: list[Fit], hash_frames: dict[int, int],
-                budget: list[int] | None = None) -> VideoMatch:
-    """When an archived photo is shown in the query: the frames fitted (or PDQ-matched)
-    onto it, grown to their neighbours one fitted frame at a time (two misses in a row
-    stop it); `budget` ([fits left]) bounds the fits."""
-    from osintkit.archive.robust import kind_of
-
-    hits: dict[int, int] = {}
-    for i, d in hash_frames.items():
-        hits[i] = min(d, hits.get(i, 999))
-    good = [f for f in fits if f.geo.confirmed]
-    for f in good:
-        hits[f.frame] = min(hits.get(f.frame, 999), 0)
-    mirrored = any(f.geo.mirrored for f in good)
-    tried = set(hits)
-    budget = budget if budget is not None else [len(q.times)]
-    for start in sorted(hits):
-        for step in (-1, 1):
-            i, misses = start + step, 0
-            while 0 <= i < len(q.times) and misses < 2 and budget[0] > 0:
-                if i in hits:
-                    misses = 0
-                elif i not in tried:
-                    tried.add(i)
-                    budget[0] -= 1
-                    geo = photo_check(q, i, lp, mirrored)
-                    if geo.confirmed:
-                        hits[i], misses = 0, 0
-                    else:
-                        misses += 1
-                else:
-                    misses += 1
-                i += step
-    pairs = [FrameMatch(q.times[i], None, d, "mirror" if mirrored else "none",
-                        "pdq" if d else "fit") for i, d in sorted(hits.items())]
-    segs = segments_from_matches(pairs, q.times, q.end, PDQ_SEED)
-    best = max(good, key=lambda f: f.geo.inliers) if good else None
-    kind = kind_of(best.geo, best.shot) if best is not None else None
-    if kind is None and any(d <= PDQ_SEED for d in hash_frames.values()):
-        kind = "near"
-    vm = VideoMatch(segs, kind, "mirror" if mirrored else "none",
-                    pairs=pairs, basis="geometry" if good else "hashes",
-                    best_pdq=min(hash_frames.values()) if hash_frames else None)
-    if best is not None:
-        vm.geometry = best.geo.to_dict()
-        vm.shot = best.shot.to_dict() if best.shot is not None else None
-        if hash_frames:
-            vm.basis = "hashes+geometry"
-    return vm

@@ -4,7 +4,7 @@ Sits after `hashing.py` (it hashes the views with the same PDQ) and before the a
 `compare.py` and `geometry.py`, which consume the views.
 
 Recycled pictures rarely come back pixel-aligned. PDQ moves by ~40 of 256 bits when a
-picture shifts by 1% of its size (README, section matching), so two kinds of views are
+picture shifts by 1% of its size (docs/robust-matching.md), so two kinds of views are
 hashed, and any query view may meet any archived view through the same fast index:
 
 * query side, `query_views(img)`: the whole picture and its **content region** -- the
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 Box = tuple[int, int, int, int]  # x, y, w, h in pixels
 
 # name -> (left, top, width, height) as fractions of the picture. A small documented set:
-# an archived picture adds len(SUB_VIEWS) rows to the index (README measures the growth).
+# an archived picture adds len(SUB_VIEWS) rows to the index (the growth is measured in
+# docs/robust-matching.md).
 SUB_VIEWS: dict[str, tuple[float, float, float, float]] = {
     "centre90": (0.05, 0.05, 0.90, 0.90),
     "centre80": (0.10, 0.10, 0.80, 0.80),

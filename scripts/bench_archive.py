@@ -8,7 +8,7 @@ stored hash). Compared in the same run, medians of repeated timings:
   faiss       faiss IndexBinaryFlat.range_search, one thread (optional: pip install faiss-cpu)
   python      a plain Python loop over ints (100k only)
 Also: load time of a 1M-row index from its .npz cache (tables included), rebuilding it
-from an SQLite archive (--sqlite), and memory. Prints a Markdown table (README).
+from an SQLite archive (--sqlite), and memory. Prints a Markdown table (docs/archive.md).
 Then `archive import` of a 1M-row PDQ/MD5 CSV against the plain SQLite insert and the
 plain PostgreSQL COPY of the same file (scripts/bulk_bench.py; --import-rows 0 skips it).
 

@@ -9,7 +9,7 @@ Pictures, made in a temporary folder:
 Each command runs in a fresh process; its peak RSS is the child's ru_maxrss. Baseline,
 measured in the same run: the plain way, `Image.open(path).convert("RGB")` (a full
 decode, what a naive hasher does), in a fresh process too. Time: median of --runs.
-Prints a Markdown table for the README, with the load average.
+Prints a Markdown table for docs/bad-input.md, with the load average.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 2. `fetch()` end to end from a local replay server with every third-party host
    unreachable: time per page (median, max) with furniture listed (default) and with
    --with-furniture (every furniture URL tried); claim media downloaded.
-Run: .venv/bin/python scripts/bench_fetch.py  (prints Markdown tables for the README)
+Run: .venv/bin/python scripts/bench_fetch.py  (prints Markdown tables for docs/fetch.md)
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from replaypages import Replay, load_pages, norm, offline_dns, score  # noqa: E402
 
-from osintkit.fetch.pages import parse_page  # noqa: E402
-from osintkit.fetch.sources import article  # noqa: E402
+from osintkit.fetch.sources import article, parse_page  # noqa: E402
 
 
 def refs_for(page, engine: str) -> list[str]:

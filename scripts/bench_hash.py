@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hashing benchmark and measurements (`make bench`); prints the README tables.
+"""Hashing benchmark and measurements (`make bench`); prints the tables of docs/matching.md.
 
 1. speed: per photo, all in the same run, medians over --rounds:
    (a) the plain way: imagehash.phash(Image.open(p)), imagehash.dhash(Image.open(p)),

@@ -105,7 +105,7 @@ class TodaysDeep:
                        out=best)
         items = rows.item[rows.pdq_rows][np.argsort(best, kind="stable")]
         ids = list(dict.fromkeys(items.tolist()))[:k]
-        return [i.name for i in self.archive._items(ids).values()]
+        return [i.name for i in self.archive.items(ids).values()]
 
 
 # ---------------------------------------------------------------- recall and false matches

@@ -97,9 +97,9 @@ def ours(csv_path: Path, db: str) -> None:
 
 def rowwise(csv_path: Path, db: str) -> None:
     from osintkit.archive import open_archive
-    from osintkit.archive.exchange import _Record
+    from osintkit.archive.exchange import Record
 
-    records = [(_Record(Path(f"line {n}"), key, None, md5, "hash", {"pdq": pdq}),
+    records = [(Record(Path(f"line {n}"), key, None, md5, "hash", {"pdq": pdq}),
                 {"source": source, "first_seen": first, "title": None, "tags": [],
                  "name": None, "origin": None})
                for n, (key, _, md5, _, _, source, first, *_, pdq, _q, _p, _d)

@@ -14,8 +14,8 @@ and counts how often each indicator fires:
   resaved   the downscaled photos saved once more at another quality: the detector's
             power, for comparison
 
-Prints the README table. tests/test_forensics_single_save.py runs the drawings (and the
-photos when the corpus is there) and asserts no single save fires DOUBLE_JPEG_COMPRESSION.
+Prints the table of docs/forensics.md. tests/test_forensics_single_save.py runs the drawings
+(and the photos when the corpus is there) and asserts no single save fires DOUBLE_JPEG_COMPRESSION.
 
 Usage: .venv/bin/python scripts/calibrate_double_jpeg.py [--corpus DIR] [--seeds N]
 """

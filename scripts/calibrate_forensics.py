@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Calibrate the forensic indicators on real photos; print the README table.
+"""Calibrate the forensic indicators on real photos; print the table of docs/forensics.md.
 
 Builds four classes from the real camera JPEGs of ../shared/corpus/exif-samples:
   camera   the untouched files themselves
@@ -173,7 +173,7 @@ def fire_rates(sets: dict[str, list[Path]]) -> dict[str, dict[str, dict]]:
 
 
 def markdown(table: dict[str, dict[str, dict]]) -> str:
-    """The README table: rate (fired/applicable) per indicator and class."""
+    """The table of docs/forensics.md: rate (fired/applicable) per indicator and class."""
     head = "| indicator | " + " | ".join(CLASSES) + " |"
     rows = [head, "|---" * (len(CLASSES) + 1) + "|"]
     for k in ROWS:

@@ -14,7 +14,7 @@
 
 Usage: python scripts/demo.py [--out demo-out] [--screenshot docs/verify-report.png]
                               [--spread-screenshot docs/spread-report.png]
-(--screenshot also renders one report in headless Chromium for the README.)
+(--screenshot also renders one report in headless Chromium for the docs.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Everything is drawn from synthetic shapes, gradients, noise and text — no real
                     short video whose second shot is recycled from an archived video
   samples/archive/  "known" older material and known.yaml (source, first_seen, title per
                     file); `scripts/demo.py` loads it into a SQLite archive
-  samples/claims/   one claim file per verdict (see the README, section verify)
+  samples/claims/   one claim file per verdict (see docs/verify.md)
   samples/spread/   a claim seen on four channels (agency post, a cropped and mirrored
                     re-post, one with a logo, a forward), served by scripts/demo.py
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from osintkit.geometry import MIN_SIDE, _gray, _spread
+from osintkit.keypoints import MIN_SIDE, spread, work_gray
 
 SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
 QUERY_SIGNATURE = 400  # query descriptors that vote (spread like the archived ones)
@@ -21,13 +21,13 @@ def signature(img: Image.Image, n: int = SIGNATURE_SIZE) -> bytes:
     which measures the previous release's --deep beside the new default."""
     import cv2
 
-    gray, _ = _gray(img)
+    gray, _ = work_gray(img)
     if min(gray.shape) < MIN_SIDE:
         return b""
     kps, desc = cv2.ORB_create(nfeatures=n * 8).detectAndCompute(gray, None)
     if desc is None:
         return b""
-    return np.ascontiguousarray(desc[_spread(kps, gray.shape, n)]).tobytes()
+    return np.ascontiguousarray(desc[spread(kps, gray.shape, n)]).tobytes()
 
 
 def vote(query: Image.Image, signatures: np.ndarray, owners: np.ndarray, k: int,

@@ -23,6 +23,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 sys.path.insert(0, str(ROOT / "tests"))
 
 import layouts  # noqa: E402  (tests/layouts.py: drawn app layouts)
+import picture_edits as edit  # noqa: E402  (tests/picture_edits.py: the edits, written once)
 
 Variant = Callable[[Image.Image, random.Random], Image.Image]
 
@@ -35,11 +36,7 @@ def opened(path: Path) -> Image.Image:
     return img
 
 
-def jpeg(img: Image.Image, quality: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    return Image.open(buf).convert("RGB")
+jpeg = edit.jpeg
 
 
 # ---------------------------------------------------------------- photos
@@ -113,10 +110,7 @@ def _sides(rnd: random.Random, total: float) -> tuple[float, float, float, float
 def crop(p: float) -> Variant:
     """Remove p of the width and of the height, split at random between the sides."""
     def f(img: Image.Image, rnd: random.Random) -> Image.Image:
-        left, top, right, bottom = _sides(rnd, p)
-        w, h = img.size
-        return img.crop((round(w * left), round(h * top), round(w * (1 - right)),
-                         round(h * (1 - bottom))))
+        return edit.crop(img, *_sides(rnd, p))
     return f
 
 
@@ -132,14 +126,14 @@ def crop_side(p: float) -> Variant:
 
 
 def pad(p: float) -> Variant:
+    """On a flat canvas p larger, the photo anywhere on it."""
     def f(img: Image.Image, rnd: random.Random) -> Image.Image:
         w, h = img.size
         cw, ch = round(w * (1 + p)), round(h * (1 + p))
         colour = rnd.choice([(0, 0, 0), (255, 255, 255), (30, 30, 30), (240, 240, 235),
                              (20, 40, 90)])
-        canvas = Image.new("RGB", (cw, ch), colour)
-        canvas.paste(img, (rnd.randint(0, cw - w), rnd.randint(0, ch - h)))
-        return canvas
+        x, y = rnd.randint(0, cw - w), rnd.randint(0, ch - h)
+        return edit.pad(img, p, colour, (x / max(1, cw - w), y / max(1, ch - h)))[0]
     return f
 
 
@@ -156,10 +150,7 @@ def border(img: Image.Image, rnd: random.Random) -> Image.Image:
 
 
 def letterbox(img: Image.Image, rnd: random.Random) -> Image.Image:
-    frame = Image.new("RGB", (1280, 720), (0, 0, 0))
-    pic = ImageOps.contain(img, (1280, 720), Image.Resampling.LANCZOS)
-    frame.paste(pic, ((1280 - pic.width) // 2, (720 - pic.height) // 2))
-    return jpeg(frame, 85)
+    return edit.letterbox(img)[0]
 
 
 def screenshot(img: Image.Image, rnd: random.Random) -> Image.Image:
@@ -167,19 +158,7 @@ def screenshot(img: Image.Image, rnd: random.Random) -> Image.Image:
 
 
 def logo_caption(img: Image.Image, rnd: random.Random) -> Image.Image:
-    out = img.copy()
-    w, h = out.size
-    d = ImageDraw.Draw(out, "RGBA")
-    s = max(24, w // 8)
-    corner = rnd.choice([(8, 8), (w - s - 8, 8), (8, h - s - 8), (w - s - 8, h - s - 8)])
-    d.rounded_rectangle((*corner, corner[0] + s, corner[1] + s), s // 5, fill=(220, 20, 40, 255))
-    d.text((corner[0] + s // 6, corner[1] + s // 3), "TV", fill=(255, 255, 255),
-           font=ImageFont.load_default(size=s // 3))
-    band = max(20, h // 9)
-    d.rectangle((0, h - band, w, h), fill=(0, 0, 0, 170))
-    d.text((10, h - band + band // 5), "BREAKING: footage from today", fill=(255, 255, 255),
-           font=ImageFont.load_default(size=band // 2))
-    return jpeg(out, 85)
+    return edit.logo_caption(img, rnd.choice(["tl", "tr", "bl", "br"]))
 
 
 def text_overlay(img: Image.Image, rnd: random.Random) -> Image.Image:

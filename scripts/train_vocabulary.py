@@ -55,7 +55,8 @@ def training_pictures() -> list[Image.Image]:
 
 
 def descriptors(pictures: list[Image.Image]) -> np.ndarray:
-    from osintkit.localfeat import WORK_SIZE, detect
+    from osintkit.keypoints import WORK_SIZE
+    from osintkit.localfeat import detect
 
     chunks = []
     for img in pictures:

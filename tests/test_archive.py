@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from paused_cli import PAUSE_MARKER
 from PIL import Image
 
 from osintkit.archive import ArchiveError, open_archive
-from osintkit.archive.core import PAUSE_ENV, PAUSE_MARKER
-from osintkit.archive.exchange import export_jsonl, import_file
+from osintkit.archive.exchange import import_file
+from osintkit.archive.export import export_jsonl
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
 from osintkit.hashing import (
@@ -29,6 +30,7 @@ from osintkit.hashing import (
     pdq_variants,
 )
 
+PAUSED_CLI = Path(__file__).with_name("paused_cli.py")
 MATCH_KEYS = {"item_id", "name", "sha256", "source", "first_seen", "kind", "distance",
               "transform", "match", "query_t", "item_t"}
 
@@ -82,8 +84,12 @@ def test_add_directory_hashes_every_photo(archive_url, media):
         assert item.origin == str(results[0].path) and item.name == results[0].path.name
 
 
-def _osintkit(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "osintkit", *args], cwd=ROOT,
+def _osintkit(*args: str, env: dict[str, str] | None = None, pause_in: int | None = None,
+              **kw) -> subprocess.Popen:
+    """A real `osintkit` process; `pause_in`: its Nth write transaction pauses before
+    committing (tests/paused_cli.py) so that the test can kill it there."""
+    exe = ["-m", "osintkit"] if pause_in is None else [str(PAUSED_CLI), str(pause_in)]
+    return subprocess.Popen([sys.executable, *exe, *args], cwd=ROOT,
                             env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
@@ -248,7 +254,7 @@ def test_killed_add_keeps_committed_batches_and_rerun_completes(archive_url, pho
         (src / p.name).write_bytes(p.read_bytes())
     args = ["archive", "add", str(src), "--source", "s", "--first-seen",
             "2024-01-01", "--batch-size", "2", "--db", archive_url, "--json"]
-    proc = _osintkit(*args, env={PAUSE_ENV: "2"})
+    proc = _osintkit(*args, pause_in=2)
     line = _read_line(proc.stderr, PAUSE_MARKER, timeout=60)
     assert line, "the add process never reached its second batch"
     proc.kill()

@@ -292,9 +292,9 @@ def _expected(claim_file: Path) -> str:
 
 
 def _claim_record(claim_file: Path) -> dict:
-    from osintkit.batch.manifest import _Loader
+    from osintkit.safeload import Loader
 
-    rec = yaml.load(claim_file.read_text(), Loader=_Loader)
+    rec = yaml.load(claim_file.read_text(), Loader=Loader)
     rec["media"] = [str((claim_file.parent / m).resolve()) for m in rec.get("media", [])]
     return rec
 

@@ -153,7 +153,7 @@ def test_bulk_load_with_a_repeated_key_falls_back_to_the_merge(archive_url, tmp_
 
 
 def test_source_urls_survive_export_and_import(tmp_path, fetch_media):
-    from osintkit.archive.exchange import export_jsonl
+    from osintkit.archive.export import export_jsonl
     from osintkit.hashing import hash_file
 
     pic = tmp_path / "a.jpg"

@@ -1,22 +1,32 @@
-"""Every example of the archive, verify, batch, frames and evidence-check `--help` texts and
-of their README sections runs (issue 18 §1: the `verify --help` example once created
-`/demo.sqlite` and passed a recycled claim).
+"""Every example of the documentation runs (issue 18 §1: the `verify --help` example once
+created `/demo.sqlite` and passed a recycled claim; issue 19: the docs' examples too).
 
-Each example runs as written, in order, in a sandbox folder laid out as a user's would be
-after `make demo` (samples/, demo-out/archive.sqlite, the files the examples name). Only
-what cannot exist offline is replaced: https:// hosts by a local server (with
---allow-private), `postgresql://...` by the test PostgreSQL server, `tcp://scheduler:8786`
-by a local Dask cluster; `| jq ...` is dropped (the JSON is parsed instead) and `> FILE`
-writes stdout to FILE.
+- `sh` blocks of the README and of docs/*.md, and the `--help` examples: every `osintkit`
+  command runs as written, in order, in a sandbox folder laid out as a user's would be
+  after `make demo` (samples/, demo-out/archive.sqlite, the files the examples name). Only
+  what cannot exist offline is replaced: https:// hosts by a local server (with
+  --allow-private), `postgresql://...` by the test PostgreSQL server,
+  `tcp://scheduler:8786` by a local Dask cluster; `| jq ...` is dropped (the JSON is
+  parsed instead) and `> FILE` writes stdout to FILE. Synopsis lines (`osintkit meta
+  FILE|DIR...`) are not commands.
+- `console` blocks: each `$ osintkit ...` line runs in a real shell (jq pipes included)
+  in that sandbox, and the lines shown after it must appear in its output, in order
+  (`...` in a line stands for any text: absolute paths). A block that needs the network
+  says so in a `<!-- not run: why -->` comment above it.
+- `python` blocks (README, docs/python-api.md) run, in order, in one interpreter in the
+  sandbox; their asserts are their checks.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,9 +35,9 @@ from fixtures_channel import sandbox_channel
 
 from osintkit.cli import cli
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-SECTIONS = ("## Archive of known material", "## Verify a claim", "## Many claims",
-            "## Video: keyframes")
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+NOT_RUN = re.compile(r"<!-- not run: [^>]+ -->\n$")
+SYNOPSIS = re.compile(r"(^|[\s\[|])[A-Z]{2,}(\b|\.\.\.)")  # FILE|DIR..., URL, [-o DIR]
 HELP_COMMANDS = (("archive", "add"), ("archive", "search"), ("archive", "list"),
                  ("archive", "stats"), ("archive", "export"), ("archive", "import"),
                  ("archive", "remove"), ("archive",), ("verify",), ("batch",), ("frames",),
@@ -42,14 +52,32 @@ EXPECTED_EXIT = [
 NEEDS_FETCH = "evidence/claim-1"  # written by `osintkit fetch` (its own tests run it)
 
 
-def readme_examples() -> list[str]:
+def blocks(lang: str, pages: list[Path] = PAGES) -> list[tuple[str, str]]:
+    """(page, body) of the fenced blocks of `lang`, unless marked not run."""
     out = []
-    for head in SECTIONS:
-        start = README.index(head)
-        end = README.find("\n## ", start + 1)
-        body = README[start:end if end > 0 else None]
-        for block in re.findall(r"```sh\n(.*?)```", body, re.S):
-            out += _commands(block)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for m in re.finditer(rf"```{lang}\n(.*?)```", text, re.S):
+            if not NOT_RUN.search(text[:m.start()]):
+                out.append((page.name, m.group(1)))
+    return out
+
+
+def doc_examples() -> list[str]:
+    """The `osintkit` commands of the `sh` blocks (synopsis lines left out)."""
+    out = []
+    for _, body in blocks("sh"):
+        out += [c for c in _commands(body) if not SYNOPSIS.search(c.split("| jq")[0])]
+    return out
+
+
+def console_examples() -> list[tuple[str, str, list[str]]]:
+    """(page, command, the output lines shown after it) of the `console` blocks."""
+    out = []
+    for page, body in blocks("console"):
+        for chunk in re.split(r"^\$ ", body, flags=re.M)[1:]:
+            command, *shown = chunk.rstrip("\n").split("\n")
+            out.append((page, command.split("  #")[0].strip(), shown))
     return out
 
 
@@ -88,6 +116,13 @@ def sandbox(tmp_path, samples_dir, sample_db, monkeypatch, http_server):
                       ("claim.jpg", media / "recycled.jpg")):
         shutil.copy(src, root / name)
     Image.open(media / "recycled.jpg").save(root / "screenshot.png")
+    shutil.copytree(media, root / "media")  # `osintkit hash media/`
+    shutil.copytree(media, root / "claim-media", ignore=shutil.ignore_patterns("*.mp4"))
+    (root / "archive").mkdir()
+    shutil.copy(archived / "2019_parade.jpg", root / "archive" / "original.jpg")
+    shutil.copy(archived / "2020_launch.mp4", root / "original.mp4")
+    (root / "tests").mkdir()
+    (root / "tests" / "data").symlink_to(ROOT / "tests" / "data")  # the meta example's HEIC
     for folder in ("old-footage", "old"):
         (root / folder).mkdir()
         for name in ("2019_parade.jpg", "2021_convoy.jpg", "2020_launch.mp4"):
@@ -119,7 +154,8 @@ def sandbox(tmp_path, samples_dir, sample_db, monkeypatch, http_server):
 def _postgres(request, root: Path) -> str:
     """The test PostgreSQL database, holding the sample archive (a team's shared one)."""
     from osintkit.archive import open_archive
-    from osintkit.archive.exchange import export_jsonl, import_file
+    from osintkit.archive.exchange import import_file
+    from osintkit.archive.export import export_jsonl
 
     url = request.getfixturevalue("postgres_server").new_database()
     dump = root / ".pg.jsonl"
@@ -173,11 +209,56 @@ def test_the_help_examples_run(runner, request, sandbox):
         "contact-sheet.jpg"
 
 
-def test_the_readme_examples_run(runner, request, sandbox):
-    examples = readme_examples()
-    assert len(examples) >= 15
+def test_the_doc_examples_run(runner, request, sandbox):
+    examples = doc_examples()
+    assert len(examples) >= 40
+    assert not [c for c in examples if "FILE|DIR" in c or "URL [" in c]  # synopses
     for command in examples:
         _run(runner, request, sandbox, command)
     report = json.loads((sandbox[0] / "out" / "sample-contradicted-far" / "report.json")
                         .read_text())
     assert report["verdict"]["level"] == "contradicted"
+    assert (sandbox[0] / "match.png").is_file()  # `compare ... --visual match.png`
+
+
+def test_the_console_examples_show_what_they_print(sandbox):
+    """Each `$ osintkit ...` of a console block runs in a shell (jq included); the lines
+    shown after it appear in its output, in that order."""
+    examples = console_examples()
+    assert len(examples) >= 5
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                 f"{os.environ.get('PATH', '')}", "COLUMNS": "200"}
+    for page, command, shown in examples:
+        proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=sandbox[0],
+                              capture_output=True, text=True, env=env, timeout=300)
+        want = next((code for pattern, code in EXPECTED_EXIT if re.search(pattern, command)),
+                    0)
+        assert proc.returncode == want, (page, command, proc.stderr[-2000:])
+        missing = _unshown(shown, (proc.stdout + proc.stderr).splitlines())
+        assert not missing, (page, command, missing, proc.stdout[-3000:])
+
+
+def _unshown(shown: list[str], got: list[str]) -> list[str]:
+    """The shown lines not found in `got` in order (`...` in a line: any text)."""
+    at = 0
+    for line in shown:
+        if line.strip() in ("", "..."):
+            continue
+        pattern = re.compile(".*".join(re.escape(part) for part in line.rstrip().split("...")))
+        while at < len(got) and not pattern.fullmatch(got[at].rstrip()):
+            at += 1
+        if at == len(got):
+            return [line]
+        at += 1
+    return []
+
+
+def test_the_python_examples_run(sandbox):
+    """README's and docs/python-api.md's Python, in one interpreter, in the sandbox."""
+    code = [body for _, body in blocks("python", [ROOT / "README.md",
+                                                 ROOT / "docs" / "python-api.md"])]
+    assert len(code) >= 4
+    proc = subprocess.run([sys.executable, "-c", "\n".join(code)], cwd=sandbox[0],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "contradicted" in proc.stdout and "2021_convoy.jpg" in proc.stdout

@@ -24,14 +24,9 @@ from fixtures_fetch import Reply, TestServer
 from osintkit import __version__
 from osintkit.errors import FetchError
 from osintkit.fetch import fetch
-from osintkit.fetch.http import (
-    AddressPolicy,
-    HttpClient,
-    SafeAdapter,
-    address_problem,
-    parse_size,
-    retry_after,
-)
+from osintkit.fetch.guard import AddressPolicy, SafeAdapter, address_problem
+from osintkit.fetch.http import HttpClient
+from osintkit.fetch.transfer import parse_size, retry_after
 
 
 def news_page(server: TestServer, media: dict[str, bytes], extra: str = "") -> str:

@@ -129,8 +129,8 @@ def test_indicators_fire_more_often_on_manipulated_copies(fire_rates):
     assert fire_rates["edited"]["ela"]["rate"] > cam["ela"]["rate"] + 0.1
 
 
-def test_readme_table_is_the_calibration_output(fire_rates, calibration):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_table_is_the_calibration_output(fire_rates, calibration):
+    readme = (ROOT / "docs" / "forensics.md").read_text(encoding="utf-8")
     assert calibration.markdown(fire_rates) in readme
 
 

@@ -74,6 +74,6 @@ def test_single_saves_of_real_photos_never_fire_and_resaves_do(measured):
     assert fired / applicable >= 0.5
 
 
-def test_readme_states_the_measured_false_alarm_rates(measured):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_state_the_measured_false_alarm_rates(measured):
+    readme = (ROOT / "docs" / "forensics.md").read_text(encoding="utf-8")
     assert CAL.markdown(measured) in readme

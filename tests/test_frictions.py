@@ -16,7 +16,8 @@ from fixtures_matching import crop
 from PIL import Image
 
 from osintkit.archive import open_archive
-from osintkit.archive.exchange import export_csv, export_jsonl, import_file
+from osintkit.archive.exchange import import_file
+from osintkit.archive.export import export_csv, export_jsonl
 from osintkit.cli import cli
 from osintkit.hashing import hash_file
 

@@ -18,8 +18,8 @@ from ptyutil import run_with_tty_stderr
 
 from osintkit import errors
 from osintkit.cli import cli
+from osintkit.fileio import CHUNK
 from osintkit.hashing import (
-    CHUNK,
     DEFAULT_HASHES,
     DRAFT_SIZE,
     HASHERS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from fixtures_channel import CHANNEL, PAGE_SIZE, FakeChannel, channel_server, write_urls
+from paused_cli import PAUSE_MARKER
 
 from osintkit.archive import open_archive
-from osintkit.archive.core import PAUSE_ENV, PAUSE_MARKER
 from osintkit.archive.ingest import IngestOptions, add_target, channel_ref
 from osintkit.cli import cli
 from osintkit.fetch import check_evidence, fetch
@@ -170,8 +169,10 @@ def test_killed_walk_restarted_completes_without_duplicates(channel, tmp_path):
            "--evidence", str(tmp_path / "ev"), "--delay", "0", "--allow-private"]
     with channel_server(channel) as srv:
         target = srv.url(f"/s/{CHANNEL}")
-        env = {**os.environ, PAUSE_ENV: "150"}  # pause inside the 150th post's transaction
-        proc = subprocess.Popen([*exe, target], stderr=subprocess.PIPE, text=True, env=env,
+        # pause inside the 150th post's transaction (tests/paused_cli.py)
+        paused = [sys.executable, str(Path(__file__).with_name("paused_cli.py")), "150",
+                  *exe[3:]]
+        proc = subprocess.Popen([*paused, target], stderr=subprocess.PIPE, text=True,
                                 cwd=ROOT)
         try:
             for line in proc.stderr:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from osintkit.fetch.pages import largest_srcset, parse_page, parse_srcset
+from osintkit.fetch.pages import largest_srcset, parse_srcset
+from osintkit.fetch.sources import parse_page
 from osintkit.fetch.sources.telegram import parse_views, telegram_embed_url, wanted_post
 
 BASE = "https://news.example/2026/04/18/strike.html"

@@ -56,8 +56,9 @@ def test_no_test_module_reads_the_shared_corpus_directly():
     assert not offenders, offenders
 
 
-def test_readme_examples_use_files_of_the_repository():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:console|sh|bash)?\n(.*?)```", readme, re.DOTALL)
-    assert blocks
+def test_doc_examples_use_files_of_the_repository():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    blocks = [b for page in pages for b in re.findall(r"```(?:console|sh|bash|python)?\n(.*?)```",
+                                                      page.read_text(encoding="utf-8"), re.DOTALL)]
+    assert len(blocks) > 20
     assert not [b for b in blocks if "../shared" in b]

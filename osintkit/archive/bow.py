@@ -8,7 +8,7 @@ linear scan of descriptors (2.2 s per query at 30,000 images): one query reads o
 posting lists of its ~1,000 words -- a few million entries at 1,000,000 images.
 
 Chosen over faiss's binary IVF / HNSW of raw descriptors after measuring both
-(scripts/bench_matching.py, README "Scale"): raw descriptors cost 32 bytes + an 8-byte id
+(scripts/bench_matching.py, docs/robust-matching.md): raw descriptors cost 32 bytes + an 8-byte id
 each (~10 KB per image at 256 of them) in memory, a word posting 4 bytes.
 
 Words per row are kept CSR-style by word: `offsets` (K + 1) into `postings` (row
@@ -197,33 +197,27 @@ class WordIndex:
 
 
 # ---------------------------------------------------------------- the archive's index
-def archive_words(archive: Any) -> WordIndex:
-    """The word index of an archive: from memory, its `.words.npz` cache, caught up by
-    appending when items were only added, or rebuilt from the `local` table (in chunks:
-    bounded memory for a million images)."""
+def archive_words(db: Any, stamp: str, cache: Path | None,
+                  base: tuple[str, WordIndex] | None) -> tuple[str, WordIndex]:
+    """(stamp, word index) of an archive: `base` (what the caller holds) when current, else
+    its `.words.npz` cache (`cache`), caught up by appending when items were only added, or
+    rebuilt from the `local` table (in chunks: bounded memory for a million images)."""
     from osintkit.localfeat import vocabulary
 
-    stamp = archive.stamp()
-    if archive._words is not None and archive._words[0] == stamp:
-        return archive._words[1]
-    cache = archive.cache_path()
-    cache = cache.with_name(cache.name.replace(".index.npz", ".words.npz").replace(
-        "index-", "words-")) if cache is not None else None
-    base = archive._words
+    if base is not None and base[0] == stamp:
+        return base
     if base is None and cache is not None:
         base = WordIndex.load(cache)
         if base is not None and base[0].split(":")[0] != stamp.split(":")[0]:
             base = None  # a cache of another archive (file replaced)
     if base is not None and base[0] == stamp:
-        archive._words = base
-        return base[1]
+        return base
     nwords = len(vocabulary())
     old = base[1] if base is not None and base[1].nwords == nwords else None
-    got = archive.db.snapshot(lambda cur: _refresh(archive.db, cur, old, nwords))
+    got = db.snapshot(lambda cur: _refresh(db, cur, old, nwords))
     if cache is not None:
         got[1].save(cache, got[0])
-    archive._words = got
-    return got[1]
+    return got
 
 
 def _refresh(db: Any, cur: Any, old: WordIndex | None, nwords: int) -> tuple[str, WordIndex]:

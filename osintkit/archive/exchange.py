@@ -1,10 +1,5 @@
-"""Archive stage: export and import — our full records (JSONL) and partners' hash lists (CSV).
-
-Exports carry what matching needs, not only digests: a video's frame PDQs (as vPDQ
-lines), an image's sub-view hashes (so crops of it are found) and, in JSONL, its local
-features (for --deep). Local paths (`origin`) are made relative to the working directory
-when they lie under it and dropped otherwise, unless `with_paths`. `ExportReport` counts
-the rows that can only match exactly (no perceptual hash at all).
+"""Archive stage: import — our full records (JSONL) and partners' hash lists (CSV), in the
+formats export.py writes.
 
 Imports are all-or-nothing: every row is validated first and bad rows are reported by
 line number (`ImportReport.errors`); only a clean file is written, in one transaction.
@@ -23,15 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from osintkit.archive import provenance
 from osintkit.archive.core import Archive
-from osintkit.archive.models import HEX_LENGTHS, Item, check_hex, clean_hashes, parse_date
+from osintkit.archive.export import FRAME_SEP, VIEW_SEP
+from osintkit.archive.models import HEX_LENGTHS, check_hex, clean_hashes, parse_date
 from osintkit.errors import ArchiveError, InputError
 from osintkit.safeload import finite, load_json
 
-CSV_COLUMNS = ("pdq", "md5", "sha256", "phash", "dhash", "first_seen", "source", "title",
-               "name", "tags", "kind", "vpdq", "views")
-FRAME_SEP, VIEW_SEP = "|", ";"  # vpdq: vPDQ lines joined by "|"; views: "name:pdq" by ";"
 _ALIASES = {"pdq_hash": "pdq", "md5_hash": "md5", "sha256_hash": "sha256", "phash_hash": "phash"}
 _MAX_REPORTED = 20
 _HEX_RE = re.compile(r"[0-9a-f]+")
@@ -53,7 +45,7 @@ class _View:
 
 
 @dataclass
-class _Record:
+class Record:
     """A validated record to write (quacks like a HashResult for Archive.write_records)."""
 
     path: Path
@@ -83,132 +75,6 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "rows": self.rows, "added": self.added,
                 "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
-
-
-# ---------------------------------------------------------------- export
-def iter_items(archive: Archive, page: int = 1000) -> Iterator[Item]:
-    """Every record with its frames, by id, in pages (constant memory)."""
-    last = 0
-    cols = ", ".join(("id", "key", "sha256", "md5", "name", "origin", "source", "first_seen",
-                      "title", "tags", "kind", "added_at", "pdq", "pdq_quality", "phash",
-                      "dhash", "extra"))
-    while True:
-        rows = archive.db.query(f"SELECT {cols} FROM items WHERE id > ? ORDER BY id "
-                                f"LIMIT {int(page)}", (last,))
-        if not rows:
-            return
-        items = [Item.from_row(r) for r in rows]
-        provenance.attach(archive.db, items)  # source_url (archive/provenance.py)
-        frames = archive.frames_of([i.id for i in items if i.kind == "video"])
-        for item in items:
-            item.frames = frames.get(item.id, [])
-            yield item
-        last = items[-1].id
-
-
-@dataclass
-class ExportReport:
-    """What an export wrote: rows, and those that can only match exactly (by digest)."""
-
-    rows: int = 0
-    exact_only: list[str] = field(default_factory=list)  # names (or keys) of such rows
-
-    def warning(self) -> str | None:
-        if not self.exact_only:
-            return None
-        names = ", ".join(self.exact_only[:3]) + (" ..." if len(self.exact_only) > 3 else "")
-        return (f"{len(self.exact_only)} exported row(s) have no perceptual hash and can only "
-                f"match exactly, by md5/sha256 ({names})")
-
-
-def _extras(archive: Archive, ids: list[int]) -> tuple[dict[int, list], dict[int, str]]:
-    """Sub-view hashes and ORB signatures of the given items."""
-    views: dict[int, list] = {}
-    orb: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for item_id, view, pdq, quality in archive.db.query(
-                f"SELECT item_id, view, pdq, pdq_quality FROM views WHERE item_id IN ({marks}) "
-                "ORDER BY item_id, view", chunk):
-            views.setdefault(int(item_id), []).append(
-                {"view": view, "pdq": pdq, "pdq_quality": quality})
-        for item_id, sig in archive.db.query(
-                f"SELECT item_id, orb FROM features WHERE item_id IN ({marks})", chunk):
-            orb[int(item_id)] = sig
-    return views, orb
-
-
-def _records(archive: Archive, with_paths: bool, report: ExportReport
-             ) -> Iterator[tuple[Item, dict[str, Any]]]:
-    """Each item with its views and ORB signature, `origin` stripped unless with_paths."""
-    page: list[Item] = []
-
-    def flush() -> Iterator[tuple[Item, dict[str, Any]]]:
-        views, orb = _extras(archive, [i.id for i in page])
-        for item in page:
-            rec = item.to_dict()
-            rec["origin"] = item.origin if with_paths else portable_origin(item.origin)
-            rec["views"] = views.get(item.id, [])
-            rec["orb"] = orb.get(item.id)
-            report.rows += 1
-            if not _perceptual(rec):
-                report.exact_only.append(item.name or item.key)
-            yield item, rec
-
-    for item in iter_items(archive):
-        page.append(item)
-        if len(page) == 500:
-            yield from flush()
-            page = []
-    if page:
-        yield from flush()
-
-
-def portable_origin(origin: str | None) -> str | None:
-    """An item's origin fit to share: a URL as is; a local path relative to the working
-    directory when it lies under it; otherwise None (no user names or folders leak)."""
-    if not origin or re.match(r"^[a-z][a-z0-9+.-]*://", origin, re.IGNORECASE):
-        return origin
-    try:
-        rel = Path(origin).resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):
-        return None
-    return rel.as_posix()
-
-
-def _perceptual(rec: dict[str, Any]) -> bool:
-    h = rec.get("hashes") or {}
-    return bool(h.get("pdq") or h.get("phash") or rec.get("views") or
-                any((f.get("hashes") or {}).get("pdq") for f in rec.get("frames") or []))
-
-
-def export_jsonl(archive: Archive, out: TextIO, with_paths: bool = False) -> ExportReport:
-    """Write every full record (frames, sub-views, ORB signature) as one JSON line."""
-    report = ExportReport()
-    for _, rec in _records(archive, with_paths, report):
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return report
-
-
-def export_csv(archive: Archive, out: TextIO, with_paths: bool = False) -> ExportReport:
-    """Write a hash list (CSV_COLUMNS): whole-picture hashes, a video's frame PDQs as
-    vPDQ lines (`vpdq`) and an image's sub-view PDQs (`views`), so partners match crops
-    and video segments, not only digests."""
-    from osintkit.vpdq import features_from_frames
-
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    report = ExportReport()
-    for item, rec in _records(archive, with_paths, report):
-        h = item.hashes
-        vpdq = FRAME_SEP.join(f.line() for f in features_from_frames(item.frames))
-        views = VIEW_SEP.join(f"{v['view']}:{v['pdq']}" for v in rec["views"])
-        writer.writerow([h.get("pdq", ""), item.md5 or "", item.sha256 or "", h.get("phash", ""),
-                         h.get("dhash", ""), item.first_seen or "", item.source or "",
-                         item.title or "", item.name or "", ";".join(item.tags), item.kind,
-                         vpdq, views])
-    return report
 
 
 # ---------------------------------------------------------------- import
@@ -264,7 +130,7 @@ def _frame(f: Any) -> _Frame:
     return _Frame(finite("frames: t", f["t"]), clean_hashes(_typed(f, "hashes", dict)))
 
 
-def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
+def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[Record, dict]:
     rec = load_json(line, allow_nan=False)  # nesting, duplicate keys, NaN refused
     if not isinstance(rec, dict):
         raise ValueError("not a JSON object")
@@ -279,11 +145,11 @@ def _from_json(line: str, number: int, defaults: dict[str, Any]) -> tuple[_Recor
                    None if v.get("pdq_quality") is None else int(v["pdq_quality"]))
              for v in rec.get("views") or []]
     orb = bytes.fromhex(rec["orb"]) if rec.get("orb") else b""
-    return (_Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames,
+    return (Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames,
                     view_hashes=views, orb_signature=orb), _meta(rec, defaults))
 
 
-def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tuple[_Record, dict]:
+def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tuple[Record, dict]:
     row = {_ALIASES.get(k, k): (v or "").strip() for k, v in row.items() if k}
     sha256, md5 = _opt_hex("sha256", row.get("sha256")), _opt_hex("md5", row.get("md5"))
     hashes = clean_hashes({k: row.get(k) for k in ("pdq", "phash", "dhash")})
@@ -291,7 +157,7 @@ def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tup
     frames = _csv_frames(row.get("vpdq") or "")
     views = _csv_views(row.get("views") or "")
     kind = "video" if frames else "hash"  # frames make segments findable
-    return (_Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames,
+    return (Record(Path(f"line {number}"), key, sha256, md5, kind, hashes, frames,
                     view_hashes=views), _meta(row, defaults))
 
 

@@ -18,13 +18,14 @@ pickle) with a stamp, so reopening a large archive does not re-read every row.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+
+from osintkit.fileio import atomic_open
 
 CACHE_FORMAT = 1
 _BLOCK = 32768  # rows per linear-scan block (8 queries x 32k rows x 4 words fits in L2)
@@ -176,13 +177,11 @@ class HammingIndex:
 # ---------------------------------------------------------------- on-disk cache
 def save_cache(path: Path, stamp: str, arrays: dict[str, np.ndarray]) -> None:
     """Write arrays + stamp atomically as an uncompressed .npz (no pickle)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("wb") as fh:
+        with atomic_open(path) as fh:
             np.savez(fh, _format=np.array(CACHE_FORMAT), _stamp=np.array(stamp), **arrays)
-        os.replace(tmp, path)
     except OSError:  # a read-only directory only costs the cache, never the search
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def read_cache(path: Path) -> tuple[str, dict[str, np.ndarray]] | None:

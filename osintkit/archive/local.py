@@ -3,7 +3,8 @@ table): packed ORB features, visual words and a small thumbnail per archived ima
 (osintkit/localfeat.py). The robust search never reads an archived file: it works the same
 when the files moved, on a colleague's PostgreSQL archive, or for a copied database.
 
-Measured choice (README "Confirmation without the original files"): features in the
+Measured choice (docs/robust-matching.md, "Confirmation without the original
+files"): features in the
 database (~14 KB + ~2 KB of words + a ~15 KB thumbnail per image) rather than a working
 copy of each picture beside it: re-extracting features from a stored picture costs
 ~15 ms per candidate, reading them ~0.1 ms, and a database row travels with the archive
@@ -51,13 +52,15 @@ def extract(img: Any, size: tuple[int, int] | None = None) -> Local:
 def extract_file(path: str | Path) -> Local:
     """As `extract`, for an image file (decoded once, reduced, EXIF-oriented)."""
     from osintkit.hashing import load_image
-    from osintkit.localfeat import WORK_SIZE
+    from osintkit.keypoints import WORK_SIZE
 
     img = load_image(path, size=WORK_SIZE * 3 // 4)
-    return extract(img, _full_size(Path(path), img))
+    return extract(img, full_size(Path(path), img))
 
 
-def _full_size(path: Path, img: Any) -> tuple[int, int]:
+def full_size(path: Path, img: Any) -> tuple[int, int]:
+    """The full, EXIF-oriented size of the picture `img` was reduced from (img's own
+    size when the file cannot tell)."""
     from PIL import Image
 
     try:

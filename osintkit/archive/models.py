@@ -178,6 +178,13 @@ class Match:
                 "post_text": self.post_text, "segments": self.segments}
 
 
+def match_of(item: Item, distance: dict[str, int], transform: str, kind: str,
+             query_t: float | None = None, item_t: float | None = None) -> Match:
+    """A Match of an archived item (its record fields copied)."""
+    return Match(item.id, item.name, item.sha256, item.source, item.first_seen, item.kind,
+                 distance, transform, kind, query_t, item_t, item.title, item.tags, item.md5)
+
+
 @dataclass
 class SearchResult:
     """The matches of one query file."""

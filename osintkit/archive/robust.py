@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from osintkit.archive.local import full_size
+from osintkit.archive.models import match_of
 from osintkit.archive.search import QueryUnit, RowSet
 
 CANDIDATES = 8  # items the candidate index proposes for geometric confirmation
@@ -29,11 +31,11 @@ STRONG_INLIERS = 45  # a fit this strong stands even when the pixels cannot be c
 # either >= 25 of them or some pixels that agree (>= 4% of the blocks): chance fits
 # between unrelated photos had 15-18 inliers, spread 0.1-7.2%, 0-2.3% of blocks agreeing;
 # real other shots (stereo, viewpoint series) 23-158 inliers over 6.6-25%, and those
-# under 25 inliers had 5-22% of blocks agreeing (measured, README).
+# under 25 inliers had 5-22% of blocks agreeing (measured, docs/robust-matching.md).
 SCENE_MIN_SPREAD = 0.06
 SCENE_MIN_INLIERS = 25
 SCENE_MIN_AGREE = 0.04
-# The no-lone-weak-hash rule (README "Hashes and comparison", measured in bench_hash.py:
+# The no-lone-weak-hash rule (docs/matching.md, measured in bench_hash.py:
 # edited copies keep PDQ <= 64 and dHash <= 10; different photos sit at PDQ >= 90).
 PDQ_TRUST_QUALITY = 50  # PDQ quality below this on either side: no hash stands alone
 PHASH_MAX_PDQ = 70  # a pHash-only match needs PDQ not to disagree beyond this ...
@@ -92,7 +94,7 @@ class QueryPicture:
 def query_picture(result: Any) -> QueryPicture | None:
     """The QueryPicture of an image HashResult with a readable file, else None."""
     from osintkit.hashing import load_image
-    from osintkit.localfeat import WORK_SIZE
+    from osintkit.keypoints import WORK_SIZE
 
     if getattr(result, "kind", None) != "image" or getattr(result, "frames", None):
         return None
@@ -103,13 +105,7 @@ def query_picture(result: Any) -> QueryPicture | None:
         img = load_image(path, size=WORK_SIZE * 3 // 4)
     except Exception:
         return None
-    return QueryPicture.of(img, _full_size(Path(path), img))
-
-
-def _full_size(path: Path, img: Any) -> tuple[int, int]:
-    from osintkit.archive.local import _full_size as full
-
-    return full(path, img)
+    return QueryPicture.of(img, full_size(Path(path), img))
 
 
 def view_units(qp: QueryPicture | None) -> list[QueryUnit]:
@@ -222,8 +218,6 @@ def run(archive: Any, result: Any, qp: QueryPicture, hash_matches: list[Any],
     """The robust stage: hash matches judged (lone weak hashes need a fit), candidates
     from the word index confirmed, every fit classified copy/scene. Returns (near and
     scene matches, notes)."""
-    from osintkit.archive import local as loc
-
     notes: list[str] = []
     cands = archive.words().query(qp.words, k,
                                   exclude=exclude | {m.item_id for m in hash_matches})
@@ -232,7 +226,7 @@ def run(archive: Any, result: Any, qp: QueryPicture, hash_matches: list[Any],
         notes.append(f"{len(todo) - MAX_CONFIRM} candidate(s) not confirmed geometrically "
                      f"(at most {MAX_CONFIRM} fits per query)")
         todo = todo[:MAX_CONFIRM]
-    stored = loc.load(archive.db, todo)
+    stored = archive.local_features(todo)
     # one orientation per candidate when the evidence says which: a hash match's
     # transform, the candidate index's votes (the other only when its vote is close)
     hint = {m.item_id: (m.transform in MIRRORING, True) for m in hash_matches}
@@ -256,7 +250,7 @@ def _judge_hashes(archive: Any, result: Any, matches: list[Any],
     """Hash matches after their fit: the pixels decide copy/scene; without a fit a hash
     match stands only when `hash_trust` says so."""
     qh = getattr(result, "hashes", None) or {}
-    items = archive._items([m.item_id for m in matches])
+    items = archive.items([m.item_id for m in matches])
     out = []
     for m in matches:
         ok, why = hash_trust(m, qh, items.get(m.item_id))
@@ -276,18 +270,16 @@ def _judge_hashes(archive: Any, result: Any, matches: list[Any],
 def _judge_candidates(archive: Any, ids: list[int],
                       fits: dict[int, tuple[Any, Any]]) -> list[Any]:
     """Candidates of the word index that a fit confirms: copies and other shots."""
-    from osintkit.archive.core import _match
-
     keep = {i: kind_of(*fits[i]) for i in ids if i in fits}
     keep = {i: kind for i, kind in keep.items() if kind is not None}
-    items = archive._items(list(keep))
+    items = archive.items(list(keep))
     out = []
     for item_id, kind in keep.items():
         item = items.get(item_id)
         if item is None or item.kind != "image":
             continue
         geo, shot = fits[item_id]
-        m = _match(item, {}, "mirror" if geo.mirrored else "none", kind, None, None)
+        m = match_of(item, {}, "mirror" if geo.mirrored else "none", kind, None, None)
         apply(m, geo, shot)
         m.basis = "geometry"
         out.append(m)
@@ -317,40 +309,51 @@ def coverage_notes(archive: Any) -> list[str]:
 
 
 # ---------------------------------------------------------------- add time
-def attach(res: Any) -> None:
-    """Give a freshly hashed image its sub-view hashes and local features (decoded once),
-    for the index. Anything that is not a readable image file gets none."""
+@dataclass
+class IndexExtras:
+    """What the index keeps of a new item beside its hashes: sub-view hashes (views.py
+    ViewHashes, or an import's records) and local features (archive/local.py Local)."""
+
+    views: list[Any] = field(default_factory=list)
+    local: Any = None
+
+
+def index_extras(res: Any) -> IndexExtras:
+    """The sub-view hashes and local features of a freshly hashed image (decoded once).
+    A record that brings its own views (an import) keeps them; anything else gets none."""
     from osintkit.archive.local import extract
     from osintkit.hashing import HashResult, load_image
-    from osintkit.localfeat import WORK_SIZE
+    from osintkit.keypoints import WORK_SIZE
     from osintkit.views import archive_view_hashes
 
-    if not isinstance(res, HashResult) or res.kind != "image" or hasattr(res, "view_hashes"):
-        return
-    res.view_hashes, res.local = [], None
+    if not isinstance(res, HashResult):
+        return IndexExtras(list(getattr(res, "view_hashes", None) or []))
+    out = IndexExtras()
+    if res.kind != "image":
+        return out
     try:
         img = load_image(res.path, size=WORK_SIZE * 3 // 4)
-        res.view_hashes = archive_view_hashes(img)
-        res.local = extract(img, _full_size(Path(res.path), img))
+        out.views = archive_view_hashes(img)
+        out.local = extract(img, full_size(Path(res.path), img))
     except Exception:  # the whole-picture hashes are already there; the rest is a bonus
         pass
+    return out
 
 
-def insert_rows(db: Any, cur: Any, item_id: int, res: Any) -> None:
+def insert_rows(db: Any, cur: Any, item_id: int, extras: IndexExtras) -> None:
     """Write the sub-view hashes and local features of a new item (same transaction)."""
     from osintkit.archive.local import insert
 
-    if views := view_rows(item_id, res):
+    if views := view_rows(item_id, extras.views):
         cur.executemany(db.sql("INSERT INTO views (item_id, view, pdq, pdq_quality) "
                                "VALUES (?, ?, ?, ?)"), views)
-    if getattr(res, "local", None) is not None:
-        insert(db, cur, item_id, res.local)
+    if extras.local is not None:
+        insert(db, cur, item_id, extras.local)
 
 
-def view_rows(item_id: int, res: Any) -> list[tuple[int, str, str, int]]:
+def view_rows(item_id: int, views: list[Any]) -> list[tuple[int, str, str, int]]:
     """(item_id, view, pdq, quality) rows for the views table."""
-    return [(item_id, v.name, v.pdq["none"], v.quality)
-            for v in getattr(res, "view_hashes", None) or []]
+    return [(item_id, v.name, v.pdq["none"], v.quality) for v in views]
 
 
 def item_view(db: Any, item_id: int, item_pdq: str | None, row_pdq: str) -> str | None:

@@ -5,7 +5,7 @@ archived video and photo it shows, as segments with times, copy or another shot.
     each shot not yet explained: its representative frame ──► robust.QueryPicture
         ──► candidates: photos (archive/bow.py) and shots (videostore.shot_words)
         ──► fits on the stored features
-    every video or photo found ──► videomatch.match_video / match_photo: segments
+    every video or photo found ──► videomatch.match_video / videophoto.match_photo: segments
 
 Shots already explained by a match are not searched again, so a plain re-upload costs
 little more than its hashes. `Source` is where candidates and stored features come
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from osintkit import videomatch as vmod
+from osintkit.videophoto import match_photo
 
 CANDIDATES = 4  # proposed per index (photos, shots) for each representative frame
 MAX_FITS = 160  # fits per query video at most; the result's notes say when cut
@@ -167,9 +168,9 @@ def _accept_photo(st: _State, q: vmod.QueryVideo, item_id: Any, lp: Any,
         strong = {i: d for i, d in frames.items() if d <= vmod.PDQ_SEED}
         if not strong:
             return
-        vm = vmod.match_photo(q, None, [], strong, [0])
+        vm = match_photo(q, None, [], strong, [0])
     else:
-        vm = vmod.match_photo(q, lp, fits, {i: d for i, d in frames.items()
+        vm = match_photo(q, lp, fits, {i: d for i, d in frames.items()
                                              if d <= vmod.PDQ_SEED}, budget)
     if vm.kind is None or not vm.segments:
         return
@@ -288,11 +289,10 @@ def search(archive: Any, result: Any, q: vmod.QueryVideo | None, near: list[Any]
 
 
 def _matches(archive: Any, near: list[Any], found: list[Found]) -> list[Any]:
-    from osintkit.archive.core import _match
-    from osintkit.archive.models import FrameMatch
+    from osintkit.archive.models import FrameMatch, match_of
 
     by_id = {m.item_id: m for m in near}
-    items = archive._items([f.item_id for f in found if f.item_id not in by_id])
+    items = archive.items([f.item_id for f in found if f.item_id not in by_id])
     out = []
     for f in found:
         vm = f.match
@@ -301,7 +301,7 @@ def _matches(archive: Any, near: list[Any], found: list[Found]) -> list[Any]:
             item = items.get(f.item_id)
             if item is None:
                 continue
-            m = _match(item, {}, vm.transform, vm.kind, None, None)
+            m = match_of(item, {}, vm.transform, vm.kind, None, None)
         best = min((x for s in vm.segments for x in s.matches), key=lambda x: x.distance)
         m.match, m.transform, m.basis = vm.kind, vm.transform, vm.basis
         m.query_t, m.item_t = best.query_t, best.item_t

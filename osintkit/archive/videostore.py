@@ -281,7 +281,7 @@ def shot_words(archive: Any) -> Any:
     from osintkit.localfeat import vocabulary
 
     stamp = archive.stamp()
-    mem = getattr(archive, "_shot_words", None)
+    mem = archive.memo.get("shot_words")
     if mem is not None and mem[0] == stamp:
         return mem[1]
     cache = archive.cache_path()
@@ -293,14 +293,14 @@ def shot_words(archive: Any) -> Any:
         if base is not None and base[0].split(":")[0] != stamp.split(":")[0]:
             base = None
     if base is not None and base[0] == stamp:
-        archive._shot_words = base
+        archive.memo["shot_words"] = base
         return base[1]
     nwords = len(vocabulary())
     old = base[1] if base is not None and base[1].nwords == nwords else None
     got = archive.db.snapshot(lambda cur: _refresh(archive.db, cur, old, nwords))
     if cache is not None:
         got[1].save(cache, got[0])
-    archive._shot_words = got
+    archive.memo["shot_words"] = got
     return got[1]
 
 

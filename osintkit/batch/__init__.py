@@ -4,27 +4,24 @@
       ──► each claim in its own killable process (local threads, or a Dask cluster)
       ──► one report folder per claim + batch.json, summary.json, JUnit XML
 
-Steps: 1 `manifest.read_manifest`, 2 resume keys (here), 3 `isolate.shared_pool` (local)
+Steps: 1 `manifest.read_manifest`, 2 resume keys (`resume.py`), 3 `isolate.shared_pool` (local)
 or `cluster.run_dask`, 4 `results` (summary, JUnit).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from osintkit import __version__
 from osintkit.batch.isolate import kill_running, shared_pool
 from osintkit.batch.manifest import Manifest, Row, folder_name, read_manifest, read_sources
+from osintkit.batch.options import BatchOptions
 from osintkit.batch.results import (
     LEVELS,
     ClaimResult,
@@ -36,7 +33,15 @@ from osintkit.batch.results import (
     top_findings,
     write_junit,
 )
+from osintkit.batch.resume import (
+    archive_version,
+    media_digest,
+    report_files,
+    resume_key,
+    row_source,
+)
 from osintkit.errors import INTERNAL, ErrorInfo, InputError, error_info
+from osintkit.fileio import atomic_write
 
 __all__ = [
     "LEVELS",
@@ -55,22 +60,7 @@ __all__ = [
     "write_junit",
 ]
 
-DEFAULT_CLAIM_TIMEOUT = 600.0
 BATCH_FILE = "batch.json"  # per claim folder: the resume key and the outcome
-
-
-@dataclass
-class BatchOptions:
-    """How to run a batch. `verify` holds VerifyOptions fields, passed to every claim."""
-
-    out_dir: Path
-    jobs: int | None = None  # None: all cores
-    claim_timeout: float | None = DEFAULT_CLAIM_TIMEOUT
-    resume: bool = False
-    fail_on: str = "contradicted"
-    db_url: str | None = None
-    dask: str | None = None  # tcp://HOST:PORT of an existing scheduler
-    verify: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,95 +75,6 @@ class BatchResult:
     @property
     def failures(self) -> int:
         return sum(r.fails(self.options.fail_on) for r in self.results)
-
-
-# ---------------------------------------------------------------- resume keys
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, streamed; 'missing' when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return "missing"
-    return digest.hexdigest()
-
-
-def media_digest(path: Path) -> str:
-    """sha256 of a media file; of a folder, over its files' names and digests (recursive)."""
-    if not path.is_dir():
-        return file_sha256(path)
-    digest = hashlib.sha256()
-    for root, dirs, files in os.walk(path):  # symlinked folders are not followed
-        dirs.sort()
-        for name in sorted(files):
-            child = Path(root) / name
-            digest.update(f"{child.relative_to(path).as_posix()}\0{file_sha256(child)}\n"
-                          .encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
-def archive_version(db_url: str | None) -> dict[str, Any]:
-    """What identifies the archive's content for --resume.
-
-    The archive's own change counter (`meta.generation`, bumped by every write) and
-    `archive_id`, for SQLite and PostgreSQL alike. Without them (an old or unreadable
-    archive), an SQLite file's size and mtime; the WAL is left out on purpose: SQLite
-    removes it when the last reader closes, which would make every claim look changed.
-    """
-    from osintkit.archive.store import connect, redact
-
-    stamp: dict[str, Any] = {"url": redact(db_url) if db_url else None}
-    path = sqlite_path(db_url)
-    if path is not None and not path.exists():
-        return stamp  # do not create an archive just to ask its version
-    meta: dict[str, str] = {}
-    with contextlib.suppress(Exception):  # unreachable or broken: each claim will say so
-        store = connect(db_url, create=False)
-        try:
-            meta = store.meta()
-        finally:
-            store.close()
-    if meta.get("generation") is not None:
-        stamp.update(archive_id=meta.get("archive_id"), generation=meta["generation"])
-    elif path is not None:
-        st = path.stat()
-        stamp.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
-    return stamp
-
-
-def sqlite_path(db_url: str | None) -> Path | None:
-    """The SQLite file behind `db_url` (None: the default archive); None for PostgreSQL."""
-    from osintkit.archive.store import parse_url
-
-    target = parse_url(db_url)
-    return target.path.resolve() if target.path is not None else None
-
-
-def resume_key(manifest: Manifest, row: Row, archive: dict[str, Any],
-               verify: dict[str, Any]) -> str:
-    """Hash of what a claim's report depends on: record, media bytes, archive, options."""
-    media = [[str(p), media_digest(Path(p))] for p in row.claim.media]
-    payload = {"record": row.record, "base": str(row_source(manifest, row).parent.resolve()),
-               "media": media, "archive": archive, "verify": verify, "osintkit": __version__}
-    blob = json.dumps(payload, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
-
-
-def row_source(manifest: Manifest, row: Row) -> Path:
-    """The file a row's claim came from: its claim file, else the manifest (media paths
-    are relative to its folder)."""
-    return row.source or manifest.path
-
-
-def report_files(verify: dict[str, Any]) -> list[str]:
-    """The report file names `verify` writes with these options."""
-    from osintkit.report.render import FILE_NAMES
-    from osintkit.verify import VerifyOptions
-
-    formats = verify.get("formats") or VerifyOptions().formats
-    return [FILE_NAMES[f] for f in formats]
 
 
 def _previous(folder: Path, key: str, row: Row, files: list[str]) -> ClaimResult | None:
@@ -274,8 +175,8 @@ class _State:
             outcome.get("duration_s", 0.0),
             report.relative_to(out).as_posix() if report else None)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(folder / BATCH_FILE, json.dumps(
-            {"key": task["key"], "result": result.to_dict()}, indent=1, default=str))
+        atomic_write(folder / BATCH_FILE, json.dumps(
+            {"key": task["key"], "result": result.to_dict()}, indent=1, default=str) + "\n")
         self.add(result)
         if time.monotonic() - self.last_write >= self.SUMMARY_EVERY:
             self.write_summary(complete=False)
@@ -284,10 +185,10 @@ class _State:
         results = sorted(self.results, key=lambda r: r.line)
         summary = make_summary(self.manifest.path, self.options.out_dir, self.options.fail_on,
                                results, self.started, _now() if complete else None)
-        _atomic_write(self.options.out_dir / "summary.json",
-                      json.dumps(summary, indent=1, ensure_ascii=False, default=str))
+        atomic_write(self.options.out_dir / "summary.json",
+                     json.dumps(summary, indent=1, ensure_ascii=False, default=str) + "\n")
         if complete:
-            _atomic_write(self.options.out_dir / "summary.md", render_markdown(summary))
+            atomic_write(self.options.out_dir / "summary.md", render_markdown(summary) + "\n")
         self.last_write = time.monotonic()
         return summary
 
@@ -341,12 +242,6 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _now() -> str:

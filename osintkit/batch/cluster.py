@@ -17,7 +17,6 @@ or synced folder); URL claims need nothing.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import tempfile
 import uuid
@@ -26,11 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osintkit.batch.isolate import shared_pool
-from osintkit.batch.manifest import folder_name, one_line
-from osintkit.errors import INTERNAL, InputError
+from osintkit.batch.manifest import folder_name
+from osintkit.errors import INTERNAL, InputError, one_line
+from osintkit.fileio import atomic_write
 
 if TYPE_CHECKING:
-    from osintkit.batch import BatchOptions
+    from osintkit.batch.options import BatchOptions
 
 Done = Callable[[dict[str, Any], dict[str, Any]], None]
 
@@ -86,7 +86,7 @@ def snapshot_sqlite(path: Path) -> bytes:
 
 def ship_archive(client: Any, db_url: str | None) -> Any:
     """Broadcast an SQLite archive to every worker (a future), or None for PostgreSQL."""
-    from osintkit.batch import sqlite_path
+    from osintkit.batch.resume import sqlite_path
 
     path = sqlite_path(db_url)
     if path is None:
@@ -104,9 +104,7 @@ def _materialize(payload: dict[str, Any]) -> str:
     """Write a shipped archive once per worker machine; its sqlite:/// URL."""
     path = Path(tempfile.gettempdir()) / f"osintkit-archive-{payload['sha256'][:24]}.sqlite"
     if not path.is_file():
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(payload["data"])
-        os.replace(tmp, path)  # atomic: concurrent workers never see half a file
+        atomic_write(path, payload["data"])  # concurrent workers never see half a file
     return f"sqlite:///{path}"
 
 

@@ -26,9 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from osintkit.batch.manifest import one_line
 from osintkit.claim import claim_from_dict
-from osintkit.errors import INTERNAL, TIMEOUT, error_info
+from osintkit.errors import INTERNAL, TIMEOUT, error_info, one_line
 
 READY = b'{"ready": true}'  # the child's first line, once the pipeline is imported
 _LIVE: set[ClaimWorker] = set()

@@ -10,28 +10,19 @@ raises.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from osintkit.batch.formats import READERS, manifest_format
 from osintkit.claim import claim_from_dict
-from osintkit.errors import ErrorInfo, InputError
-from osintkit.safeload import Loader, LoadError, check_node, compose, construct, json_value
+from osintkit.errors import ErrorInfo, InputError, one_line
 
-CSV_COLUMNS = ("id", "url", "claimed_at", "lat", "lon", "radius_km", "media")
-CSV_EXTRA = ("title", "claimant", "place", "timezone", "posted_at", "notes", "analyst", "case",
-             "claim_file")
 INVALID_ROW = "invalid_row"
 MAX_MANIFEST_BYTES = 100_000_000
-_Loader = Loader  # the safe YAML loader of claim files (osintkit/safeload.py)
 
 
 @dataclass
@@ -71,10 +62,8 @@ def read_manifest(path: str | Path) -> Manifest:
     """
     path = Path(path)
     text = _read_text(path)
-    fmt = _manifest_format(path, text)
-    entries = {"yaml": _yaml_entries, "json": _json_array_entries, "jsonl": _jsonl_entries,
-               "csv": _csv_entries, "txt": _txt_entries}[fmt]
-    rows = [_row(path, line, rec) for line, rec in entries(path, text)]
+    fmt = manifest_format(path, text)
+    rows = [_row(path, line, rec) for line, rec in READERS[fmt](path, text)]
     _mark_duplicates(path, rows)
     if not rows:
         raise InputError(f"{path}: manifest holds no claims", code="empty")
@@ -133,11 +122,11 @@ def _json_mapping(path: Path) -> bool:
 
 def _claim_file_row(claim_path: Path, line: int, where: Path) -> Row:
     """A row from a claim file: the record is its mapping, media relative to it."""
-    from osintkit.claim import _read_mapping
+    from osintkit.claim import read_mapping
 
     default_id = claim_path.stem
     try:
-        rec = _read_mapping(claim_path)
+        rec = read_mapping(claim_path)
         claim_id = str(rec.get("id") or default_id)
         claim = claim_from_dict(rec, base_dir=claim_path.parent, default_id=claim_id,
                                 source=claim_path)
@@ -170,193 +159,6 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: manifest is not UTF-8 text (byte {exc.start})",
                          code="invalid_manifest") from None
-
-
-def _manifest_format(path: Path, text: str) -> str:
-    suffix = path.suffix.lower()
-    head = text.lstrip()[:1]
-    if suffix in (".yaml", ".yml"):
-        return "yaml"
-    if head == "[" and suffix != ".csv":
-        return "json"  # a JSON array of claims
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    if suffix in (".csv", ".tsv"):
-        return "csv"
-    if suffix in (".txt", ".lst", ".list"):
-        return "txt"  # one claim file per line
-    if head == "{":
-        return "jsonl"
-    if head == "-":
-        return "yaml"
-    if text.split("\n", 1)[0].split(",")[0].strip() == "id":
-        return "csv"
-    raise InputError(f"{path}: unknown manifest format (use .yaml, .jsonl or .csv)",
-                     code="unsupported")
-
-
-Entry = tuple[int, Any]  # (line number, parsed record or an Exception)
-
-
-def _yaml_entries(path: Path, text: str) -> Iterator[Entry]:
-    """Each entry of a YAML list; aliases that repeat a node, deep nesting and duplicate
-    keys make that entry's error (osintkit/safeload.py); a broken file raises."""
-    loader = Loader(text)
-    try:
-        try:
-            root = compose(loader)
-        except LoadError as exc:
-            where = f" line {exc.line}:" if exc.line else ""
-            raise InputError(f"{path}:{where} {exc.reason}", code="invalid_manifest") from None
-        if isinstance(root, yaml.MappingNode):  # also accept {claims: [...]}
-            root = next((v for k, v in root.value if k.value == "claims"), root)
-        if not isinstance(root, yaml.SequenceNode):
-            raise InputError(f"{path}: a YAML manifest is a list of claims",
-                             code="invalid_manifest")
-        for node in root.value:
-            line = node.start_mark.line + 1
-            try:
-                check_node(node)
-                yield line, construct(loader, node)
-            except LoadError as exc:
-                yield line, ValueError(exc.reason)
-    finally:
-        loader.dispose()
-
-
-def _json_array_entries(path: Path, text: str) -> Iterator[Entry]:
-    """A JSON array, element by element, each with the line it starts on."""
-    pos = text.index("[") + 1
-    while True:
-        pos = _skip(text, pos)
-        if pos < len(text) and text[pos] == "]":
-            return
-        line = text.count("\n", 0, pos) + 1
-        try:
-            item, end = json_value(text, pos, whole=False)
-        except LoadError as exc:
-            if exc.code == "syntax":  # the array cannot be followed past this point
-                raise InputError(f"{path}: line {exc.line or line}: {exc.reason}",
-                                 code="invalid_manifest") from None
-            yield line, ValueError(exc.reason)  # nesting, duplicate keys: this entry only
-            end = _value_end(text, pos)
-            if end is None:
-                raise InputError(f"{path}: line {line}: not valid JSON: {exc.reason}",
-                                 code="invalid_manifest") from None
-        else:
-            yield line, item
-        pos = _skip(text, end)
-        if pos < len(text) and text[pos] == ",":
-            pos += 1
-        elif pos >= len(text) or text[pos] != "]":
-            line = text.count("\n", 0, pos) + 1
-            raise InputError(f"{path}: line {line}: not valid JSON: expected ',' or ']'",
-                             code="invalid_manifest")
-
-
-def _value_end(text: str, pos: int) -> int | None:
-    """Where the JSON value starting at `pos` ends, found with a plain decoder (which keeps
-    duplicate keys); None when it cannot be decoded either."""
-    try:
-        return json.JSONDecoder().raw_decode(text, pos)[1]
-    except (ValueError, RecursionError):
-        return None
-
-
-def _skip(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
-
-
-def _jsonl_entries(path: Path, text: str) -> Iterator[Entry]:
-    for line, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        try:
-            yield line, json_value(raw)[0]
-        except LoadError as exc:
-            yield line, ValueError(exc.reason)
-
-
-def _txt_entries(path: Path, text: str) -> Iterator[Entry]:
-    """A plain list of claim files, one path per line (`ls claims/*.yaml > list.txt`)."""
-    for line, raw in enumerate(text.splitlines(), 1):
-        if raw.strip() and not raw.lstrip().startswith("#"):
-            yield line, raw.strip()
-
-
-def _csv_entries(path: Path, text: str) -> Iterator[Entry]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader, [])]
-    except csv.Error as exc:
-        header, unknown = [], [one_line(exc)]
-    else:
-        unknown = [h for h in header if h not in CSV_COLUMNS + CSV_EXTRA]
-    if not header or unknown or not {"id", "claim_file"} & set(header):
-        raise InputError(f"{path}: line 1: CSV header must name columns from "
-                         f"{','.join(CSV_COLUMNS)} (unknown: {','.join(unknown) or '-'})",
-                         code="invalid_manifest")
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # e.g. a field over csv.field_size_limit(): skip the row
-            yield reader.line_num, ValueError(f"not valid CSV: {one_line(exc)}")
-            continue
-        yield from _csv_row(header, cells, reader.line_num)
-
-
-def _csv_row(header: list[str], cells: list[str], line: int) -> Iterator[Entry]:
-    if not cells or cells[0].lstrip().startswith("#"):
-        return
-    if len(cells) != len(header):
-        yield line, ValueError(f"expected {len(header)} fields, found {len(cells)}")
-        return
-    try:
-        yield line, csv_record(dict(zip(header, cells, strict=True)))
-    except ValueError as exc:
-        yield line, exc
-
-
-def csv_record(cells: dict[str, str]) -> dict[str, Any]:
-    """A CSV row (`id,url,claimed_at,lat,lon,radius_km,media`) → a claim record.
-
-    `url` and `media` may hold several values separated by `;` or `|`.
-    """
-    values = {k: v.strip() for k, v in cells.items() if v and v.strip()}
-    if "claim_file" in values:  # the row names a claim file: it holds the claim
-        return values["claim_file"]  # type: ignore[return-value]
-    rec: dict[str, Any] = {k: values[k] for k in ("id", "claimed_at", "title", "claimant",
-                                                   "timezone", "posted_at", "notes",
-                                                   "analyst", "case")
-                           if k in values}
-    if "url" in values:
-        rec["urls"] = _split(values["url"])
-    if "media" in values:
-        rec["media"] = _split(values["media"])
-    place = {k: _number(k, values[k]) for k in ("lat", "lon", "radius_km") if k in values}
-    if "place" in values:
-        place["name"] = values["place"]
-    if place:
-        if "lat" not in place or "lon" not in place:
-            raise ValueError("place: lat and lon go together")
-        rec["place"] = place
-    return rec
-
-
-def _split(text: str) -> list[str]:
-    return [p.strip() for p in re.split(r"[;|]", text) if p.strip()]
-
-
-def _number(name: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{name}: not a number: {text!r}") from None
 
 
 def _row(path: Path, line: int, rec: Any) -> Row:
@@ -407,10 +209,3 @@ def folder_name(claim_id: str) -> str:
     """A safe folder name for a claim id (ids come from untrusted manifests)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", claim_id).strip("._")[:120]
     return name or "claim"
-
-
-def one_line(exc: BaseException | str) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__
-
-

@@ -10,8 +10,13 @@ Each check is a function registered with a stable code and a severity:
 A check with `scope="media"` (the default) runs once per readable media item
 (`ctx.item`); `scope="claim"` runs once per claim (`ctx.item` is None). A check returns
 None, one Finding or a list of them. Every module of this package is imported by
-`load_checks()`, so a new module only has to exist to be picked up. The registry refuses
-duplicate codes; `tests/test_checks.py` checks every code is documented in the README.
+`load_checks()`, so a new module only has to exist to be picked up. Installed packages
+add checks through the entry-point group `osintkit.checks` (the entry point names a
+module whose `@check` functions register when it is imported; a package that fails to
+load is reported, never stops a verification). The registry refuses duplicate codes;
+`tests/test_checks.py` checks every built-in code is documented (docs/checks.md).
+`run_checks(ctx, select=..., skip=...)` runs some of them (VerifyOptions.checks,
+VerifyOptions.skip_checks).
 """
 
 from __future__ import annotations
@@ -23,15 +28,25 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osintkit.claim import Claim
 from osintkit.errors import ErrorInfo, error_info
+
+if TYPE_CHECKING:  # what the earlier stages hand on (imported for the types only)
+    from osintkit.archive.models import Item, Match
+    from osintkit.fetch.capture import FetchedItem
+    from osintkit.fetch.pages import PageRecord
+    from osintkit.hashing import HashResult
+    from osintkit.media.fields import Summary
+    from osintkit.media.model import Metadata
+    from osintkit.spread import SpreadGroup
 
 SEVERITIES = ("info", "low", "medium", "high")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 DEFAULT_TOLERANCE = timedelta(hours=24)
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{2,63}$")
+ENTRY_POINTS = "osintkit.checks"  # the entry-point group of checks from other packages
 
 
 @dataclass
@@ -53,9 +68,9 @@ class Finding:
 class MediaItem:
     """One media item of a claim with everything the earlier stages learnt about it.
 
-    `metadata` is a `media.metadata.Metadata`, `hashes` a `hashing.HashResult`,
-    `matches` the archive `Match`es (best first), `fetched` the `fetch.FetchedItem`
-    when the item came from a URL. `error` is set when the item could not be read.
+    `metadata` (media stage), `hashes` (match stage), `matches` the archive's matches
+    (best first), `fetched` when the item came from a URL. `error` is set when the item
+    could not be read; then the later fields may be missing.
     """
 
     id: str
@@ -63,12 +78,12 @@ class MediaItem:
     path: Path | None = None
     source_url: str | None = None
     kind: str | None = None
-    metadata: Any = None
-    hashes: Any = None
-    matches: list[Any] = field(default_factory=list)
-    fetched: Any = None
+    metadata: Metadata | None = None
+    hashes: HashResult | None = None
+    matches: list[Match] = field(default_factory=list)
+    fetched: FetchedItem | None = None
     error: ErrorInfo | None = None
-    archived: dict[Any, Any] = field(default_factory=dict)  # item_id -> archive Item
+    archived: dict[int, Item] = field(default_factory=dict)  # item_id -> archive Item
     origin: dict[str, Any] | None = None  # the post/page that carried it (spread.origin_of)
 
     @property
@@ -76,9 +91,9 @@ class MediaItem:
         return self.error is None
 
     @property
-    def summary(self) -> Any:
+    def summary(self) -> Summary | None:
         """The metadata Summary (captured_at, gps, software...) or None."""
-        return getattr(self.metadata, "summary", None) if self.metadata else None
+        return self.metadata.summary if self.metadata is not None else None
 
 
 @dataclass
@@ -87,11 +102,11 @@ class CheckContext:
 
     claim: Claim
     media: list[MediaItem] = field(default_factory=list)
-    page: Any = None  # fetch.PageRecord of the claim's URL, when there is one
+    page: PageRecord | None = None  # the claim's URL's page, when there is one
     item: MediaItem | None = None
     tolerance: timedelta = DEFAULT_TOLERANCE
     out_dir: Path | None = None  # the report folder: checks may write pictures under it
-    spread: list[Any] = field(default_factory=list)  # spread.SpreadGroup (claims with URLs)
+    spread: list[SpreadGroup] = field(default_factory=list)  # claims with several URLs
     code: str = ""  # set by run_checks for the running check
     severity: str = "info"
 
@@ -142,19 +157,6 @@ def check(code: str, severity: str, *, scope: str = "media") -> Callable[[CheckF
     return register
 
 
-_loaded = False
-
-
-def load_checks() -> dict[str, Check]:
-    """Import every module of this package (theirs included) and return the registry."""
-    global _loaded
-    if not _loaded:
-        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-            importlib.import_module(f"{__name__}.{mod}")
-        _loaded = True
-    return CHECKS
-
-
 @dataclass
 class CheckError:
     """A check that crashed: recorded in the report, never stops the other checks."""
@@ -167,11 +169,58 @@ class CheckError:
         return {"check": self.code, "media": self.media, **self.error.to_dict()}
 
 
-def run_checks(ctx: CheckContext) -> tuple[list[Finding], list[CheckError]]:
-    """Run every registered check; findings sorted most severe first."""
+_loaded = False
+PLUGIN_ERRORS: list[CheckError] = []  # installed check packages that failed to load
+
+
+def load_checks() -> dict[str, Check]:
+    """Import every module of this package, then the `osintkit.checks` entry points of
+    installed packages, and return the registry."""
+    global _loaded
+    if not _loaded:
+        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+            importlib.import_module(f"{__name__}.{mod}")
+        _load_entry_points()
+        _loaded = True
+    return CHECKS
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            ep.load()  # importing the module registers its checks
+        except Exception as exc:  # a broken or clashing package: said in every report
+            info = error_info(exc)
+            PLUGIN_ERRORS.append(CheckError(f"entry point {ep.name}", None, ErrorInfo(
+                info.code, f"checks of {ep.value!r} not loaded: {info.message}")))
+
+
+def select_checks(select: Iterable[str] | None = None,
+                  skip: Iterable[str] = ()) -> list[Check]:
+    """The registered checks to run: those in `select` (None: all) minus `skip`.
+    ValueError naming an unknown code (a typo must not silently run everything)."""
+    registry = load_checks()
+    wanted = None if select is None else [c.upper() for c in select]
+    dropped = {c.upper() for c in skip}
+    unknown = sorted(c for c in [*(wanted or []), *dropped] if c not in registry)
+    if unknown:
+        raise ValueError(f"unknown check code(s): {', '.join(unknown)} "
+                         "(docs/checks.md lists them)")
+    return [chk for code, chk in registry.items()
+            if (wanted is None or code in wanted) and code not in dropped]
+
+
+def run_checks(ctx: CheckContext, select: Iterable[str] | None = None,
+               skip: Iterable[str] = ()) -> tuple[list[Finding], list[CheckError]]:
+    """Run the registered checks (all, or `select` minus `skip`); findings sorted most
+    severe first. Checks packages that failed to load come back as errors."""
     findings: list[Finding] = []
     errors: list[CheckError] = []
-    for chk in load_checks().values():
+    chosen = select_checks(select, skip)
+    errors.extend(PLUGIN_ERRORS)
+    for chk in chosen:
         items = [None] if chk.scope == "claim" else [m for m in ctx.media if m.ok]
         for item in items:
             sub = replace(ctx, item=item, code=chk.code, severity=chk.severity)

@@ -10,13 +10,13 @@ PDQ_DUPLICATE_DISTANCE = 31  # the PDQ authors' recommended match threshold (of 
 
 
 def _pdq(item: MediaItem) -> str | None:
-    hashes = getattr(item.hashes, "hashes", None) or {}
-    value = hashes.get("pdq")
+    value = item.hashes.hashes.get("pdq") if item.hashes is not None else None
     return value if isinstance(value, str) else None
 
 
 def _same(a: MediaItem, b: MediaItem) -> dict[str, Any] | None:
-    sa, sb = getattr(a.hashes, "sha256", None), getattr(b.hashes, "sha256", None)
+    sa = a.hashes.sha256 if a.hashes is not None else None
+    sb = b.hashes.sha256 if b.hashes is not None else None
     if sa and sa == sb:
         return {"how": "identical bytes", "sha256": sa}
     pa, pb = _pdq(a), _pdq(b)

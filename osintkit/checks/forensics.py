@@ -1,7 +1,7 @@
 """Checks from image forensics (media/forensics): first signs of editing, never proof.
 
 Thresholds are those of `osintkit.media.forensics.THRESHOLDS`, calibrated so untouched
-camera photos fire at most 5% of the time (README: "Forensic indicators"). Severities
+camera photos fire at most 5% of the time (docs/forensics.md). Severities
 stay at or below medium: every indicator also fires on some innocent files.
 When the context carries the report folder (`ctx.out_dir`), the picture of a finding's
 indicator is written to `<out_dir>/forensics/<media id>.<indicator>.png` and its path,
@@ -93,11 +93,17 @@ def _evidence(ctx: CheckContext, name: str, ind: dict[str, Any],
     return out
 
 
+def fired(ctx: CheckContext, name: str) -> dict[str, Any] | None:
+    """The indicator `name` of ctx.item when it fired, else None."""
+    ind = (indicators(ctx) or {}).get(name) or {}
+    return ind if ind.get("fired") else None
+
+
 @check("ELA_HOTSPOT", severity="low")
 def ela_hotspot(ctx: CheckContext) -> Finding | None:
     """Error level analysis shows blocks that re-compress unlike the rest of the image."""
-    ind = (indicators(ctx) or {}).get("ela") or {}
-    if not ind.get("fired"):
+    ind = fired(ctx, "ela")
+    if ind is None:
         return None
     return ctx.finding(
         f"Error level analysis: a cluster of blocks ({100 * ind['score']:.1f}% of the image, "
@@ -110,8 +116,8 @@ def ela_hotspot(ctx: CheckContext) -> Finding | None:
 @check("DOUBLE_JPEG_COMPRESSION", severity="info")
 def double_jpeg(ctx: CheckContext) -> Finding | None:
     """DCT histograms show the periodic artefacts of a second JPEG compression."""
-    ind = (indicators(ctx) or {}).get("double_compression") or {}
-    if not ind.get("fired"):
+    ind = fired(ctx, "double_compression")
+    if ind is None:
         return None
     return ctx.finding(
         f"The JPEG was probably compressed twice (DCT histogram score {ind['score']:.2f} > "
@@ -123,8 +129,8 @@ def double_jpeg(ctx: CheckContext) -> Finding | None:
 @check("EXIF_THUMBNAIL_MISMATCH", severity="medium")
 def exif_thumbnail_mismatch(ctx: CheckContext) -> Finding | None:
     """The EXIF thumbnail shows a different picture than the main image."""
-    ind = (indicators(ctx) or {}).get("exif_thumbnail") or {}
-    if not ind.get("fired"):
+    ind = fired(ctx, "exif_thumbnail")
+    if ind is None:
         return None
     return ctx.finding(
         f"The embedded EXIF thumbnail differs from the image ({ind['distance']} of 64 pHash "
@@ -138,8 +144,8 @@ def exif_thumbnail_mismatch(ctx: CheckContext) -> Finding | None:
 @check("EDITOR_QUANTIZATION_TABLES", severity="low")
 def editor_tables(ctx: CheckContext) -> Finding | None:
     """The JPEG was last written by an editor (Adobe's markers and tables)."""
-    ind = (indicators(ctx) or {}).get("jpeg_quality") or {}
-    if not ind.get("fired"):
+    ind = fired(ctx, "jpeg_quality")
+    if ind is None:
         return None
     names = "; ".join(ind.get("editor_markers") or [])
     return ctx.finding(

@@ -19,11 +19,12 @@ _EDITOR_RE = re.compile("|".join(re.escape(e) for e in EDITORS), re.IGNORECASE)
 def _software_strings(ctx: CheckContext) -> list[tuple[str, str]]:
     summary = ctx.item.summary if ctx.item else None
     out = []
-    if getattr(summary, "software", None):
+    if summary is not None and summary.software:
         out.append(("Software", str(summary.software)))
-    for entry in getattr(summary, "software_history", None) or []:
+    for entry in summary.software_history if summary is not None else []:
         out.append(("XMP history", str(entry)))
-    video = getattr(ctx.item.metadata, "video", None) if ctx.item else None
+    metadata = ctx.item.metadata if ctx.item else None
+    video = metadata.video if metadata is not None else None
     if isinstance(video, dict):
         for key in ("encoder", "software", "handler_name"):
             if video.get(key):
@@ -53,7 +54,7 @@ def metadata_stripped(ctx: CheckContext) -> Finding | None:
     if summary is None:
         return None
     keys = ("captured_at", "make", "model", "gps")
-    if any(getattr(summary, k, None) for k in keys):
+    if any(getattr(summary, k) for k in keys):  # the fields named in `keys`
         return None
     return ctx.finding("No camera metadata (capture time, camera, GPS): typical of files "
                        "re-encoded by messaging platforms; nothing to compare.",

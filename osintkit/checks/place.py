@@ -29,8 +29,10 @@ def osm_url(lat: float, lon: float, lat2: float | None = None, lon2: float | Non
 
 def media_gps(ctx: CheckContext) -> tuple[float, float] | None:
     """The item's GPS position, None when absent (0,0 'null island' counts as absent)."""
-    gps = getattr(ctx.item.summary, "gps", None) if ctx.item and ctx.item.summary else None
-    lat, lon = getattr(gps, "lat", None), getattr(gps, "lon", None)
+    gps = ctx.item.summary.gps if ctx.item and ctx.item.summary else None
+    if gps is None:
+        return None
+    lat, lon = gps.lat, gps.lon
     if lat is None or lon is None or (lat == 0 and lon == 0):
         return None
     return float(lat), float(lon)

@@ -28,7 +28,8 @@ def _claimant_post(ctx: CheckContext, group: Any) -> Any:
     first = ctx.claim.urls[0] if ctx.claim.urls else None
     by_id = {m.id: m for m in ctx.media}
     for app in group.appearances:
-        origin = getattr(by_id.get(app.media_id), "origin", None) or {}
+        item = by_id.get(app.media_id)
+        origin = (item.origin if item is not None else None) or {}
         if first is not None and origin.get("claim_url") == first:
             return app
     return None

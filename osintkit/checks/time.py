@@ -28,12 +28,11 @@ def _days_text(delta: timedelta) -> str:
 def capture_time(ctx: CheckContext) -> tuple[datetime, timedelta, dict[str, Any]] | None:
     """(aware capture time, extra tolerance, evidence) of ctx.item, None when unknown."""
     summary = ctx.item.summary if ctx.item else None
-    raw = getattr(summary, "captured_at", None)
+    raw = summary.captured_at if summary is not None else None
     when = parse_when(raw)
-    if when is None:
+    if when is None or summary is None:
         return None
-    ev: dict[str, Any] = {"captured_at": raw,
-                          "captured_at_source": getattr(summary, "captured_at_source", None)}
+    ev: dict[str, Any] = {"captured_at": raw, "captured_at_source": summary.captured_at_source}
     extra = timedelta(0)
     if when.tzinfo is None:
         win = ctx.claim.claimed_at
@@ -49,10 +48,11 @@ def capture_time(ctx: CheckContext) -> tuple[datetime, timedelta, dict[str, Any]
 
 def _post_date(ctx: CheckContext) -> Any:
     """The date of the post (e.g. a Telegram message) the current item came from."""
-    post_id = getattr(ctx.item.fetched, "post_id", None) if ctx.item else None
-    for post in getattr(ctx.page, "posts", None) or []:
-        if post_id and getattr(post, "post_id", None) == post_id:
-            return getattr(post, "published_at", None)
+    fetched = ctx.item.fetched if ctx.item else None
+    post_id = fetched.post_id if fetched is not None else None
+    for post in ctx.page.posts if ctx.page is not None else []:
+        if post_id and post.post_id == post_id:
+            return post.published_at
     return None
 
 
@@ -63,7 +63,8 @@ def posted_time(ctx: CheckContext) -> tuple[datetime, str] | None:
         return ctx.claim.posted_at, "claim file"
     published, source = parse_when(_post_date(ctx)), "post"
     if published is None:
-        published, source = parse_when(getattr(ctx.page, "published_at", None)), "page"
+        page_date = ctx.page.published_at if ctx.page is not None else None
+        published, source = parse_when(page_date), "page"
     if published is None:
         return None
     if published.tzinfo is None:
@@ -81,16 +82,11 @@ def _window_evidence(ctx: CheckContext, extra: timedelta) -> dict[str, Any]:
 @check("CAPTURE_TIME_BEFORE_CLAIM", severity="medium")
 def capture_before_claim(ctx: CheckContext) -> Finding | None:
     """The capture time in the metadata is before the claimed event (beyond the tolerance)."""
-    got, win = capture_time(ctx), ctx.claim.claimed_at
-    if got is None or win is None:
+    got = capture_time(ctx)
+    if got is None:
         return None
     when, extra, ev = got
-    gap = win.start - when
-    if gap <= ctx.tolerance + extra:
-        return None
-    return ctx.finding(f"Captured {when.isoformat()}, {_days_text(gap)} before the claimed "
-                       f"event ({win.raw}).",
-                       {**ev, **_window_evidence(ctx, extra), "gap_hours": _hours(gap)})
+    return _before_event(ctx, when, f"Captured {when.isoformat()}", ev, extra)
 
 
 @check("CAPTURE_TIME_AFTER_POST", severity="medium")
@@ -132,25 +128,34 @@ def capture_within_claim(ctx: CheckContext) -> Finding | None:
                        {**ev, **_window_evidence(ctx, extra), "inside_window": strict})
 
 
+def _before_event(ctx: CheckContext, when: datetime, what: str, evidence: dict[str, Any],
+                  extra: timedelta = timedelta(0)) -> Finding | None:
+    """A finding when `when` is before the claimed event by more than the tolerance
+    (+ `extra`)."""
+    win = ctx.claim.claimed_at
+    if win is None or win.start - when <= ctx.tolerance + extra:
+        return None
+    gap = win.start - when
+    return ctx.finding(f"{what}, {_days_text(gap)} before the claimed event ({win.raw}).",
+                       {**evidence, **_window_evidence(ctx, extra), "gap_hours": _hours(gap)})
+
+
 @check("POSTED_BEFORE_EVENT", severity="high", scope="claim")
 def posted_before_event(ctx: CheckContext) -> Finding | None:
     """The page or post carrying the claim was published before the claimed event."""
-    posted, win = posted_time(ctx), ctx.claim.claimed_at
-    if posted is None or win is None:
+    posted = posted_time(ctx)
+    if posted is None:
         return None
-    gap = win.start - posted[0]
-    if gap <= ctx.tolerance:
-        return None
-    return ctx.finding(f"The post was published {posted[0].isoformat()} ({posted[1]}), "
-                       f"{_days_text(gap)} before the claimed event ({win.raw}).",
-                       {"posted_at": posted[0].isoformat(), "posted_at_source": posted[1],
-                        "url": getattr(ctx.page, "final_url", None),
-                        **_window_evidence(ctx, timedelta(0)), "gap_hours": _hours(gap)})
+    return _before_event(ctx, posted[0], f"The post was published {posted[0].isoformat()} "
+                                         f"({posted[1]})",
+                         {"posted_at": posted[0].isoformat(), "posted_at_source": posted[1],
+                          "url": ctx.page.final_url if ctx.page is not None else None})
 
 
 def last_modified(ctx: CheckContext) -> tuple[datetime, str] | None:
     """The Last-Modified header the server sent with the item, parsed (aware)."""
-    headers = getattr(ctx.item.fetched, "headers", None) if ctx.item else None
+    fetched = ctx.item.fetched if ctx.item else None
+    headers = fetched.headers if fetched is not None else None
     raw = next((v for k, v in (headers or {}).items() if k.lower() == "last-modified"), None)
     if not raw:
         return None
@@ -164,13 +169,11 @@ def last_modified(ctx: CheckContext) -> tuple[datetime, str] | None:
 @check("SERVER_DATE_BEFORE_CLAIM", severity="medium")
 def server_date_before_claim(ctx: CheckContext) -> Finding | None:
     """The server's Last-Modified date for the file is before the claimed event."""
-    got, win = last_modified(ctx), ctx.claim.claimed_at
-    if got is None or win is None:
+    got = last_modified(ctx)
+    if got is None:
         return None
-    gap = win.start - got[0]
-    if gap <= ctx.tolerance:
-        return None
-    return ctx.finding(f"The server says the file was last modified {got[0].isoformat()}, "
-                       f"{_days_text(gap)} before the claimed event ({win.raw}).",
-                       {"last_modified": got[1], "url": getattr(ctx.item.fetched, "url", None),
-                        **_window_evidence(ctx, timedelta(0)), "gap_hours": _hours(gap)})
+    fetched = ctx.item.fetched if ctx.item else None
+    return _before_event(ctx, got[0], "The server says the file was last modified "
+                                      f"{got[0].isoformat()}",
+                         {"last_modified": got[1],
+                          "url": fetched.url if fetched is not None else None})

@@ -1,6 +1,6 @@
 """The verdict: documented rules over the findings. It never says a claim is true.
 
-Rules, in order (the README's "Verdict rules" section repeats them):
+Rules, in order (docs/checks.md, "Verdict rules", repeats them):
 1. `contradicted` — at least one `high` finding (recycled media, GPS far away,
    posted before the event...).
 2. `suspicious` — at least one `medium` finding, or two or more `low` findings.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from osintkit.checks import CheckContext, Finding, check
-from osintkit.checks.archive import _by_item, _claimed, _match_evidence, _predates
+from osintkit.checks import matchfacts as mf
 
 
 def _segments(ctx: CheckContext, group: list[Any]) -> list[dict[str, Any]]:
@@ -38,28 +38,6 @@ def _segments(ctx: CheckContext, group: list[Any]) -> list[dict[str, Any]]:
     return [s.to_dict() for s in segments_from_matches(pairs, times)]
 
 
-def _span(seg: dict[str, Any], item: bool = False) -> str:
-    a, b = ("item_start", "item_end") if item else ("query_start", "query_end")
-    return f"{float(seg[a]):.1f}–{float(seg[b]):.1f} s"
-
-
-def when(match: Any) -> str:
-    """" at 2.0–6.0 s (archive 10.0–14.0 s)" for a video match's segments ("" without)."""
-    return times(getattr(match, "segments", None) or [])
-
-
-def times(segs: list[dict[str, Any]]) -> str:
-    """" at 2.0–6.0 s (archive 10.0–14.0 s), ..." for segments ("" without)."""
-    if not segs:
-        return ""
-    parts = []
-    for s in segs[:3]:
-        tail = f" (archive {_span(s, True)})" if s.get("item_start") is not None else ""
-        parts.append(_span(s) + tail)
-    more = f" and {len(segs) - 3} more" if len(segs) > 3 else ""
-    return " at " + ", ".join(parts) + more
-
-
 def _how(match: Any, segs: list[dict[str, Any]]) -> str:
     """What disguised the copy, in words: mirrored, cropped, another speed..."""
     words = []
@@ -79,7 +57,7 @@ def _how(match: Any, segs: list[dict[str, Any]]) -> str:
 
 
 def _when_seen(ctx: CheckContext, best: Any, predates: bool | None) -> str:
-    return (f"first seen {best.first_seen}, before the claimed date {_claimed(ctx)}"
+    return (f"first seen {best.first_seen}, before the claimed date {mf.claimed(ctx)}"
             if predates else f"first seen {best.first_seen}")
 
 
@@ -91,18 +69,18 @@ def video_segment(ctx: CheckContext) -> list[Finding]:
     if item is None or item.kind != "video":
         return []
     out = []
-    for group in _by_item(item):
+    for group in mf.by_item(item):
         best = group[0]
         if getattr(best, "kind", "video") not in ("video", "hash"):
             continue  # an archived photo: ARCHIVED_PHOTO_IN_VIDEO
-        predates = _predates(ctx, best)
+        predates = mf.predates(ctx, best)
         segs = _segments(ctx, group)
         lead = "The same file" if best.match == "exact" else \
-            f"Footage{times(segs)}"
+            f"Footage{mf.times(segs)}"
         out.append(ctx.finding(
             f"{lead} matches archived video {best.name!s} ({best.source}){_how(best, segs)}, "
             f"{_when_seen(ctx, best, predates)}.",
-            {**_match_evidence(best), "predates_claim": predates, "segments": segs,
+            {**mf.match_evidence(best), "predates_claim": predates, "segments": segs,
              "frames_matched": sum(int(s.get("frames") or 0) for s in segs) or len(group)},
             severity="high" if predates else "info"))
     return out
@@ -117,17 +95,17 @@ def archived_photo_in_video(ctx: CheckContext) -> list[Finding]:
     if item is None or item.kind != "video":
         return []
     out = []
-    for group in _by_item(item):
+    for group in mf.by_item(item):
         best = group[0]
         if getattr(best, "kind", None) != "image":
             continue
-        predates = _predates(ctx, best)
+        predates = mf.predates(ctx, best)
         segs = _segments(ctx, group)
-        shown = ", ".join(_span(s) for s in segs[:4]) + (" ..." if len(segs) > 4 else "")
+        shown = ", ".join(mf.span(s) for s in segs[:4]) + (" ..." if len(segs) > 4 else "")
         tail = ": the video recycles an older picture" if predates else ""
         out.append(ctx.finding(
             f"Archived photo {best.name!s} ({best.source}) is shown at {shown or '?'}"
             f"{_how(best, segs)}, {_when_seen(ctx, best, predates)}{tail}.",
-            {**_match_evidence(best), "predates_claim": predates, "segments": segs},
+            {**mf.match_evidence(best), "predates_claim": predates, "segments": segs},
             severity="high" if predates else "info"))
     return out

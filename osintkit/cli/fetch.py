@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from osintkit.cli import (
+from osintkit.cli.common import (
     cli,
     exit_for,
     json_option,
@@ -20,7 +20,7 @@ from osintkit.cli import (
 
 # --- fetch, evidence (fetch/) ---
 def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    from osintkit.fetch.http import parse_size
+    from osintkit.fetch.transfer import parse_size
 
     try:
         return parse_size(value)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from osintkit.cli import (
+from osintkit.cli.common import (
     cli,
     emit_results,
     exit_for,
@@ -315,7 +315,7 @@ def forensics_cmd(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path | N
     Error level analysis, JPEG quality and table family (camera vs editor), a
     double-compression score, EXIF thumbnail vs image, noise-residual map. Each
     indicator says whether it fired against thresholds calibrated on real photos
-    (untouched camera JPEGs fire at most 5% of the time; see the README).
+    (untouched camera JPEGs fire at most 5% of the time; see docs/forensics.md).
 
     \b
     Example:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from osintkit.cli import (
+from osintkit.cli.common import (
     CliError,
     cli,
     db_option,
@@ -46,6 +46,10 @@ def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Exit 1 (and a JUnit failure in batch) at or above this verdict."),
         click.option("--analyst", metavar="NAME",
                      help="Custody: who runs the verification (else the claim's `analyst`)."),
+        click.option("--check", "checks", multiple=True, metavar="CODE",
+                     help="Run only this check (repeatable); the verdict says so."),
+        click.option("--skip-check", "skip_checks", multiple=True, metavar="CODE",
+                     help="Do not run this check (repeatable); the verdict says so."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -54,16 +58,23 @@ def verify_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _verify_settings(formats: str, tolerance_hours: float, max_distance: int | None,
                      no_archive: bool, allow_private: bool, fast: bool,
-                     analyst: str | None = None) -> dict[str, Any]:
+                     analyst: str | None = None, checks: tuple[str, ...] = (),
+                     skip_checks: tuple[str, ...] = ()) -> dict[str, Any]:
     """The VerifyOptions fields given on the command line (formats checked)."""
     fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in fmts if f not in ("json", "html", "md", "junit")]
     if unknown or not fmts:
         raise click.BadParameter(f"unknown format(s) {unknown}; use json, html, md, junit",
                                  param_hint="--format")
+    from osintkit.checks import select_checks
+
+    try:
+        select_checks(checks or None, skip_checks)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--check/--skip-check") from None
     return {"formats": fmts, "tolerance_hours": tolerance_hours, "max_distance": max_distance,
             "search_archive": not no_archive, "allow_private": allow_private, "fast": fast,
-            "analyst": analyst}
+            "analyst": analyst, "checks": list(checks) or None, "skip_checks": list(skip_checks)}
 
 
 def _printable(text: object) -> str:
@@ -114,6 +125,7 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
                formats: str, tolerance_hours: float, max_distance: int | None,
                no_archive: bool, allow_private: bool, fast: bool, deep: bool, fail_on: str,
                db_url: str | None, analyst: str | None, case: str | None,
+               checks: tuple[str, ...], skip_checks: tuple[str, ...],
                as_json: bool, **overrides: Any) -> None:
     """Verify a claim from its media: recycled? right time and place? edited?
 
@@ -135,8 +147,8 @@ def verify_cmd(ctx: click.Context, targets: tuple[str, ...], out_dir: Path | Non
     from osintkit.verify import VerifyOptions, unusable_reason, verify_target
 
     options = VerifyOptions(**_verify_settings(formats, tolerance_hours, max_distance,
-                                               no_archive, allow_private, fast, analyst),
-                            case=case)
+                                               no_archive, allow_private, fast, analyst,
+                                               checks, skip_checks), case=case)
     report = verify_target(list(targets), out_dir, db_url=db_url, options=options, **overrides)
     if as_json:
         print_json(report.to_dict())
@@ -184,7 +196,8 @@ def batch_cmd(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path, jo
               dask_address: str | None, batch_name: str | None, formats: str,
               tolerance_hours: float,
               max_distance: int | None, no_archive: bool, allow_private: bool, fast: bool,
-              deep: bool, analyst: str | None, db_url: str | None, as_json: bool) -> None:
+              deep: bool, analyst: str | None, checks: tuple[str, ...],
+              skip_checks: tuple[str, ...], db_url: str | None, as_json: bool) -> None:
     """Verify many claims: a manifest (YAML list, JSON array, JSON Lines, CSV, or a .txt
     list of claim files) or claim files themselves.
 
@@ -203,7 +216,7 @@ def batch_cmd(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path, jo
     from osintkit.batch import BatchOptions, read_sources, render_table, run_batch, write_junit
 
     verify = _verify_settings(formats, tolerance_hours, max_distance, no_archive, allow_private,
-                              fast, analyst)
+                              fast, analyst, checks, skip_checks)
     verify["formats"] = list(verify["formats"])
     parsed = read_sources(list(manifests))
     options = BatchOptions(out_dir=out_dir, jobs=jobs, claim_timeout=claim_timeout,

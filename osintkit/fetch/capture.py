@@ -24,14 +24,13 @@ from osintkit.fetch.evidence import (
     WARC,
     EvidenceDir,
     WarcRecorder,
-    file_hashes,
 )
 from osintkit.fetch.http import HttpClient, Response, now_utc, redact_url
 from osintkit.fetch.pages import MediaRef, PageRecord
 from osintkit.fetch.sources import Context, Resolution, candidates
+from osintkit.fileio import file_hashes
 from osintkit.media.probe import sniff_bytes
 
-PAGE_CAP = 16_000_000  # a page bigger than this (and not media) is not parsed
 Progress = Callable[[int, int, str], None]  # (done, total, url)
 
 
@@ -146,27 +145,6 @@ class Capture:
 
 
 # ------------------------------------------------------------------ steps
-def is_html(resp: Response) -> bool:
-    ctype = resp.headers.get("Content-Type", "").lower()
-    if "html" in ctype:
-        return True
-    return resp.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-
-
-def decode_html(resp: Response) -> str:
-    ctype = resp.headers.get("Content-Type", "")
-    charset = "utf-8"
-    for part in ctype.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip("\"'")
-    data = resp.path.read_bytes()
-    try:
-        return data.decode(charset, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
-
-
 class _Run:
     """One capture in progress: the client, the store and the growing Capture."""
 
@@ -272,7 +250,7 @@ class _Run:
             return
         self.cap.notes += res.notes
         rec = res.page
-        land = ctx._landing.get(self.cap.url)
+        land = ctx.landed(self.cap.url)
         if res.direct is not None:
             self.cap.page = rec
             item = self.item_from(res.direct, FetchedItem(url=self.cap.url, why="the URL itself"))
@@ -312,7 +290,7 @@ class _Run:
         self.cap.screenshot = {"file": shot.name, "url": url, **self.cap.files[shot.name]}
 
     def _no_source(self, ctx: Context) -> None:
-        land = ctx._landing.get(self.cap.url)
+        land = ctx.landed(self.cap.url)
         if land is None:
             self.cap.error = ErrorInfo(errors.UNSUPPORTED, f"{self.cap.url}: no source could "
                                        "read this URL")

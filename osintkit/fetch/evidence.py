@@ -7,7 +7,8 @@ Layout of an evidence directory:
   custody.log        JSON Lines, append-only: who did what when, with which tool version,
                      the hashes in and out; each line carries the sha256 of the line before
                      (`prev`), so an edited or removed line breaks the chain.
-`check_evidence(dir)` recomputes every hash and reports changed, missing and added files.
+`check_evidence(dir)` (verification.py) recomputes every hash and reports changed, missing
+and added files.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ import hashlib
 import json
 import os
 import socket
-import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from osintkit import __version__, errors
-from osintkit.errors import ErrorInfo, InputError
+from osintkit.errors import InputError
 from osintkit.fetch.http import Exchange, now_utc
+from osintkit.fileio import atomic_write
 from osintkit.redact import redact_obj
 from osintkit.safeload import load_json
 
@@ -35,36 +35,13 @@ WARC = "capture.warc.gz"
 CUSTODY = "custody.log"
 SCHEMA_VERSION = 1
 TOOL = f"osintkit {__version__}"
-_BOOK_KEEPING = frozenset({MANIFEST, CUSTODY})
+BOOK_KEEPING = frozenset({MANIFEST, CUSTODY})
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif",
               "BMP": "bmp", "HEIF": "heic", "AVIF": "avif", "MP4": "mp4", "MOV": "mov",
               "3GP": "3gp", "MKV": "mkv", "WEBM": "webm", "AVI": "avi", "FLV": "flv"}
 
 
-def file_hashes(path: Path) -> dict[str, Any]:
-    """{"sha256", "md5", "size"} of a file, streamed."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-    return {"sha256": sha.hexdigest(), "md5": md5.hexdigest(), "size": size}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
 
 
 # ------------------------------------------------------------------ WARC
@@ -192,7 +169,7 @@ class EvidenceDir:
         """Write manifest.json atomically; return its sha256."""
         data = (json.dumps(redact_obj(manifest), indent=2, ensure_ascii=False, default=str)
                 + "\n").encode()
-        _atomic_write(self.root / MANIFEST, data)
+        atomic_write(self.root / MANIFEST, data)
         return hashlib.sha256(data).hexdigest()
 
     def append_custody(self, action: str, inputs: dict[str, Any],
@@ -203,7 +180,7 @@ class EvidenceDir:
         if path.exists():
             lines = path.read_bytes().splitlines()
             prev = hashlib.sha256(lines[-1]).hexdigest() if lines else None
-        entry = {"time": now_utc(), "action": action, "tool": TOOL, "user": _user(),
+        entry = {"time": now_utc(), "action": action, "tool": TOOL, "user": account(),
                  "host": socket.gethostname(), "input": redact_obj(inputs), "output": outputs,
                  **extra, "prev": prev}
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
@@ -212,147 +189,9 @@ class EvidenceDir:
         return entry
 
 
-def _user() -> str:
+def account() -> str:
+    """The account osintkit runs as (custody records), its uid when it has no name."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-
-
-# ------------------------------------------------------------------ check
-@dataclass
-class EvidenceCheck:
-    """The result of re-verifying an evidence directory."""
-
-    path: Path
-    ok: bool = True
-    checked: int = 0
-    changed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    custody: list[str] = field(default_factory=list)  # problems with custody.log
-    unsafe: list[str] = field(default_factory=list)  # manifest names outside the folder
-    seal: dict[str, Any] | None = None  # the latest RFC 3161 seal, verified (None: unsealed)
-    error: ErrorInfo | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["path"] = str(self.path)
-        d["error"] = self.error.to_dict() if self.error else None
-        return d
-
-
-def _sealed_files(root: Path) -> set[str]:
-    """seal.json and the token files it names (book-keeping of `evidence seal`)."""
-    from osintkit.fetch.seal import SEAL, SEAL_FILE
-
-    out = {SEAL} if (root / SEAL).exists() else set()
-    try:
-        data = json.loads((root / SEAL).read_text(encoding="utf-8")) if out else {}
-        for seal in data.get("seals") or []:
-            token = str(seal.get("token") or "") if isinstance(seal, dict) else ""
-            if SEAL_FILE.match(token):
-                out.add(token)
-    except (OSError, ValueError, AttributeError):
-        pass
-    return out
-
-
-def _custody_problems(root: Path, manifest_sha: str) -> list[str]:
-    path = root / CUSTODY
-    if not path.exists():
-        return [f"{CUSTODY} is missing"]
-    problems, prev, last_manifest = [], None, None
-    for n, line in enumerate(path.read_bytes().splitlines(), 1):
-        try:
-            entry = load_json(line.decode("utf-8"))
-            if not isinstance(entry, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            problems.append(f"{CUSTODY} line {n} is not JSON")
-            prev = hashlib.sha256(line).hexdigest()
-            continue
-        if entry.get("prev") != prev:
-            problems.append(f"{CUSTODY} line {n} does not follow line {n - 1} "
-                            "(a line was edited, removed or inserted)")
-        prev = hashlib.sha256(line).hexdigest()
-        last_manifest = entry.get("manifest_sha256") or last_manifest
-    if last_manifest != manifest_sha:
-        problems.append(f"{MANIFEST} differs from the one recorded in {CUSTODY}")
-    return problems
-
-
-def _unsafe_name(name: str) -> bool:
-    """A manifest file name that is not a plain file in the folder ("../x", "/etc/x")."""
-    return (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
-            or os.path.isabs(name) or name != os.path.basename(name))
-
-
-def _check_files(root: Path, manifest: dict[str, Any],
-                 result: EvidenceCheck) -> dict[str, dict[str, Any]]:
-    """Hash every file the manifest lists (never one outside the folder); the safe ones."""
-    files: dict[str, dict[str, Any]] = manifest.get("files") or {}
-    if not isinstance(files, dict):
-        files = {}
-    for name in sorted(files):
-        if _unsafe_name(str(name)):
-            result.unsafe.append(str(name))
-    files = {k: v if isinstance(v, dict) else {} for k, v in files.items()
-             if str(k) not in result.unsafe}
-    for name, rec in sorted(files.items()):
-        path = root / name
-        if not path.is_file():
-            result.missing.append(name)
-            continue
-        result.checked += 1
-        actual = file_hashes(path)
-        stem = name.split(".", 1)[0]
-        named_by_hash = len(stem) == 64 and name != WARC
-        if actual["sha256"] != rec.get("sha256") or (named_by_hash and stem != actual["sha256"]):
-            result.changed.append(name)
-    return files
-
-
-def check_evidence(root: str | os.PathLike[str], tsa_ca: str | None = None) -> EvidenceCheck:
-    """Recompute every hash in an evidence directory; report changed/missing/added files,
-    manifest entries pointing outside the folder (never opened), and verify the seal.
-
-    Raises InputError when the directory holds no manifest.json.
-    """
-    root = Path(root)
-    if not (root / MANIFEST).is_file():
-        raise InputError(f"{root}: not an evidence directory (no {MANIFEST})",
-                         code=errors.NOT_FOUND)
-    manifest = EvidenceDir(root).load_manifest() or {}
-    result = EvidenceCheck(root)
-    files = _check_files(root, manifest, result)
-    from osintkit.fetch.seal import check_seal
-
-    sealed = _sealed_files(root)
-    for path in sorted(root.iterdir()):  # dot-files and leftovers included
-        name = path.name
-        if name in files or name in _BOOK_KEEPING or name in sealed:
-            continue
-        result.added.append(name)
-    manifest_sha = hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
-    result.custody = _custody_problems(root, manifest_sha)
-    result.seal = check_seal(root, tsa_ca)
-    seal_bad = result.seal is not None and not result.seal.get("ok")
-    result.ok = not (result.changed or result.missing or result.added or result.custody
-                     or result.unsafe or seal_bad)
-    if not result.ok:
-        parts = [f"{len(v)} {k}" for k, v in (("changed", result.changed),
-                                              ("missing", result.missing),
-                                              ("added", result.added)) if v]
-        parts += [f"manifest entry {n!r} points outside the folder (not opened)"
-                  for n in result.unsafe]
-        parts += result.custody
-        if seal_bad and result.seal is not None:
-            parts += [f"seal: {p}" for p in result.seal.get("problems") or []]
-        result.error = ErrorInfo(errors.CORRUPT, f"{root}: evidence does not match its "
-                                                 f"manifest: {'; '.join(parts)}")
-    with contextlib.suppress(OSError):  # a read-only copy can still be checked
-        EvidenceDir(root).append_custody(
-            "check", {"dir": str(root)}, {"ok": result.ok, "changed": result.changed,
-                                          "missing": result.missing, "added": result.added})
-    return result

@@ -1,9 +1,8 @@
-"""Fetch stage: find the media in a fetched page (generic HTML and Telegram public posts).
+"""Fetch stage: what a page is (`PageRecord`, `MediaRef`) and the helpers that read one.
 
-Pure functions over HTML text, parsed with selectolax (lexbor): no network here.
-`parse_page(html, url)` returns the page record (title, publication time, Telegram post
-details) and the media references to download. Generic finders are a list of small
-functions (`FINDERS`), each `(tree, base_url) -> Iterable[MediaRef]`.
+Pure functions over HTML text, parsed with selectolax (lexbor): no network here. The
+sources (sources/article.py, sources/telegram.py...) use these helpers to find a page's
+media; `osintkit.fetch.sources.parse_page(html, url)` picks the right one.
 Everything read from a page is untrusted text: renderers must escape it.
 """
 
@@ -11,13 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 from osintkit.media.probe import MEDIA_SUFFIXES
 
@@ -76,20 +75,20 @@ class PageRecord:
 
 
 # ------------------------------------------------------------------ helpers
-def _parse(html: str | bytes) -> LexborHTMLParser:
+def parse_html(html: str | bytes) -> LexborHTMLParser:
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
     return LexborHTMLParser(html)
 
 
-def _clean(text: str | None) -> str | None:
+def clean_text(text: str | None) -> str | None:
     if text is None:
         return None
     text = " ".join(text.split())
     return text or None
 
 
-def _abs(base: str, raw: str | None) -> str | None:
+def abs_url(base: str, raw: str | None) -> str | None:
     """Absolute http(s) URL, or None for data:, javascript:, blob: and empty values."""
     if not raw:
         return None
@@ -104,7 +103,7 @@ def _abs(base: str, raw: str | None) -> str | None:
     return url if scheme in ("http", "https") else None
 
 
-def _suffix(url: str) -> str:
+def url_suffix(url: str) -> str:
     try:
         path = urlsplit(url).path
     except ValueError:  # malformed: the suffix of what is there
@@ -112,25 +111,25 @@ def _suffix(url: str) -> str:
     return PurePosixPath(path).suffix.lower()
 
 
-def _kind_from_suffix(url: str) -> str | None:
-    suffix = _suffix(url)
+def kind_from_suffix(url: str) -> str | None:
+    suffix = url_suffix(url)
     if suffix in _VIDEO_SUFFIXES:
         return "video"
     return "image" if suffix in MEDIA_SUFFIXES else None
 
 
-def _base_url(tree: LexborHTMLParser, url: str) -> str:
+def base_url(tree: LexborHTMLParser, url: str) -> str:
     base = tree.css_first("base[href]")
     return urljoin(url, base.attributes.get("href") or "") if base else url
 
 
-def _meta(tree: LexborHTMLParser, *names: str) -> str | None:
+def meta_content(tree: LexborHTMLParser, *names: str) -> str | None:
     """First non-empty <meta property|name|itemprop=NAME content=...>."""
     for name in names:
         for attr in ("property", "name", "itemprop"):
             node = tree.css_first(f'meta[{attr}="{name}"]')
             if node is not None:
-                value = _clean(node.attributes.get("content"))
+                value = clean_text(node.attributes.get("content"))
                 if value:
                     return value
     return None
@@ -180,25 +179,8 @@ def largest_srcset(srcset: str | None) -> str | None:
     return max(cands, key=lambda c: c[1])[0] if cands else None
 
 
-# ------------------------------------------------------------------ generic finders
-Finder = Callable[[LexborHTMLParser, str], Iterable[MediaRef]]
-
-
-def find_meta_media(tree: LexborHTMLParser, base: str) -> Iterator[MediaRef]:
-    """`og:video`, `og:image`, `twitter:image` (and their `:secure_url` forms)."""
-    names = (("og:video:secure_url", "video"), ("og:video:url", "video"), ("og:video", "video"),
-             ("og:image:secure_url", "image"), ("og:image:url", "image"), ("og:image", "image"),
-             ("twitter:image", "image"), ("twitter:image:src", "image"),
-             ("twitter:player:stream", "video"))
-    for name, kind in names:
-        for attr in ("property", "name"):
-            for node in tree.css(f'meta[{attr}="{name}"]'):
-                url = _abs(base, node.attributes.get("content"))
-                if url:
-                    yield MediaRef(url, kind, name.split(":url")[0].split(":secure")[0])
-
-
-def _jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
+# ------------------------------------------------------------------ JSON-LD
+def jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
     stack = [data]
     while stack:
         obj = stack.pop()
@@ -209,7 +191,7 @@ def _jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
             stack.extend(reversed(obj))
 
 
-def _jsonld(tree: LexborHTMLParser) -> list[Any]:
+def jsonld_blocks(tree: LexborHTMLParser) -> list[Any]:
     out = []
     for node in tree.css('script[type="application/ld+json"]'):
         text = node.text() or ""
@@ -222,81 +204,12 @@ def _jsonld(tree: LexborHTMLParser) -> list[Any]:
     return out
 
 
-def _types(obj: dict[str, Any]) -> set[str]:
+def jsonld_types(obj: dict[str, Any]) -> set[str]:
     t = obj.get("@type")
     return {str(x) for x in t} if isinstance(t, list) else {str(t)}
 
 
-def find_jsonld_media(tree: LexborHTMLParser, base: str) -> Iterator[MediaRef]:
-    """JSON-LD `ImageObject` / `VideoObject` (`contentUrl`, else `url`) and `image` strings."""
-    for data in _jsonld(tree):
-        for obj in _jsonld_objects(data):
-            types = _types(obj)
-            if types & {"ImageObject", "VideoObject"}:
-                kind = "video" if "VideoObject" in types else "image"
-                raw = obj.get("contentUrl") or (obj.get("url") if kind == "image" else None)
-                url = _abs(base, raw) if isinstance(raw, str) else None
-                if url:
-                    yield MediaRef(url, kind, f"json-ld:{kind.capitalize()}Object")
-            image = obj.get("image")
-            for raw in image if isinstance(image, list) else [image]:
-                url = _abs(base, raw) if isinstance(raw, str) else None
-                if url:
-                    yield MediaRef(url, "image", "json-ld:image")
-
-
-def find_video_media(tree: LexborHTMLParser, base: str) -> Iterator[MediaRef]:
-    """`<video src>`, `<video><source src>` and the video's poster."""
-    for video in tree.css("video"):
-        poster = _abs(base, video.attributes.get("poster"))
-        srcs = [video.attributes.get("src")] + [s.attributes.get("src")
-                                                for s in video.css("source")]
-        for raw in srcs:
-            url = _abs(base, raw)
-            if url:
-                yield MediaRef(url, "video", "video", poster=poster)
-        if poster:
-            yield MediaRef(poster, "image", "video[poster]")
-
-
-def _too_small(node: LexborNode) -> bool:
-    for attr in ("width", "height"):
-        value = (node.attributes.get(attr) or "").strip().removesuffix("px")
-        if value.isdigit() and int(value) < _MIN_IMG_SIDE:
-            return True
-    return False
-
-
-def find_img_media(tree: LexborHTMLParser, base: str) -> Iterator[MediaRef]:
-    """`<img>` and `<picture><source>`: the largest `srcset` candidate, else `src`.
-
-    Lazy-loading attributes (`data-srcset`, `data-src`) count too; icons and tracking
-    pixels (declared smaller than 50 px) and SVGs are left out.
-    """
-    for node in tree.css("picture source[srcset], img"):
-        if node.tag == "img" and _too_small(node):
-            continue
-        a = node.attributes
-        raw = (largest_srcset(a.get("srcset") or a.get("data-srcset"))
-               or a.get("data-src") or a.get("data-original") or a.get("src"))
-        url = _abs(base, raw)
-        if url and _suffix(url) != ".svg":
-            yield MediaRef(url, "image", "img")
-
-
-def find_link_media(tree: LexborHTMLParser, base: str) -> Iterator[MediaRef]:
-    """`<a href>` pointing at a media file (by suffix; the bytes decide later)."""
-    for node in tree.css("a[href]"):
-        url = _abs(base, node.attributes.get("href"))
-        if url and _kind_from_suffix(url):
-            yield MediaRef(url, _kind_from_suffix(url), "a[href]")
-
-
-FINDERS: list[Finder] = [find_meta_media, find_jsonld_media, find_video_media,
-                         find_img_media, find_link_media]
-
-
-def _dedupe(refs: Iterable[MediaRef]) -> list[MediaRef]:
+def dedupe(refs: Iterable[MediaRef]) -> list[MediaRef]:
     seen: set[str] = set()
     out = []
     for ref in refs:
@@ -306,62 +219,70 @@ def _dedupe(refs: Iterable[MediaRef]) -> list[MediaRef]:
     return out
 
 
-def find_media(html: str | bytes, base_url: str) -> list[MediaRef]:
-    """Media referenced by a page, best first, without duplicates."""
-    return parse_page(html, base_url)[1]
-
-
 # ------------------------------------------------------------------ page record
-def _jsonld_field(tree: LexborHTMLParser, key: str) -> str | None:
-    for data in _jsonld(tree):
-        for obj in _jsonld_objects(data):
+def jsonld_field(tree: LexborHTMLParser, key: str) -> str | None:
+    for data in jsonld_blocks(tree):
+        for obj in jsonld_objects(data):
             value = obj.get(key)
             if isinstance(value, dict):
                 value = value.get("name")
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 value = value[0].get("name")
             if isinstance(value, str) and value.strip():
-                return _clean(value)
+                return clean_text(value)
     return None
 
 
 def _published(tree: LexborHTMLParser) -> str | None:
-    found = _meta(tree, "article:published_time", "og:published_time", "datePublished",
+    found = meta_content(tree, "article:published_time", "og:published_time", "datePublished",
                   "date", "pubdate", "publishdate", "dc.date", "DC.date.issued")
     if found:
         return found
-    found = _jsonld_field(tree, "datePublished")
+    found = jsonld_field(tree, "datePublished")
     if found:
         return found
     node = tree.css_first("time[datetime]")
-    return _clean(node.attributes.get("datetime")) if node is not None else None
+    return clean_text(node.attributes.get("datetime")) if node is not None else None
 
 
 def _title(tree: LexborHTMLParser) -> str | None:
     node = tree.css_first("title")
-    return _meta(tree, "og:title", "twitter:title") or (
-        _clean(node.text()) if node is not None else None)
+    return meta_content(tree, "og:title", "twitter:title") or (
+        clean_text(node.text()) if node is not None else None)
 
 
 def page_record(tree: LexborHTMLParser, url: str) -> PageRecord:
     """Title, publication time, author and description of a generic HTML page."""
     return PageRecord(url=url, final_url=url, kind="html", title=_title(tree),
                       published_at=_published(tree),
-                      author=(_meta(tree, "author", "article:author")
-                              or _jsonld_field(tree, "author")),
-                      text=_meta(tree, "og:description", "description", "twitter:description"))
+                      author=(meta_content(tree, "author", "article:author")
+                              or jsonld_field(tree, "author")),
+                      text=meta_content(tree, "og:description", "description",
+                                        "twitter:description"))
 
 
-def parse_page(html: str | bytes, url: str, *,
-               all_posts: bool = False) -> tuple[PageRecord, list[MediaRef]]:
-    """The page record and the media it references, each with its role (claim/furniture).
+# ------------------------------------------------------------------ responses
+PAGE_CAP = 16_000_000  # a page bigger than this (and not media) is not parsed
 
-    Telegram widget pages go to the telegram source's parser, anything else to the
-    article source's (main content, lead image, players and galleries vs page furniture).
-    """
-    from osintkit.fetch.sources import article, telegram
 
-    if telegram.is_telegram_page(html) and _parse(html).css_first(
-            ".tgme_widget_message[data-post]") is not None:
-        return telegram.parse_telegram(html, url, all_posts=all_posts)
-    return article.parse_article(html, url)
+def is_html(resp: Any) -> bool:
+    """Does a fetched response hold a page (by its Content-Type, else its first bytes)?"""
+    ctype = resp.headers.get("Content-Type", "").lower()
+    if "html" in ctype:
+        return True
+    return resp.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def decode_html(resp: Any) -> str:
+    """The text of a fetched page, in the charset its Content-Type names (else UTF-8)."""
+    ctype = resp.headers.get("Content-Type", "")
+    charset = "utf-8"
+    for part in ctype.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip("\"'")
+    data = resp.path.read_bytes()
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")

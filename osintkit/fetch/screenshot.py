@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from osintkit import errors
 from osintkit.errors import FetchError
-from osintkit.fetch.evidence import file_hashes
-from osintkit.fetch.http import AddressPolicy
+from osintkit.fetch.guard import AddressPolicy
+from osintkit.fileio import file_hashes
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -28,8 +28,9 @@ from typing import Any
 
 from osintkit import errors
 from osintkit.errors import FetchError, InputError
-from osintkit.fetch.evidence import CUSTODY, MANIFEST, EvidenceDir, _atomic_write
+from osintkit.fetch.evidence import CUSTODY, MANIFEST, EvidenceDir
 from osintkit.fetch.http import HttpClient, now_utc
+from osintkit.fileio import atomic_write
 
 SEAL = "seal.json"
 DEFAULT_TSA = "https://freetsa.org/tsr"
@@ -113,7 +114,7 @@ def seal_evidence(directory: str | os.PathLike[str], tsa: str = DEFAULT_TSA, *,
     record = {"token": token, "tsa": tsa, "sealed_at": now_utc(), "tsa_time": info["time"],
               "statement": stmt, "digest": digest, "algorithm": "sha256"}
     seals.append(record)
-    _atomic_write(root / SEAL, (json.dumps({"seals": seals}, indent=2) + "\n").encode())
+    atomic_write(root / SEAL, (json.dumps({"seals": seals}, indent=2) + "\n").encode())
     EvidenceDir(root).append_custody("seal", {"dir": str(root), "tsa": tsa},
                                      {"token": token, "digest": digest,
                                       "tsa_time": info["time"]})

@@ -20,25 +20,16 @@ from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError
 from osintkit.media.exif import ExifData, read_exif_block
 from osintkit.media.fields import build_summary
+from osintkit.media.heif import register_heif
 from osintkit.media.iptc import read_ciff, read_iptc
 from osintkit.media.xmp import XMPError, parse_xmp
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-    from osintkit.media.metadata import Metadata
+    from osintkit.media.model import Metadata
 
 MAX_TIFF_READ = 256 * 1024 * 1024
-_HEIF_READY = False
-
-
-def _register_heif() -> None:
-    global _HEIF_READY
-    if not _HEIF_READY:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-        _HEIF_READY = True
 
 
 @contextmanager
@@ -63,7 +54,7 @@ def open_image(p: Path) -> PILImage.Image:
     """Image.open with bombs refused (Pillow only warns below twice its pixel limit)."""
     from PIL import Image, UnidentifiedImageError
 
-    _register_heif()
+    register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -8,62 +8,28 @@ with a fallback chain close to ExifTool's (EXIF, then XMP, then IPTC).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError
+from osintkit.fileio import sha256_file
 from osintkit.media.exif import read_exif_block
 from osintkit.media.fields import GPS, Summary, video_summary
+from osintkit.media.model import Metadata
 from osintkit.media.probe import iter_inputs, sniff, stat_regular
-
-
-@dataclass
-class Metadata:
-    """Everything `osintkit meta` reports for one file (see DESIGN.md for the contract)."""
-
-    path: str
-    ok: bool = False
-    kind: str | None = None
-    format: str | None = None
-    mime: str | None = None
-    size: int | None = None
-    sha256: str | None = None
-    width: int | None = None
-    height: int | None = None
-    summary: Summary = field(default_factory=Summary)
-    exif: dict[str, Any] = field(default_factory=dict)
-    xmp: dict[str, Any] = field(default_factory=dict)
-    iptc: dict[str, Any] = field(default_factory=dict)
-    video: dict[str, Any] | None = None
-    thumbnail: dict[str, Any] | None = None
-    image: dict[str, Any] | None = None  # mode, ICC profile, PNG text, comment, frames
-    warnings: list[str] = field(default_factory=list)
-    error: ErrorInfo | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of `osintkit meta --json`."""
-        out = asdict(self)
-        out["error"] = self.error.to_dict() if self.error else None
-        return out
 
 
 # ------------------------------------------------------------------ reading one file
 def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(p)
     except OSError as exc:
         raise MediaError(f"{p}: cannot read ({exc.strerror or exc})",
                          code=errors.UNREADABLE) from None
-    return h.hexdigest()
 
 
 def read_metadata(path: str | os.PathLike[str]) -> Metadata:

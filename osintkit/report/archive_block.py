@@ -90,7 +90,8 @@ def summary_line(info: dict[str, Any]) -> str:
     kinds = ", ".join(f"{n} {k}" for k, n in (info.get("kinds") or {}).items()) or "empty"
     seen = info.get("first_seen") or {}
     span = f", first seen {seen.get('min')} to {seen.get('max')}" if seen.get("min") else ""
-    mode = "deep (local features)" if info.get("robust") else "hash views"
+    mode = ("robust (views, local features, copy or scene)" if info.get("robust")
+            else "fast (hash views only)")
     return (f"archive: {info.get('identity')} ({info.get('items', 0)} items: {kinds}{span}; "
             f"schema v{info.get('schema_version')}, change {info.get('generation')}; "
             f"search {mode})")

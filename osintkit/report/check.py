@@ -13,7 +13,6 @@ and the custody block inside report.json. The check:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 from osintkit import errors
 from osintkit.errors import ErrorInfo, InputError
+from osintkit.fileio import sha256_file
 from osintkit.report.render import SHA256_FILE
 
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -53,14 +53,6 @@ class ReportCheck:
 def is_report_folder(path: str | Path) -> bool:
     """True for a folder written by `osintkit verify` (it holds report.sha256)."""
     return (Path(path) / SHA256_FILE).is_file()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _listed(root: Path) -> list[tuple[str, str]]:
@@ -95,7 +87,7 @@ def check_report_folder(root: str | Path) -> ReportCheck:
         path = root / name
         if not path.is_file():
             res.missing.append(name)
-        elif _sha256(path) != digest:
+        elif sha256_file(path) != digest:
             res.changed.append(name)
         else:
             res.checked += 1
@@ -147,7 +139,7 @@ def _check_originals(root: Path, res: ReportCheck) -> None:
         p = Path(path)
         if not p.is_file():
             status = "moved or deleted (not checked)"
-        elif _sha256(p) == want:
+        elif sha256_file(p) == want:
             status = "unchanged"
         else:
             status = "changed since intake"

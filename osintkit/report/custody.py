@@ -10,7 +10,6 @@ machine's user and host, and the claim file's own sha256.
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from osintkit import __version__
+from osintkit.fetch.evidence import account
 
 
 def now_utc() -> str:
@@ -39,21 +39,14 @@ def intake(path: Path) -> dict[str, Any] | None:
 
 def file_sha256(path: Path | None) -> str | None:
     """sha256 of a small file (the claim file), None when it cannot be read."""
-    import hashlib
+    from osintkit.fileio import sha256_file
 
     if path is None:
         return None
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return None
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 def block(claim: Any, media: list[Any], intakes: dict[str, dict[str, Any]],
@@ -82,7 +75,7 @@ def block(claim: Any, media: list[Any], intakes: dict[str, dict[str, Any]],
     return {
         "case": case or getattr(claim, "case", None),
         "analyst": analyst or getattr(claim, "analyst", None),
-        "os_user": _user(), "host": socket.gethostname(),
+        "os_user": account(), "host": socket.gethostname(),
         "tool": f"osintkit {__version__}",
         "started_at": started_at,
         "claim_file": ({"path": os.path.abspath(source), "sha256": file_sha256(source)}

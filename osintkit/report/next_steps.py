@@ -51,44 +51,42 @@ def _names(media: list[Any]) -> str:
     return ", ".join(f"{m.id} ({m.name})" for m in media)
 
 
-def _confirm_recycled(facts: Facts) -> list[dict[str, Any]]:
+def _per_item(facts: Facts, codes: tuple[str, ...], make: Callable[[Any, Any], str],
+              rule: str, keep: Callable[[Any], bool] = lambda f: True) -> list[dict[str, Any]]:
+    """One step per readable item: `make(item, finding)` for its first finding of `codes`
+    that `keep` accepts."""
     out = []
     for m in facts.readable:
-        for f in facts.codes(m).get("ARCHIVE_MATCH_PREDATES_CLAIM", []) + \
-                facts.codes(m).get("VIDEO_SEGMENT_IN_ARCHIVE", []) + \
-                facts.codes(m).get("ARCHIVED_PHOTO_IN_VIDEO", []):
-            if is_recycling(f):
-                ev = f.evidence
-                out.append(_step("CONFIRM_RECYCLED", (
-                    f"Open {m.id} ({m.name}) beside the archived {ev.get('name')} "
-                    f"({ev.get('source')}, first seen {ev.get('first_seen')}): confirm it is "
-                    "the same material and cite the earlier publication."), [m]))
-                break
+        found = facts.codes(m)
+        f = next((f for code in codes for f in found.get(code, []) if keep(f)), None)
+        if f is not None:
+            out.append(_step(rule, make(m, f), [m]))
     return out
+
+
+def _confirm_recycled(facts: Facts) -> list[dict[str, Any]]:
+    return _per_item(facts, ("ARCHIVE_MATCH_PREDATES_CLAIM", "VIDEO_SEGMENT_IN_ARCHIVE",
+                                   "ARCHIVED_PHOTO_IN_VIDEO"),
+                     lambda m, f: (
+        f"Open {m.id} ({m.name}) beside the archived {f.evidence.get('name')} "
+        f"({f.evidence.get('source')}, first seen {f.evidence.get('first_seen')}): confirm it "
+        "is the same material and cite the earlier publication."), "CONFIRM_RECYCLED",
+        keep=is_recycling)
 
 
 def _same_scene(facts: Facts) -> list[dict[str, Any]]:
-    out = []
-    for m in facts.readable:
-        for f in (f for code in SCENE_CODES for f in facts.codes(m).get(code, [])):
-            ev = f.evidence
-            out.append(_step("COMPARE_SAME_SCENE", (
-                f"Compare {m.id} ({m.name}) with the same-scene archive shot {ev.get('name')} "
-                f"(first seen {ev.get('first_seen')}): same place photographed before; look "
-                "for changes (damage, vehicles, season) that date the claim's picture."), [m]))
-            break
-    return out
+    return _per_item(facts, tuple(SCENE_CODES), lambda m, f: (
+        f"Compare {m.id} ({m.name}) with the same-scene archive shot {f.evidence.get('name')} "
+        f"(first seen {f.evidence.get('first_seen')}): same place photographed before; look "
+        "for changes (damage, vehicles, season) that date the claim's picture."),
+        "COMPARE_SAME_SCENE")
 
 
 def _gps_far(facts: Facts) -> list[dict[str, Any]]:
-    out = []
-    for m in facts.readable:
-        for f in facts.codes(m).get("GPS_FAR_FROM_CLAIMED_PLACE", [])[:1]:
-            out.append(_step("GEOLOCATE_FAR", (
-                f"Geolocate {m.id} ({m.name}) from its content: its GPS is "
-                f"{f.evidence.get('distance_km', 0):,.0f} km from the claimed place (the "
-                "position may be where the file was edited, or forged)."), [m]))
-    return out
+    return _per_item(facts, ("GPS_FAR_FROM_CLAIMED_PLACE",), lambda m, f: (
+        f"Geolocate {m.id} ({m.name}) from its content: its GPS is "
+        f"{f.evidence.get('distance_km', 0):,.0f} km from the claimed place (the "
+        "position may be where the file was edited, or forged)."), "GEOLOCATE_FAR")
 
 
 def _no_gps(facts: Facts) -> list[dict[str, Any]]:

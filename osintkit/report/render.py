@@ -19,6 +19,7 @@ from typing import Any
 
 from osintkit.checks.place import osm_url
 from osintkit.checks.verdict import at_or_above
+from osintkit.fileio import atomic_write
 from osintkit.report.model import Report
 from osintkit.report.scene import scene_pairs, stored_thumb_uri
 from osintkit.report.videostrips import strips
@@ -367,15 +368,9 @@ def write_report(report: Report, out_dir: str | Path,
         data = RENDERERS[fmt](report, **({} if fmt == "json" else
                                          {"json_sha256": digests.get(FILE_NAMES["json"])}))
         raw = data.encode("utf-8")
-        _atomic_write(written[fmt], raw)
+        atomic_write(written[fmt], raw)
         digests[FILE_NAMES[fmt]] = hashlib.sha256(raw).hexdigest()
     if digests:
-        _atomic_write(out / SHA256_FILE, "".join(
+        atomic_write(out / SHA256_FILE, "".join(
             f"{digest}  {name}\n" for name, digest in digests.items()).encode("ascii"))
     return written
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # never leave a half-written report behind

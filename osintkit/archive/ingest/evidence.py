@@ -23,7 +23,8 @@ from osintkit.archive.core import Archive
 from osintkit.archive.ingest.model import IngestOptions, IngestResult, trim_title, utc_iso
 from osintkit.archive.ingest.writer import write_media
 from osintkit.errors import ErrorInfo
-from osintkit.fetch.evidence import MANIFEST, file_hashes
+from osintkit.fetch.evidence import MANIFEST
+from osintkit.fileio import file_hashes
 
 
 def is_evidence_dir(path: str | Path) -> bool:

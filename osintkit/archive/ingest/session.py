@@ -21,8 +21,9 @@ from typing import Any
 
 from osintkit import __version__, errors
 from osintkit.errors import InputError
-from osintkit.fetch.evidence import EXTENSIONS, EvidenceDir, WarcRecorder, file_hashes
+from osintkit.fetch.evidence import EXTENSIONS, EvidenceDir, WarcRecorder
 from osintkit.fetch.http import Response, now_utc
+from osintkit.fileio import file_hashes
 
 KIND = "archive-walk"
 

@@ -141,7 +141,7 @@ class ChannelWalk:
             resp = self.client.get(url, self.session.root)
         except FetchError as exc:
             return self._fail(exc.info())
-        from osintkit.fetch.capture import decode_html
+        from osintkit.fetch.pages import decode_html
 
         html = decode_html(resp)
         page = parse_channel_page(html, resp.final_url)

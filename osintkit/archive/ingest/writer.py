@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from osintkit.archive import provenance
-from osintkit.archive.core import Archive, _Known
+from osintkit.archive.core import Archive
 from osintkit.archive.ingest.model import IngestResult
+from osintkit.archive.write import KnownFile
 from osintkit.errors import ArchiveError, ErrorInfo
 
 
@@ -21,8 +22,8 @@ def _hashed(archive: Archive, path: Path, sha256: str | None) -> Any:
     from osintkit.hashing import file_digests, hash_file
 
     sha = sha256 or file_digests(path)[0]
-    if archive._known(sha):  # re-archived copy: provenance merge only, no decoding
-        return _Known(path, sha)
+    if archive.knows(sha):  # re-archived copy: provenance merge only, no decoding
+        return KnownFile(path, sha)
     return hash_file(path)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from osintkit.fetch.pages import PageRecord, _kind_from_suffix
-from osintkit.fetch.sources import Context, Resolution, Source, register
+from osintkit.fetch.pages import PageRecord, kind_from_suffix
+from osintkit.fetch.sources.base import Context, Resolution, Source, register
 
 
 @register
@@ -17,7 +17,7 @@ class DirectSource(Source):
 
     def handles(self, url: str) -> bool:
         try:
-            return _kind_from_suffix(url) is not None and bool(urlsplit(url).hostname)
+            return kind_from_suffix(url) is not None and bool(urlsplit(url).hostname)
         except ValueError:
             return False
 

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from osintkit.fetch.pages import MediaRef, PageRecord, _abs, _clean, _dedupe, _parse
+from osintkit.fetch.pages import MediaRef, PageRecord, abs_url, clean_text, dedupe, parse_html
 
 HOSTS = frozenset({"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"})
 _BG_URL = re.compile(r"""background-image\s*:\s*url\(\s*(['"]?)(.*?)\1\s*\)""", re.I)
@@ -75,7 +75,7 @@ def _style_url(node: LexborNode | None, base: str) -> str | None:
     if node is None:
         return None
     m = _BG_URL.search(node.attributes.get("style") or "")
-    return _abs(base, m.group(2)) if m else None
+    return abs_url(base, m.group(2)) if m else None
 
 
 def parse_views(text: str | None) -> int | None:
@@ -105,19 +105,19 @@ def _video(player: LexborNode, msg: LexborNode, base: str, post_id: str,
            when: str | None) -> MediaRef:
     poster = _style_url(player.css_first(".tgme_widget_message_video_thumb"), base)
     dur = player.css_first(".message_video_duration")
-    duration = _clean(dur.text()) if dur is not None else None
+    duration = clean_text(dur.text()) if dur is not None else None
     # Real pages always carry a hidden "not supported in your browser" block beside the
     # <video>: a video source present means the file is offered ("Media is too big" has none).
     video = (player.css_first(".tgme_widget_message_video_wrap video[src]")
              or player.css_first("video[src]"))
-    url = _abs(base, video.attributes.get("src")) if video is not None else None
-    href = _abs(base, player.attributes.get("href"))
+    url = abs_url(base, video.attributes.get("src")) if video is not None else None
+    href = abs_url(base, player.attributes.get("href"))
     if url:
         return MediaRef(url, "video", "telegram:video", post_id, poster, duration,
                         posted_at=when)
     label = (player.css_first(".message_media_not_supported_label")
              or msg.css_first(".message_media_not_supported_label"))
-    reason = _clean(label.text()) if label is not None else "video not offered on the web"
+    reason = clean_text(label.text()) if label is not None else "video not offered on the web"
     return MediaRef(href or poster or base, "video", "telegram:video", post_id, poster, duration,
                     fetchable=False, posted_at=when,
                     reason=f"Telegram shows '{reason}': open the post in a Telegram app to "
@@ -137,15 +137,15 @@ def _media(msg: LexborNode, base: str, post_id: str, when: str | None) -> list[M
             refs.append(MediaRef(url, "image", "telegram:photo", post_id, posted_at=when))
     seen = {r.url for r in refs}
     for player in msg.css(".tgme_widget_message_video_player"):
-        seen.update(_abs(base, v.attributes.get("src")) for v in player.css("video[src]"))
+        seen.update(abs_url(base, v.attributes.get("src")) for v in player.css("video[src]"))
     for video in msg.css("video[src]"):  # round videos and other players outside the above
-        url = _abs(base, video.attributes.get("src"))
+        url = abs_url(base, video.attributes.get("src"))
         if url and url not in seen:
             seen.add(url)
             refs.append(MediaRef(url, "video", "telegram:video", post_id, posted_at=when))
     # Furniture of the post: a link preview's picture shows the linked page, not the post.
     for node in msg.css(".link_preview_image, .link_preview_right_image"):
-        url = _style_url(node, base) or _abs(base, node.attributes.get("src"))
+        url = _style_url(node, base) or abs_url(base, node.attributes.get("src"))
         if url and url not in seen:
             seen.add(url)
             refs.append(MediaRef(url, "image", "telegram:link_preview", post_id,
@@ -158,7 +158,7 @@ def _forward(msg: LexborNode, base: str) -> dict[str, str | None] | None:
     node = msg.css_first(".tgme_widget_message_forwarded_from_name")
     if node is None:
         return None
-    return {"name": _clean(node.text()), "url": _abs(base, node.attributes.get("href"))}
+    return {"name": clean_text(node.text()), "url": abs_url(base, node.attributes.get("href"))}
 
 
 def _edited(msg: LexborNode) -> bool:
@@ -176,14 +176,14 @@ def parse_telegram_post(msg: LexborNode, base: str) -> TelegramPost:
     time_node = msg.css_first(".tgme_widget_message_date time[datetime]") or msg.css_first(
         ".tgme_widget_message_meta time[datetime]")
     views = msg.css_first(".tgme_widget_message_views")
-    views_text = _clean(views.text()) if views is not None else None
-    url = (_abs(base, date_link.attributes.get("href")) if date_link is not None else None)
+    views_text = clean_text(views.text()) if views is not None else None
+    url = (abs_url(base, date_link.attributes.get("href")) if date_link is not None else None)
     when = time_node.attributes.get("datetime") if time_node is not None else None
     return TelegramPost(
         post_id=post_id,
         url=url or urljoin(base, f"/{post_id}"),
-        author=_clean(owner.text()) if owner is not None else None,
-        author_url=_abs(base, owner.attributes.get("href")) if owner is not None else None,
+        author=clean_text(owner.text()) if owner is not None else None,
+        author_url=abs_url(base, owner.attributes.get("href")) if owner is not None else None,
         text=_message_text(msg.css_first(".tgme_widget_message_text")),
         published_at=when,
         edited=_edited(msg),
@@ -218,7 +218,7 @@ def is_telegram_page(html: str | bytes) -> bool:
 
 def telegram_embed_url(html: str | bytes, url: str) -> str | None:
     """For a t.me post landing page (`data-telegram-post`, no widget): its `?embed=1` URL."""
-    tree = _parse(html)
+    tree = parse_html(html)
     if tree.css_first(".tgme_widget_message") is not None:
         return None
     node = tree.css_first("[data-telegram-post]")
@@ -248,15 +248,15 @@ def _cursor(tree: LexborHTMLParser, kind: str) -> int | None:
 
 def parse_channel_page(html: str | bytes, url: str) -> ChannelPage:
     """Every post on a t.me/s/ page (or a widget), the channel and the paging cursors."""
-    tree = _parse(html)
+    tree = parse_html(html)
     posts = [parse_telegram_post(m, url) for m in tree.css(".tgme_widget_message[data-post]")]
     m = _CHANNEL_PATH.match(urlsplit(url).path)
     channel = m.group(1) if m and m.group(1) != "s" else (
         posts[0].post_id.split("/")[0] if posts else None)
     title = tree.css_first(".tgme_channel_info_header_title")
     avatar = tree.css_first(".tgme_page_photo_image img[src]")
-    return ChannelPage(channel=channel, title=_clean(title.text()) if title else None,
-                       avatar=_abs(url, avatar.attributes.get("src")) if avatar else None,
+    return ChannelPage(channel=channel, title=clean_text(title.text()) if title else None,
+                       avatar=abs_url(url, avatar.attributes.get("src")) if avatar else None,
                        posts=posts, before=_cursor(tree, "before"), after=_cursor(tree, "after"))
 
 
@@ -265,7 +265,7 @@ def _page_furniture(tree: LexborHTMLParser, base: str) -> list[MediaRef]:
     out = []
     for node in tree.css(".tgme_page_photo_image img[src], "
                          ".tgme_widget_message_user_photo img[src]"):
-        url = _abs(base, node.attributes.get("src"))
+        url = abs_url(base, node.attributes.get("src"))
         if url:
             out.append(MediaRef(url, "image", "telegram:avatar", role="furniture",
                                 why="channel avatar"))
@@ -275,7 +275,7 @@ def _page_furniture(tree: LexborHTMLParser, base: str) -> list[MediaRef]:
 def parse_telegram(html: str | bytes, url: str, *,
                    all_posts: bool = False) -> tuple[PageRecord, list[MediaRef]]:
     """The page record (the claimed post's details) and every media reference with its role."""
-    tree = _parse(html)
+    tree = parse_html(html)
     posts = [parse_telegram_post(m, url) for m in tree.css(".tgme_widget_message[data-post]")]
     want = wanted_post(url)
     if want and not any(p.post_id.lower() == want.lower() for p in posts):
@@ -289,7 +289,7 @@ def parse_telegram(html: str | bytes, url: str, *,
     main = chosen[0] if len(chosen) == 1 else None
     title = tree.css_first("title")
     rec = PageRecord(url=url, final_url=url, kind="telegram", posts=chosen,
-                     title=_clean(title.text()) if title is not None else None)
+                     title=clean_text(title.text()) if title is not None else None)
     if main is not None:
         rec.published_at, rec.author, rec.text = main.published_at, main.author, main.text
         rec.edited, rec.views, rec.forwarded_from = main.edited, main.views, main.forwarded_from
@@ -302,11 +302,11 @@ def parse_telegram(html: str | bytes, url: str, *,
             ref.role, ref.why = "furniture", f"another post on the page ({post.post_id})"
             refs.append(ref)
     refs += _page_furniture(tree, url)
-    return rec, _dedupe(refs)
+    return rec, dedupe(refs)
 
 
 # ------------------------------------------------------------------ the source
-from osintkit.fetch.sources import Context, Resolution, Source, register  # noqa: E402
+from osintkit.fetch.sources.base import Context, Resolution, Source, register  # noqa: E402
 
 
 @register
@@ -332,14 +332,14 @@ class TelegramSource(Source):
         if embed:
             try:
                 resp = ctx.get(embed)
-                from osintkit.fetch.capture import decode_html
+                from osintkit.fetch.pages import decode_html
 
                 html = decode_html(resp)
                 ctx.keep_page(resp)
                 notes.append(f"Telegram post read from its widget {embed}")
             except FetchError as exc:
                 notes.append(f"Telegram widget not fetched: {exc.message}")
-        if _parse(html).css_first(".tgme_widget_message[data-post]") is None:
+        if parse_html(html).css_first(".tgme_widget_message[data-post]") is None:
             return None
         rec, refs = parse_telegram(html, page_url,
                                    all_posts=bool(ctx.options.get("all_posts")))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from osintkit.errors import FetchError
 from osintkit.fetch.furniture import host_matches
 from osintkit.fetch.pages import MediaRef, PageRecord
-from osintkit.fetch.sources import Context, Resolution, Source, register
+from osintkit.fetch.sources.base import Context, Resolution, Source, register
 
 PLATFORMS = ("youtube.com", "youtu.be", "vimeo.com", "dailymotion.com", "tiktok.com",
              "twitter.com", "x.com", "instagram.com", "facebook.com", "fb.watch", "rumble.com",

@@ -4,7 +4,7 @@ For one image: error level analysis (ELA), JPEG quality and table family from th
 quantization tables, a double-compression score from DCT histograms, the EXIF
 thumbnail against the main image, and a noise-residual map. Each indicator says whether
 it `fired` against a threshold calibrated on real camera photos (see
-`scripts/calibrate_forensics.py` and the README table: untouched photos fire ≤ 5%).
+`scripts/calibrate_forensics.py` and the table in docs/forensics.md: untouched photos fire ≤ 5%).
 With `out_dir`, one PNG per indicator is written next to the numbers.
 """
 
@@ -83,9 +83,9 @@ def open_image(path: Path) -> tuple[Image.Image, str]:
         raise MediaError(f"{path}: {probe.format} video; forensics reads still images only",
                          code=errors.UNSUPPORTED)
     if probe.format in ("HEIF", "AVIF"):
-        import pillow_heif
+        from osintkit.media.heif import register_heif
 
-        pillow_heif.register_heif_opener()
+        register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
