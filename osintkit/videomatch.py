@@ -42,6 +42,7 @@ PIXEL_BITS = 124
 LINE_NCC = 0.6  # where a line says to look, a pair needs this much correlation
 PIXEL_PEAKS = 4  # moments kept per query frame: the best local maxima along the strip
 MIN_STD = 3.0  # grey-level std under which a thumbnail is flat: no pixel pair
+MAPPINGS = 3  # fitted archived shots whose mappings are tried (match_video)
 
 
 # ---------------------------------------------------------------- the query
@@ -348,37 +349,68 @@ class Fit:
 
 def match_video(q: QueryVideo, item: ItemVideo, fits: list[Fit] | None = None) -> VideoMatch:
     """Segments of `item` in the query: PDQ pairs, then pixel pairs under the mapping
-    the PDQ pairs' view or the best fit gives; copy or another shot."""
+    that explains the most of the query (the PDQ pairs' view, or one of the fits); copy
+    or another shot."""
     fits = [f for f in fits or [] if f.geo.confirmed and f.geo.homography is not None]
-    pairs, seeds = pdq_pairs(q, item)
-    size = item.size
-    H, transform, basis = None, "none", "hashes"
-    if seeds:
-        (view, transform), _ = max(seeds.items(), key=lambda kv: (kv[1], -kv[0][0]))
-        if size is not None:
-            H = view_homography(q, view, transform == "mirror", size)
+    pdq, seeds = pdq_pairs(q, item)
     best_fit = _same_moment(q, item, max(fits, key=lambda f: f.geo.inliers)) if fits else None
-    if best_fit is not None and (H is None or not seeds):
-        H = np.asarray(best_fit.geo.homography, np.float64)
-        transform = "mirror" if best_fit.geo.mirrored else "none"
-        basis = "geometry" if not seeds else "hashes+geometry"
-    scores = pixel_scores(q, item, H) if H is not None else None
-    if scores is not None:
-        pairs += _peak_pairs(q, item, scores, transform)
-    segs = segments_from_matches(pairs, q.times, q.end, PDQ_SEED)
-    if scores is not None and segs:  # read the pixels where each line says to look
-        pairs += _line_pairs(q, item, scores, segs, transform)
-        segs = segments_from_matches(pairs, q.times, q.end, PDQ_SEED)
+    chosen: tuple | None = None
+    for H, transform, basis, fit in _mappings(q, item, fits, seeds, best_fit):
+        pairs, segs = _align(q, item, list(pdq), H, transform)
+        score = (sum(x.query_end - x.query_start for x in segs), len(pairs))
+        if chosen is None or score > chosen[0]:
+            chosen = (score, transform, basis, fit, pairs, segs)
+    _, transform, basis, fit, pairs, segs = chosen or ((0, 0), "none", "hashes", None, pdq, [])
+    fit = fit or best_fit
     segs = _grow_over_flat(q, segs)
-    pdq = [m.distance for m in pairs if m.source == "pdq"]
-    vm = VideoMatch(segs, None, transform, pairs=[m for s in segs for m in s.matches],
-                    basis=basis, best_pdq=min(pdq) if pdq else None)
-    if best_fit is not None:
-        vm.geometry = best_fit.geo.to_dict()
-    vm.kind = _video_kind(q, item, vm, best_fit, H)
-    if best_fit is not None and (vm.kind == "scene" or (vm.kind and not vm.segments)):
+    dist = [m.distance for m in pairs if m.source == "pdq"]
+    vm = VideoMatch(segs, None, transform, pairs=[m for x in segs for m in x.matches],
+                    basis=basis, best_pdq=min(dist) if dist else None)
+    if fit is not None:
+        vm.geometry = fit.geo.to_dict()
+    vm.kind = _video_kind(q, item, vm, fit)
+    if fit is not None and (vm.kind == "scene" or (vm.kind and not vm.segments)):
         vm.segments = _fit_segments(q, item, fits)  # the fitted shots, without a line
     return vm
+
+
+def _mappings(q: QueryVideo, item: ItemVideo, fits: list[Fit], seeds: dict[tuple[int, str], int],
+              best_fit: Fit | None) -> list[tuple[np.ndarray | None, str, str, Fit | None]]:
+    """The mappings (H, transform, basis, fit) worth aligning the query with: the view
+    the PDQ seeds point at, then the fits of up to MAPPINGS distinct archived shots. A
+    fit is exact only for the moment it was made at: in a pan, another moment of the
+    same shot fits too, shifted (time and position trade off), and its pixel pairs then
+    fall a second off and miss the other shots; the mapping that explains the most of
+    the query wins (a still shot, or a fit at the same moment, aligns every shot)."""
+    out: list[tuple[np.ndarray | None, str, str, Fit | None]] = []
+    if seeds and item.size is not None:
+        (view, transform), _ = max(seeds.items(), key=lambda kv: (kv[1], -kv[0][0]))
+        out.append((view_homography(q, view, transform == "mirror", item.size), transform,
+                    "hashes" if not fits else "hashes+geometry", best_fit))
+    seen: set[Any] = set()
+    for f in sorted(fits, key=lambda f: -f.geo.inliers):
+        if f.target in seen or len(seen) >= MAPPINGS:
+            continue
+        seen.add(f.target)
+        f = best_fit if best_fit is not None and f.target == best_fit.target else \
+            _same_moment(q, item, f)
+        out.append((np.asarray(f.geo.homography, np.float64),
+                    "mirror" if f.geo.mirrored else "none",
+                    "geometry" if not seeds else "hashes+geometry", f))
+    return out or [(None, "none", "hashes", None)]
+
+
+def _align(q: QueryVideo, item: ItemVideo, pairs: list[FrameMatch], H: np.ndarray | None,
+           transform: str) -> tuple[list[FrameMatch], list[Segment]]:
+    """The PDQ pairs plus the pixel pairs under H, and the segments they make."""
+    scores = pixel_scores(q, item, H) if H is not None else None
+    if scores is not None:
+        pairs = pairs + _peak_pairs(q, item, scores, transform)
+    segs = segments_from_matches(pairs, q.times, q.end, PDQ_SEED)
+    if scores is not None and segs:  # read the pixels where each line says to look
+        pairs = pairs + _line_pairs(q, item, scores, segs, transform)
+        segs = segments_from_matches(pairs, q.times, q.end, PDQ_SEED)
+    return pairs, segs
 
 
 def _flat(q: QueryVideo) -> list[bool]:
@@ -444,8 +476,7 @@ def _same_moment(q: QueryVideo, item: ItemVideo, fit: Fit) -> Fit:
     return best
 
 
-def _video_kind(q: QueryVideo, item: ItemVideo, vm: VideoMatch, fit: Fit | None,
-                H: np.ndarray | None) -> str | None:
+def _video_kind(q: QueryVideo, item: ItemVideo, vm: VideoMatch, fit: Fit | None) -> str | None:
     """"near" when PDQ or the aligned pixels agree (a seed on a segment's line);
     "scene" when a fit holds, no moment of the archived video agrees with the query's
     pixels, and the pixel check of the best-fitted frame says another shot."""

@@ -155,6 +155,10 @@ def _accept_video(st: _State, q: vmod.QueryVideo, source: Source, item_id: Any,
     vm = vmod.match_video(q, item, fits)
     if vm.kind is None or not vm.segments:
         return
+    old = st.found.get(item_id)
+    if old is not None and (old.match.kind == "near", old.match.seconds) >= \
+            (vm.kind == "near", vm.seconds):
+        return  # found again with another fit: keep the better explanation
     covered = [(r.t0, r.t1, r.picture.thumb) for r in item.shots.values() if r.picture.thumb
                and any(s.item_start is not None and r.t0 < (s.item_end or 0) and
                        r.t1 > s.item_start for s in vm.segments)]
@@ -187,7 +191,6 @@ def _fit_rep(st: _State, q: vmod.QueryVideo, source: Source, rep: int, exclude: 
 
     qp = q.picture(rep)
     found_images = {i for i, f in st.found.items() if f.kind == "image"}
-    found_videos = {i for i, f in st.found.items() if f.kind == "video"}
     new: dict[str, list[Any]] = {"video": [], "image": []}
     cands = source.image_candidates(qp.words, k, set(exclude) | found_images)
     stored = source.images([c.item_id for c in cands])
@@ -201,13 +204,15 @@ def _fit_rep(st: _State, q: vmod.QueryVideo, source: Source, rep: int, exclude: 
             photo_fits.setdefault(c.item_id, []).append(vmod.Fit(rep, None, geo, shot))
             if c.item_id not in new["image"]:
                 new["image"].append(c.item_id)
-    taken = {sid for i in found_videos for sid in source.item_video(i).shots}
-    scands = source.shot_candidates(qp.words, k, taken)
+    # Shots of videos already found stay candidates: a query shot their segments do not
+    # explain yet may fit one of them, and its mapping may align the whole copy where
+    # the first fit could not (match_video tries each fitted shot's mapping).
+    scands = source.shot_candidates(qp.words, k, set())
     rows = source.shots([c.item_id for c in scands])
     for c in scands:
         row = rows.get(c.item_id)
-        if row is None or row.item_id in found_videos or row.item_id in new["video"] or \
-                row.item_id in exclude or budget[0] <= 0:
+        if row is None or row.item_id in new["video"] or row.item_id in exclude or \
+                budget[0] <= 0:
             continue
         budget[0] -= 1
         side, either = _hint(c)
