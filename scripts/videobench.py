@@ -346,3 +346,32 @@ def good_photos(folder: Path, n: int | None = None) -> list[Path]:
             continue
         out.append(p)
     return out[:n] if n else out
+
+
+def main(clips: Path, photos_dir: Path | None, work: Path) -> list[str]:
+    """Build the archive (10 clips, 60 photos), make every query, run them; the table."""
+    import json
+
+    from osintkit.archive import open_archive
+
+    if photos_dir is None:
+        raise SystemExit("--photos DIR is needed for the slideshows and archived photos")
+    work.mkdir(parents=True, exist_ok=True)
+    src = prepare_sources(clips, work)
+    photos = good_photos(photos_dir)
+    random.Random(1).shuffle(photos)
+    arch_photos, other_photos = photos[:60], photos[60:90]
+    url = f"sqlite:///{work / 'archive.sqlite'}"
+    names_file = work / "names.json"
+    if not (work / "archive.sqlite").exists() or not names_file.exists():
+        for stale in work.glob("archive.sqlite*"):
+            stale.unlink()
+        names = build_archive(url, src, arch_photos, print)
+        names_file.write_text(json.dumps(names))
+    names = {int(k): v for k, v in json.loads(names_file.read_text()).items()}
+    queries = make_queries(src, work) + make_slideshows(arch_photos, other_photos, work)
+    with open_archive(url) as a:
+        outcomes = run_queries(a, queries, names, print)
+    table = summary(outcomes)
+    print("\n".join(table))
+    return table

@@ -182,3 +182,27 @@ def test_generated_queries_differ_from_the_original():
     frames = [np.full((100, 160, 3), i, np.uint8) for i in range(3)]
     out = list(vf.crop(frames, (0.1, 0.1, 0.9, 0.9)))
     assert out[0].shape != frames[0].shape
+
+
+def test_videos_archived_before_v7_are_backfilled_then_found(clips, tmp_path):
+    """An archive whose videos have no shots or strip (added before schema v7) finds
+    the cropped copy only after `archive backfill` made them from the files."""
+    import shutil
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    shutil.copy(clips["dir"] / "archive.sqlite", db)
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM shots")
+        con.execute("DELETE FROM strips")
+    url = f"sqlite:///{db}"
+    old = dict(clips, url=url)
+    before = [m for m in _search(old, "crop") if m.name == "original.mp4"]
+    assert not any(_covers(m.segments, 0.0, PART[1] - PART[0], *PART) for m in before)
+    run = subprocess.run([sys.executable, "-m", "osintkit", "archive", "backfill", "--db", url,
+                          "--json"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["done"].get("video ok") == 2 and got["status"]["video pending"] == 0, got
+    [m] = [m for m in _search(old, "crop") if m.name == "original.mp4"]
+    assert _covers(m.segments, 0.0, PART[1] - PART[0], *PART), m.segments

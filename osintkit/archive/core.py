@@ -302,6 +302,12 @@ class Archive:
         self._words = archive_words(self.db, self.stamp(), cache, self._words)
         return self._words[1]
 
+    def video_counts(self) -> dict[str, int]:
+        """Archived videos by shot/strip status (`pending`: added before schema v7)."""
+        from osintkit.archive.videostore import counts
+
+        return counts(self.db)
+
     def local_counts(self) -> dict[str, int]:
         """Archived images by local-feature status (cached until the archive changes)."""
         from osintkit.archive.local import counts
@@ -313,10 +319,16 @@ class Archive:
 
     def backfill(self, retry: bool = False, limit: int | None = None, jobs: int = 1,
                  progress: Callable[[int, str], None] | None = None) -> Any:
-        """Local features for archived images that have none (archive/local.py)."""
+        """Local features for archived images that have none (archive/local.py), then
+        shots and strips for archived videos that have none (archive/videostore.py);
+        `done` counts videos under "video <status>"."""
+        from osintkit.archive import videostore
         from osintkit.archive.local import backfill
 
-        return backfill(self, retry=retry, limit=limit, jobs=jobs, progress=progress)
+        report = backfill(self, retry=retry, limit=limit, jobs=jobs, progress=progress)
+        for status, n in videostore.backfill(self, retry=retry, limit=limit).items():
+            report.done[f"video {status}"] = report.done.get(f"video {status}", 0) + n
+        return report
 
     # ------------------------------------------------------------------ records
     def get(self, item_id: int) -> Item | None:
