@@ -39,7 +39,7 @@ DRAFT_SIZE = 256
 PDQ_MIN_QUALITY = 50  # Meta's guidance: PDQ hashes of quality < 50 are unreliable
 # Seconds between sampled video frames (plus scene changes): ONE sampling for `hash`,
 # `compare`, `verify`, `archive add` and `archive search`, so the same pair of videos gives
-# the same segment times whichever command matched it (README "Video").
+# the same segment times whichever command matched it (docs/video.md).
 VIDEO_EVERY = 1.0
 
 # Same order as pdqhash.compute_dihedral's output. pdqhash calls its 5th/6th outputs

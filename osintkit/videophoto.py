@@ -20,7 +20,8 @@ def photo_check(q: QueryVideo, i: int, lp: Any, mirrored: bool) -> Any:
     return match_features(feats, feats, lp.features(), mirrored_only=mirrored)
 
 
-def match_photo(q: QueryVideo, lp: Any, fits: list[Fit], hash_frames: dict[int, int],
+def match_photo(q: QueryVideo,  # noqa: C901  (seeds, growth both ways, verdict)
+                lp: Any, fits: list[Fit], hash_frames: dict[int, int],
                 budget: list[int] | None = None) -> VideoMatch:
     """When an archived photo is shown in the query: the frames fitted (or PDQ-matched)
     onto it, grown to their neighbours one fitted frame at a time (two misses in a row

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import videofamilies as vf
 from fixtures_video import Shot, render, write_video
 from PIL import Image, ImageOps
 
-import videofamilies as vf
 from osintkit.archive import open_archive
 
 TOL = 1.0

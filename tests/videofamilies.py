@@ -104,7 +104,7 @@ def player(frames: Sequence[np.ndarray], canvas: tuple[int, int] = (960, 600),
     rng = np.random.default_rng(seed)
     bg, fg, accent = ((18, 18, 20), (230, 230, 230), (220, 40, 40)) if dark else \
         ((250, 250, 250), (30, 30, 30), (200, 20, 20))
-    cw, ch = canvas
+    cw, _ = canvas
     vw = round(cw * scale) // 2 * 2
     x0, y0 = round(cw * 0.03), 56
     n = len(frames)

@@ -106,7 +106,8 @@ class _State:
                                if s.query_start <= t < s.query_end}
 
 
-def run(source: Source, q: vmod.QueryVideo, hash_videos: list[Any],
+def run(source: Source,  # noqa: C901  (the module doc's steps, in order)
+        q: vmod.QueryVideo, hash_videos: list[Any],
         hash_images: dict[Any, dict[int, int]], exclude: set[int] = frozenset(),
         k: int = CANDIDATES, max_fits: int = MAX_FITS) -> tuple[list[Found], list[str]]:
     """Every archived video and photo the query shows (see the module doc).

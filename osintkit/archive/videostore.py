@@ -2,7 +2,7 @@
 the local features, visual words and thumbnail of the frame that represents it (table
 `shots`), per video a small grey thumbnail of every sampled frame (table `strips`).
 
-Why this and not features of every frame (README "Video", measured): a shot's frames
+Why this and not features of every frame (docs/video.md, measured): a shot's frames
 look alike, so one set of 400 ORB features per shot (media/videopixels.py: a cut, a
 drift of 96 PDQ bits or 8 s start a new one) finds a cropped, zoomed or screen-recorded
 copy as well as the features of every frame would, at ~1/6 of the storage of a frame

@@ -335,10 +335,9 @@ def gray_thumb(vf: Any, box: tuple[int, int, int, int] | None = None,
 
     y = _luma(vf)
     rot = round((vf.rotation or 0) / 90) % 4
-    if box is not None:
-        # `box` is in displayed pixels: undo the rotation on it (rare) or cut directly
-        if rot == 0 and y.shape[1] >= box[2] and y.shape[0] >= box[3]:
-            y = y[box[1]:box[3], box[0]:box[2]]
+    # `box` is in displayed pixels: cut directly, or after the rotation (rare)
+    if box is not None and rot == 0 and y.shape[1] >= box[2] and y.shape[0] >= box[3]:
+        y = y[box[1]:box[3], box[0]:box[2]]
     if rot:
         y = np.rot90(y, rot)
         if box is not None and y.shape[1] >= box[2] and y.shape[0] >= box[3]:
@@ -437,7 +436,8 @@ def _check_complete(p: Path, packets: _Packets, last_t: float | None) -> None:
                          code=errors.TRUNCATED)
 
 
-def _decode(container: Any, stream: Any, packets: _Packets, every: float,
+def _decode(container: Any,  # noqa: C901  (one pass: GOP plan, sampling, dense strip)
+            stream: Any, packets: _Packets, every: float,
             scenes: bool, dense: Callable[[float, Any], None] | None = None) -> Iterator[Frame]:
     """The decode pass; returns the time of the last decoded frame (None if none)."""
     import av

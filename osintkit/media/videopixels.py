@@ -19,6 +19,7 @@ archived video keeps: archive/videostore.py), so both cut shots the same way.
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,5 +147,5 @@ class VideoPixels:
 
 
 def _step(times: list[float]) -> float:
-    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False) if b > a)
+    gaps = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
     return gaps[len(gaps) // 2] if gaps else 1.0

@@ -138,7 +138,7 @@ def _sharp_box(stack: np.ndarray) -> Box | None:
 
 def _plausible(box: Box, shape: tuple[int, ...], side: float = MIN_SIDE,
                area: float = 0.0) -> bool:
-    x, y, w, h = box
+    _, _, w, h = box
     H, W = shape[:2]
     if w < side * W or h < side * H or w * h < area * W * H:
         return False
