@@ -138,10 +138,11 @@ class _Side:
     entries: list[_Entry]
     image: Image.Image | None = None  # the hashed picture (images only)
     error: ErrorInfo | None = None  # a video that broke after some frames
+    pixels: Any = None  # videos: media/videopixels.VideoPixels (the robust match)
 
 
 def _load_side(path: Path, kinds: tuple[str, ...], every: float,
-               size: int | None = DRAFT_SIZE) -> _Side:
+               size: int | None = DRAFT_SIZE, archive: bool = False) -> _Side:
     probe = sniff(path)
     sha, _ = file_digests(path)
     if probe.kind == "image":
@@ -149,13 +150,16 @@ def _load_side(path: Path, kinds: tuple[str, ...], every: float,
         hashes, variants = hash_with_variants(img, kinds)
         return _Side(path, "image", sha, [_Entry(None, None, hashes, variants)], img)
     from osintkit.media.frames import sample_frames
+    from osintkit.media.videopixels import VideoPixels
 
-    side = _Side(path, "video", sha, [])
+    side = _Side(path, "video", sha, [], pixels=VideoPixels(dense=archive))
+    dense = side.pixels.add_dense if archive else None
     try:
-        for fr in sample_frames(path, every=every):
+        for fr in sample_frames(path, every=every, dense=dense):
             img = to_rgb(fr.image)
             hashes, variants = hash_with_variants(shrink(img, size) if size else img, kinds)
             side.entries.append(_Entry(float(fr.t), fr.index, hashes, variants))
+            side.pixels.add(fr, img, hashes)
     except MediaError as exc:
         if not side.entries:
             raise
@@ -248,10 +252,14 @@ def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
     res = CompareResult(pa, pb, ok=False)
     try:
         sa = _load_side(pa, kinds, every, size)
-        sb = _load_side(pb, kinds, every, size)
+        sb = _load_side(pb, kinds, every, size, archive=robust)  # B as an archive keeps it
         res.kind_a, res.kind_b = sa.kind, sb.kind
         _fill(res, sa, sb, kinds, every)
         geo = robust_compare(res) if robust and sa.kind == sb.kind == "image" else None
+        if robust and "video" in (sa.kind, sb.kind):
+            from osintkit.compare_video import robust_pair
+
+            robust_pair(res, sa, sb)  # segments as the archive's search finds them
         if visual is not None and geo is not None:
             from osintkit.geometry import draw
 

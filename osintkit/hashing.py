@@ -37,7 +37,10 @@ from osintkit.warnroute import collecting
 # 14 of 256 bits of the full decode on the corpus photos (docs/matching.md); 128 drifted to 36.
 DRAFT_SIZE = 256
 PDQ_MIN_QUALITY = 50  # Meta's guidance: PDQ hashes of quality < 50 are unreliable
-VIDEO_EVERY = 2.0
+# Seconds between sampled video frames (plus scene changes): ONE sampling for `hash`,
+# `compare`, `verify`, `archive add` and `archive search`, so the same pair of videos gives
+# the same segment times whichever command matched it (docs/video.md).
+VIDEO_EVERY = 1.0
 
 # Same order as pdqhash.compute_dihedral's output. pdqhash calls its 5th/6th outputs
 # flipX/flipY: flipX mirrors across the X axis (top-bottom, our "flip"), flipY across the
@@ -326,6 +329,9 @@ class HashResult:
     height: int | None = None
     variants: dict[str, str] = field(default_factory=dict, repr=False)  # PDQ dihedral
     warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
+    # videos hashed with `pixels=True`: the reduced frames robust matching needs
+    # (media/videopixels.py VideoPixels), kept from the same decode; never in JSON
+    pixels: Any = field(default=None, repr=False)
 
     def to_dict(self, with_variants: bool = False) -> dict[str, Any]:
         """The `osintkit hash --json` object."""
@@ -345,15 +351,36 @@ class HashResult:
 
 
 def _hash_video(path: Path, kinds: tuple[str, ...], every: float,
-                out: list[FrameHashes]) -> None:
-    """Append the hashes of sampled frames to `out` (kept if the video breaks midway)."""
+                out: list[FrameHashes], pixels: Any = None) -> None:
+    """Append the hashes of sampled frames to `out` (kept if the video breaks midway);
+    `pixels` (a VideoPixels) also keeps each frame's reduced picture."""
     from osintkit.media.frames import sample_frames
 
-    for frame in sample_frames(path, every=every):
-        img = shrink(to_rgb(frame.image))  # as a JPEG of the frame would be draft-decoded
+    dense = pixels.add_dense if pixels is not None and pixels.dense else None
+    for frame in sample_frames(path, every=every, dense=dense):
+        full = to_rgb(frame.image)
+        img = shrink(full)  # as a JPEG of the frame would be draft-decoded
         hashes, variants = hash_with_variants(img, kinds)
         out.append(FrameHashes(float(frame.t), hashes, frame.index, bool(frame.scene_change),
                                variants))
+        if pixels is not None:
+            pixels.add(frame, full, hashes)
+    if pixels is not None:
+        pixels.duration = _duration(path)
+
+
+def _duration(path: Path) -> float | None:
+    """The video stream's duration in seconds, as its container declares it."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as c:
+            s = c.streams.video[0]
+            if s.duration and s.time_base:
+                return float(s.duration * s.time_base)
+            return c.duration / 1_000_000 if c.duration else None
+    except Exception:  # a damaged container: the last frame's time will do
+        return None
 
 
 class _BackgroundDigests(threading.Thread):
@@ -381,9 +408,14 @@ class _BackgroundDigests(threading.Thread):
         return self._out
 
 
-def _hash_content(res: HashResult, kinds: tuple[str, ...], every: float) -> None:
+def _hash_content(res: HashResult, kinds: tuple[str, ...], every: float,
+                  pixels: bool | str = False) -> None:
     if res.kind == "video":
-        _hash_video(res.path, kinds, every, res.frames)  # a truncated video keeps its frames
+        if pixels:
+            from osintkit.media.videopixels import VideoPixels
+
+            res.pixels = VideoPixels(dense=pixels == "archive")
+        _hash_video(res.path, kinds, every, res.frames, res.pixels)  # truncated: frames kept
     else:
         img = load_image(res.path)
         res.width, res.height = img.size
@@ -391,8 +423,11 @@ def _hash_content(res: HashResult, kinds: tuple[str, ...], every: float) -> None
 
 
 def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHES,
-              every: float = VIDEO_EVERY) -> HashResult:
-    """Digests and perceptual hashes of one image or video; never raises for a bad file."""
+              every: float = VIDEO_EVERY, pixels: bool | str = False) -> HashResult:
+    """Digests and perceptual hashes of one image or video; never raises for a bad file.
+    `pixels`: a video also keeps its reduced frames (`HashResult.pixels`) for robust
+    matching, from the same decode; "archive": and every reference frame's small grey
+    thumbnail (what an archived video keeps, archive/videostore.py)."""
     p = Path(path)
     res = HashResult(p, ok=False)
     digests: _BackgroundDigests | None = None
@@ -401,7 +436,7 @@ def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHE
         res.kind, res.format = probe.kind, probe.format
         digests = _BackgroundDigests(p)
         with collecting(res.warnings):  # Pillow's warnings about damaged tags
-            _hash_content(res, tuple(kinds), every)
+            _hash_content(res, tuple(kinds), every, pixels)
         res.sha256, res.md5 = digests.result()
         res.ok = True
     except MediaError as exc:
@@ -417,7 +452,7 @@ def hash_file(path: str | os.PathLike[str], kinds: Iterable[str] = DEFAULT_HASHE
     return res
 
 
-def _hash_one(args: tuple[Path, tuple[str, ...], float]) -> HashResult:
+def _hash_one(args: tuple[Path, tuple[str, ...], float, bool | str]) -> HashResult:
     return hash_file(*args)
 
 
@@ -428,17 +463,18 @@ def collect_inputs(paths: Iterable[str | os.PathLike[str]],
 
 
 def hash_paths(inputs: Iterable[Any], kinds: Iterable[str] = DEFAULT_HASHES, jobs: int = 1,
-               every: float = VIDEO_EVERY) -> Iterator[HashResult]:
-    """Hash many inputs (from `collect_inputs`) in order, with `jobs` processes."""
+               every: float = VIDEO_EVERY, pixels: bool | str = False) -> Iterator[HashResult]:
+    """Hash many inputs (from `collect_inputs`) in order, with `jobs` processes
+    (`pixels`: see `hash_file`)."""
     kinds = tuple(kinds)
-    todo: list[tuple[Path, tuple[str, ...], float]] = []
+    todo: list[tuple[Path, tuple[str, ...], float, bool | str]] = []
     slots: list[HashResult | None] = []
     for item in inputs:
         if item.error:
             slots.append(HashResult(item.path, ok=False, error=item.error))
         else:
             slots.append(None)
-            todo.append((item.path, kinds, every))
+            todo.append((item.path, kinds, every, pixels))
     if jobs > 1 and len(todo) > 1:
         from concurrent.futures import ProcessPoolExecutor
 

@@ -1,11 +1,15 @@
 """Archive stage, after search: turn frame-level matches into matched segments.
 
-A query video's sampled frames are matched (PDQ distance) against an archived video's
-frames; a reused clip shows up as a run of matches at a constant time offset
-(`item_t - query_t`). We vote for offsets, take the strongest, keep each query frame's
-best match at that offset, split the matches into runs along the query's time line, and
-report segments: query start-end <-> archive start-end, with the share of query frames
-matched. Against an archived image the runs say when, in the query, the image appears.
+A query video's sampled frames are matched (PDQ distance, or the pixels after a fit:
+videomatch.py) against an archived video's frames; a reused clip shows up as a run of
+matches along a line `item_t = speed x query_t + offset`, the speed 1 unless the copy
+was sped up or slowed down (up to +-12%). We vote for lines (speed, offset), take the
+strongest, refine it by least squares on each query frame's best match near it, split
+the matches into runs along the query's time line (one unmatched frame in between is
+tolerated: a cross-fade, a flash), and report segments: query start-end <-> archive
+start-end, with the share of query frames matched. Then the next line, so re-cut shots
+give one segment each. Against an archived image the runs say when, in the query, the
+image appears.
 
 Each sampled frame stands for the time up to the next sampled frame, so a segment ends
 where the first unmatched frame after it begins: with a frame at each scene change (see
@@ -24,6 +28,13 @@ from typing import Any
 PDQ_MAX_DISTANCE = 31  # ThreatExchange's vPDQ frame threshold (distance <= 31 of 256 bits)
 PDQ_MIN_QUALITY = 50  # ThreatExchange ignores frames below this PDQ quality (flat frames)
 OFFSET_BIN = 0.5  # seconds: offset votes are counted in bins this wide (plus neighbours)
+# Speeds voted for: a copy sped up or slowed down by up to 12% (players' 1.1x, 0.9x).
+# Speed 1 is kept unless another speed explains clearly more frames (SPEED_MARGIN).
+SPEEDS = tuple(round(0.88 + 0.01 * k, 2) for k in range(25))
+SPEED_MARGIN = (2, 0.2)  # at least 2 more votes and 20% more than speed 1's best line
+RUN_GAP = 2.5  # seconds between two matched frames of one segment at most (on one line)
+NEAR_TIE = 6  # bits: matches this close to a frame's best are as good (a still shot)
+SPEED_SPAN = 8.0  # seconds of query: shorter, a 10% speed change moves times < 0.8 s
 # Hysteresis: a segment is seeded by frames within PDQ_MAX_DISTANCE and extended, at the
 # same offset, by frames within EXTEND_DISTANCE (a re-encoded, logo-stamped copy sampled
 # one frame off in a pan lands around 50). Unrelated PDQ hashes sit around 128 +- 8.
@@ -38,6 +49,7 @@ class FrameMatch:
     item_t: float | None
     distance: int
     transform: str = "none"  # of the query frame: "mirror" when a flipped copy matched
+    source: str = "pdq"  # what matched: "pdq" | "pixels" (after a fit) | "fit" (features)
 
 
 @dataclass
@@ -60,10 +72,11 @@ class Segment:
     mean_distance: float
     matches: list[FrameMatch]
     transform: str = "none"  # "mirror": the query shows the footage flipped left-right
+    speed: float = 1.0  # archive seconds per query second (1.1: the copy was slowed down)
 
     @property
     def offset(self) -> float | None:
-        """item time - query time (None for an image item)."""
+        """item time - query time at the segment's start (None for an image item)."""
         return None if self.item_start is None else self.item_start - self.query_start
 
     def to_dict(self, with_frames: bool = False) -> dict[str, Any]:
@@ -73,10 +86,12 @@ class Segment:
             "item_end": None if self.item_end is None else round(self.item_end, 3),
             "frames": self.frames, "share": round(self.share, 4),
             "density": round(self.density, 4), "distance": self.distance,
-            "mean_distance": round(self.mean_distance, 2), "transform": self.transform}
+            "mean_distance": round(self.mean_distance, 2), "transform": self.transform,
+            "speed": round(self.speed, 3)}
         if with_frames:
             d["matches"] = [{"query_t": m.query_t, "item_t": m.item_t, "distance": m.distance,
-                             "transform": m.transform} for m in self.matches]
+                             "transform": m.transform, "source": m.source}
+                            for m in self.matches]
         return d
 
 
@@ -200,11 +215,18 @@ def segments_from_matches(matches: Iterable[Any], query_times: Sequence[float] |
         left = [m for m in ms if m.item_t is not None]
         tol = max(OFFSET_BIN * 2, _step(times))
         while seeds := [m for m in left if m.distance <= limit]:
-            offset = _strongest_offset(seeds)
-            near = [m for m in left if abs(m.item_t - m.query_t - offset) <= tol]
-            best = _best_per_query(near, lambda m, o=offset: abs(m.item_t - m.query_t - o))
-            segs.extend(_runs(best, times, offset, query_duration))
-            used = {m.query_t for m in best}
+            speed, offset = _strongest_line(seeds)
+            best = _on_line(left, speed, offset, tol)
+            speed, offset = _refine(best, speed, offset)
+            best = _on_line(left, speed, offset, tol)
+            if not best:
+                left = [m for m in left if m not in seeds]
+                continue
+            new = _runs(best, times, (speed, offset), query_duration)
+            segs.extend(new)
+            # the frames inside a segment are its own, matched or not (a flash, a blur)
+            used = {m.query_t for m in best} | \
+                {t for sg in new for t in times if sg.query_start <= t < sg.query_end}
             left = [m for m in left if m.query_t not in used]
     segs = [s for s in segs if s.distance <= limit]
     return sorted(segs, key=lambda s: (s.query_start, s.item_start or 0.0))
@@ -214,7 +236,8 @@ def _as_match(m: Any) -> FrameMatch:
     if isinstance(m, FrameMatch):
         return m
     if isinstance(m, tuple | list):
-        return FrameMatch(float(m[0]), None if m[1] is None else float(m[1]), int(m[2]))
+        return FrameMatch(float(m[0]), None if m[1] is None else float(m[1]), int(m[2]),
+                          *(str(x) for x in m[3:5]))
     dist = m.distance
     if isinstance(dist, dict):  # archive matches: {"pdq": 12, "phash": 4}
         dist = dist.get("pdq", min(dist.values(), default=0))
@@ -232,21 +255,86 @@ def _snap(ms: list[FrameMatch], times: list[float]) -> list[FrameMatch]:
         near = min((times[j] for j in (i - 1, i) if 0 <= j < len(times)),
                    key=lambda t: abs(t - m.query_t))
         t = near if abs(near - m.query_t) <= 0.02 else m.query_t
-        out.append(m if t == m.query_t else FrameMatch(t, m.item_t, m.distance, m.transform))
+        out.append(m if t == m.query_t else FrameMatch(t, m.item_t, m.distance, m.transform,
+                                                       m.source))
     return out
 
 
-def _strongest_offset(ms: list[FrameMatch]) -> float:
-    """The offset (item_t - query_t) most query frames agree on (binned, +-1 bin)."""
-    bins: dict[int, set[float]] = defaultdict(set)
+def _votes(ms: list[FrameMatch], speed: float) -> tuple[float, int]:
+    """(score, bin) of the best offset bin at this speed: each query frame's best weight
+    in the bin, twice, plus its best in the two neighbouring bins. A pair weighs 1 to 2
+    by its closeness, so that among lines as well supported (a still shot matches at
+    any offset) the one whose frames look most alike wins."""
+    bins: dict[int, dict[float, float]] = defaultdict(dict)
     for m in ms:
-        bins[round((m.item_t - m.query_t) / OFFSET_BIN)].add(m.query_t)
-    score = {b: len(bins[b]) * 2 + len(bins.get(b - 1, ())) + len(bins.get(b + 1, ()))
-             for b in bins}
+        b = bins[round((m.item_t - speed * m.query_t) / OFFSET_BIN)]
+        w = 1.0 + max(0.0, EXTEND_DISTANCE - m.distance) / EXTEND_DISTANCE
+        b[m.query_t] = max(w, b.get(m.query_t, 0.0))
+    score = {}
+    for b, got in bins.items():
+        side: dict[float, float] = {}
+        for nb in (b - 1, b + 1):
+            for t, w in bins.get(nb, {}).items():
+                side[t] = max(w, side.get(t, 0.0))
+        score[b] = 2 * sum(got.values()) + sum(side.values())
     top = max(score, key=lambda b: (score[b], -abs(b)))
-    near = [m.item_t - m.query_t for m in ms
-            if abs((m.item_t - m.query_t) / OFFSET_BIN - top) <= 1]
-    return statistics.median(near)
+    return score[top], top
+
+
+def _strongest_line(ms: list[FrameMatch]) -> tuple[float, float]:
+    """(speed, offset) of the line most query frames agree on: speed 1 unless another
+    speed clearly wins (SPEED_MARGIN) over a stretch long enough to tell (SPEED_SPAN)."""
+    one, top = _votes(ms, 1.0)
+    speed = 1.0
+    span = max(m.query_t for m in ms) - min(m.query_t for m in ms)
+    others = [(s, *_votes(ms, s)) for s in SPEEDS if s != 1.0] \
+        if len(ms) >= 4 and span >= SPEED_SPAN else []
+    if others:
+        s, score, b = max(others, key=lambda x: (x[1], -abs(x[0] - 1.0)))
+        if score >= one + max(SPEED_MARGIN[0], SPEED_MARGIN[1] * one):
+            speed, top = s, b
+    near = [m.item_t - speed * m.query_t for m in ms
+            if abs((m.item_t - speed * m.query_t) / OFFSET_BIN - top) <= 1]
+    return speed, statistics.median(near)
+
+
+def _on_line(ms: list[FrameMatch], speed: float, offset: float,
+             tol: float) -> list[FrameMatch]:
+    """Each query frame's best match within `tol` seconds of the line; among matches
+    nearly as close as its best (NEAR_TIE bits: the frames of a still shot), the one
+    nearest the line."""
+    def res(m: FrameMatch) -> float:
+        return abs(m.item_t - speed * m.query_t - offset)
+
+    by_q: dict[float, list[FrameMatch]] = defaultdict(list)
+    for m in ms:
+        if res(m) <= tol:
+            by_q[m.query_t].append(m)
+    out = []
+    for t in sorted(by_q):
+        cands = by_q[t]
+        top = min(m.distance for m in cands)
+        out.append(min((m for m in cands if m.distance <= top + NEAR_TIE),
+                       key=lambda m: (res(m), m.distance)))
+    return out
+
+
+def _refine(ms: list[FrameMatch], speed: float, offset: float) -> tuple[float, float]:
+    """Least-squares line through the matches (speed kept within SPEEDS' range, and at 1
+    when they span too little time to measure it)."""
+    if len(ms) < 4 or speed == 1.0:
+        if ms:
+            offset = statistics.median(m.item_t - speed * m.query_t for m in ms)
+        return speed, offset
+    q = [m.query_t for m in ms]
+    it = [m.item_t for m in ms]
+    mq, mi = statistics.fmean(q), statistics.fmean(it)
+    var = sum((x - mq) ** 2 for x in q)
+    if var < 4.0:
+        return speed, offset
+    slope = sum((x - mq) * (y - mi) for x, y in zip(q, it, strict=True)) / var
+    slope = min(max(slope, SPEEDS[0]), SPEEDS[-1])
+    return slope, statistics.median(y - slope * x for x, y in zip(q, it, strict=True))
 
 
 def _best_per_query(ms: list[FrameMatch], tie: Any) -> list[FrameMatch]:
@@ -263,22 +351,24 @@ def _step(times: Sequence[float]) -> float:
     return statistics.median(gaps) if gaps else 1.0
 
 
-def _runs(best: list[FrameMatch], times: list[float], offset: float | None,
+def _runs(best: list[FrameMatch], times: list[float], line: tuple[float, float] | None,
           query_duration: float | None) -> list[Segment]:
-    """Split matches into runs of query frames with at most one unmatched frame between."""
+    """Split matches into runs of query frames with at most one unmatched frame, or
+    RUN_GAP seconds, between (a flash, a fast whip pan, a cross-fade)."""
     index = {t: i for i, t in enumerate(times)}
     runs: list[list[FrameMatch]] = []
     for m in best:
         i = index.get(m.query_t)
-        if runs and i is not None and i - index[runs[-1][-1].query_t] <= 2:
+        if runs and i is not None and (i - index[runs[-1][-1].query_t] <= 2 or
+                                       m.query_t - runs[-1][-1].query_t <= RUN_GAP):
             runs[-1].append(m)
         else:
             runs.append([m])
-    return [_segment(r, times, index, offset, query_duration) for r in runs]
+    return [_segment(r, times, index, line, query_duration) for r in runs]
 
 
 def _segment(run: list[FrameMatch], times: list[float], index: dict[float, int],
-             offset: float | None, query_duration: float | None) -> Segment:
+             line: tuple[float, float] | None, query_duration: float | None) -> Segment:
     first, last = run[0].query_t, run[-1].query_t
     j = index.get(last, len(times) - 1) + 1
     if j < len(times):
@@ -288,16 +378,18 @@ def _segment(run: list[FrameMatch], times: list[float], index: dict[float, int],
             else last + min(_step(times), 2.0)
     span = [t for t in times if first <= t < end]
     dists = [m.distance for m in run]
+    speed, offset = line if line is not None else (1.0, None)
     if offset is not None:  # the run's own offset: robust to sampling jitter
-        offset = statistics.median(m.item_t - m.query_t for m in run)
+        offset = statistics.median(m.item_t - speed * m.query_t for m in run)
     kinds = [m.transform for m in run]
     return Segment(
         transform=max(set(kinds), key=kinds.count),
         query_start=first, query_end=end,
-        item_start=None if offset is None else max(0.0, first + offset),
-        item_end=None if offset is None else end + offset,
+        item_start=None if offset is None else max(0.0, speed * first + offset),
+        item_end=None if offset is None else speed * end + offset,
         frames=len(run), share=len(run) / len(times), density=len(run) / max(1, len(span)),
-        distance=min(dists), mean_distance=statistics.fmean(dists), matches=run)
+        distance=min(dists), mean_distance=statistics.fmean(dists), matches=run,
+        speed=speed)
 
 
 # ------------------------------------------------------------------ archive matches

@@ -214,7 +214,9 @@ def _read_item(item: MediaItem, opts: VerifyOptions,
         item.error = item.metadata.error
         return
     item.kind = item.metadata.kind
-    item.hashes = hash_file(item.path, every=opts.video_every)
+    # a video keeps its reduced frames for the robust archive search (dropped after it)
+    item.hashes = hash_file(item.path, every=opts.video_every,
+                            pixels=opts.search_archive and not opts.fast)
     if not item.hashes.ok:
         item.error = item.hashes.error
     elif intake is not None and item.hashes.sha256 not in (None, intake["sha256"]):
@@ -247,6 +249,7 @@ def _search_archive(media: list[MediaItem], db_url: str | None,
                 item.matches = archive.search(item.hashes, max_distance=opts.max_distance,
                                               robust=not opts.fast)
                 item.archived = {m.item_id: archive.get(m.item_id) for m in item.matches}
+                item.hashes.pixels = None  # a video's kept frames: only the search needs them
                 notes += [n for n in archive.last_notes if n not in notes]
             info["searched"] = bool(todo)
             info["mode"] = "fast" if opts.fast else "robust"
@@ -256,6 +259,9 @@ def _search_archive(media: list[MediaItem], db_url: str | None,
                 info["skipped"] = "no media could be read"
     except Exception as exc:  # an unusable archive is reported, the other checks still run
         info["error"] = error_info(exc).message
+    for item in media:
+        if item.hashes is not None:
+            item.hashes.pixels = None
     return info
 
 

@@ -1,4 +1,5 @@
-"""Benchmark: the keyframe pass (media/frames.py) against plain full decoding with OpenCV.
+"""Benchmark: the keyframe pass (media/frames.py) against plain full decoding with OpenCV;
+the robust video search beside the plain frame-hash pass; recall on disguised real clips.
 
 Generates (once, cached) a 1-minute 1280x720 30 fps H.264 video from the real photos in
 the corpus (pans, stills and cuts; libx264 defaults: keyframe at least every 250 frames
@@ -12,13 +13,24 @@ and at scene cuts, B-frames), then times, in the same run, median of --repeat ru
                        RGB images, bars probe, scene detection (what `frames` uses)
 
 Realtime factor = video seconds / median wall seconds; speed-up = median over rounds of
-(baseline seconds / pass seconds) within the round. Usage:
+(baseline seconds / pass seconds) within the round.
+
+Then the robust pass (the default of `archive search` and `verify` for a video: frame
+hashes with the reduced frames kept, video box, shot representatives' features and fits,
+pixel alignment, segments) against the plain frame-hash pass (`hash_file`, what
+`--fast` costs), both at defaults, on two queries of the same minute: a re-encoded copy
+and a screen recording of it inside a drawn player. The archive holds the original and
+photos. With --clips DIR (and --photos DIR), the recall benchmark (scripts/videobench.py).
+
+Usage:
   python scripts/bench_video.py [--repeat 5] [--gop 250] [--sheet docs/contact-sheet.jpg]
+  python scripts/bench_video.py --only recall --clips CLIPS --photos PHOTOS
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -28,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test videos' generator
+sys.path.insert(0, str(ROOT / "scripts"))  # videobench.py
 
 from fixtures_video import Shot, corpus_photos, render, write_video  # noqa: E402
 
@@ -118,15 +131,87 @@ def duration(path: Path) -> float:
         return c.duration / 1_000_000
 
 
+def robust_queries(video: Path, cache: Path) -> dict[str, Path]:
+    """A re-encoded copy of `video` and a screen recording of it in a drawn player."""
+    import videofamilies as vf
+
+    out = {"re-encoded copy": cache / f"{video.stem}-reencoded.mp4",
+           "screen recording in a player": cache / f"{video.stem}-player.mp4"}
+    if not all(p.exists() for p in out.values()):
+        frames, fps = vf.read(video)
+        write_video(out["re-encoded copy"], frames, round(fps), crf=30, preset="veryfast")
+        write_video(out["screen recording in a player"],
+                    vf.player(frames, canvas=SIZE, scale=0.75), round(fps), crf=28,
+                    preset="veryfast")
+    return out
+
+
+def robust_timing(video: Path, cache: Path, repeat: int, photos: list[Path]) -> None:
+    """Plain frame-hash pass vs the robust search, same query, same run (medians)."""
+    from osintkit.archive import open_archive
+    from osintkit.hashing import hash_file
+
+    url = f"sqlite:///{cache / 'robust-archive.sqlite'}"
+    for old in cache.glob("robust-archive.sqlite*"):
+        old.unlink()
+    with open_archive(url) as a:
+        a.add([video], source="bench", first_seen="2020-01-01")
+        if photos:
+            a.add(photos, source="bench", first_seen="2020-01-01")
+        secs = duration(video)
+        print(f"\nrobust pass: archive of the original + {len(photos)} photos; "
+              f"median of {repeat}\n")
+        print("| query (60 s, 1280x720 H.264) | plain frame hashes | robust search | "
+              "robust / plain | segments found |")
+        print("|---|---:|---:|---:|---|")
+        for name, q in robust_queries(video, cache).items():
+            plain, robust, segs = [], [], []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                hash_file(q)
+                plain.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                res = hash_file(q, pixels=True)
+                found = a.search(res)
+                robust.append(time.perf_counter() - t0)
+                segs = [(round(sg["query_start"], 1), round(sg["query_end"], 1))
+                        for m in found[:1] for sg in m.segments]
+            ratio = statistics.median(r / p for r, p in zip(robust, plain, strict=True))
+            print(f"| {name} | {secs / statistics.median(plain):.1f}x realtime | "
+                  f"**{secs / statistics.median(robust):.1f}x realtime** | {ratio:.2f} | "
+                  f"{segs} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--gop", type=int, default=None, help="keyframe interval (x264 -g)")
     ap.add_argument("--sheet", type=Path, help="also write the contact sheet picture here")
+    ap.add_argument("--only", choices=("speed", "robust", "recall"))
+    ap.add_argument("--clips", type=Path, help="folder of the recall benchmark's clips")
+    ap.add_argument("--photos", type=Path, help="folder of photos (slideshows, archive)")
+    ap.add_argument("--work", type=Path, help="where generated queries are kept")
     args = ap.parse_args()
     cache = Path(tempfile.gettempdir()) / "osintkit-bench"
     cache.mkdir(exist_ok=True)
     video = make_video(cache / f"video-720p-g{args.gop or 'default'}.mp4", args.gop)
+    print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.only in (None, "speed"):
+        speed(video, args)
+    if args.only in (None, "robust"):
+        import videobench
+
+        photos = videobench.good_photos(args.photos, 60) if args.photos else \
+            corpus_photos(CORPUS)
+        robust_timing(video, cache, args.repeat, photos)
+    if args.only in (None, "recall") and args.clips:
+        import videobench
+
+        videobench.main(args.clips, args.photos, args.work or cache / "recall")
+    print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def speed(video: Path, args: argparse.Namespace) -> None:
     secs = duration(video)
     runs = [
         ("opencv read() every frame (baseline)", lambda: cv_read(video)),

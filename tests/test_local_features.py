@@ -73,7 +73,7 @@ def test_v4_archive_is_migrated_and_backfilled_then_works_without_its_files(arch
                                                       "WHERE key = 'schema_version'")])
     files[1].unlink()  # one original is gone before the migration: it cannot be backfilled
     with open_archive(archive_url) as arc:  # migration v6 + backfill of the small archive
-        assert arc.stats()["schema_version"] == SCHEMA_VERSION == 6
+        assert arc.stats()["schema_version"] == SCHEMA_VERSION == 7
         assert arc.local_counts() == {"ok": 2, "missing": 1, "pending": 0}
     files[0].rename(moved)  # the others move away after it
     q = tmp_path / "q.jpg"

@@ -36,6 +36,9 @@ class Archive:
         self._words: tuple[str, Any] | None = None  # (stamp, bow.WordIndex)
         self._counts: tuple[str, dict[str, int]] | None = None
         self.last_notes: list[str] = []  # what the last search skipped or could not do
+        # indexes other modules build over this archive, with the stamp they were built at
+        # (archive/videostore.py shot_words): dropped with the Archive
+        self.memo: dict[str, Any] = {}
 
     def close(self) -> None:
         """Close the connection."""
@@ -107,6 +110,7 @@ class Archive:
         `deep` is the former name of `robust` (an int sets `candidates`).
         `frame_distance`: None is search.FRAME_DISTANCE."""
         from osintkit.archive import robust as _robust
+        from osintkit.archive import videosearch as _video
         from osintkit.archive.search import FRAME_DISTANCE, units_of
 
         if frame_distance is None:
@@ -122,11 +126,16 @@ class Archive:
         qp = picture
         if qp is None and (with_views or robust) and is_image:
             qp = _robust.query_picture(result)
+        video = _video.query(result) if robust and not is_image else None
         if with_views:
-            units += _robust.view_units(qp)
+            units += _robust.view_units(qp) + _video.box_units(video)
         near = self._hash_matches(result, units, limits, matches, frame_distance)
         exact = [m for m in matches if m.match == "exact"]
-        near = self._judge(result, qp, near, exact, robust, is_image, candidates)
+        if not is_image and units:  # a video: segments, and its robust search (videosearch.py)
+            near, notes = _video.search(self, result, video, near, exact, candidates)
+            self.last_notes += notes
+        else:
+            near = self._judge(result, qp, near, exact, robust, is_image, candidates)
         out = exact + near
         out = out[:limit] if limit else out
         provenance.attach(self.db, out)  # the post each archived copy came from
@@ -163,7 +172,7 @@ class Archive:
     def _judge(self, result: Any, qp: Any, near: list[Match], exact: list[Match],
                robust: bool, is_image: bool, candidates: int | None) -> list[Match]:
         """Robust: candidates, fits and copy/scene (robust.run). Fast: hashes only, no
-        lone weak hash. Videos: as the hash index found them."""
+        lone weak hash. (Videos go to videosearch.py.)"""
         from osintkit.archive import robust as _robust
 
         if robust and qp is not None:
@@ -206,7 +215,7 @@ class Archive:
         from osintkit.media.probe import iter_inputs
 
         out = []
-        for res in hash_paths(list(iter_inputs(paths, on_skip)), jobs=jobs):
+        for res in hash_paths(list(iter_inputs(paths, on_skip)), jobs=jobs, pixels=robust):
             if not res.ok:
                 out.append(SearchResult(Path(res.path), False, error=res.error, kind=res.kind))
                 continue
@@ -293,6 +302,12 @@ class Archive:
         self._words = archive_words(self.db, self.stamp(), cache, self._words)
         return self._words[1]
 
+    def video_counts(self) -> dict[str, int]:
+        """Archived videos by shot/strip status (`pending`: added before schema v7)."""
+        from osintkit.archive.videostore import counts
+
+        return counts(self.db)
+
     def local_counts(self) -> dict[str, int]:
         """Archived images by local-feature status (cached until the archive changes)."""
         from osintkit.archive.local import counts
@@ -304,10 +319,16 @@ class Archive:
 
     def backfill(self, retry: bool = False, limit: int | None = None, jobs: int = 1,
                  progress: Callable[[int, str], None] | None = None) -> Any:
-        """Local features for archived images that have none (archive/local.py)."""
+        """Local features for archived images that have none (archive/local.py), then
+        shots and strips for archived videos that have none (archive/videostore.py);
+        `done` counts videos under "video <status>"."""
+        from osintkit.archive import videostore
         from osintkit.archive.local import backfill
 
-        return backfill(self, retry=retry, limit=limit, jobs=jobs, progress=progress)
+        report = backfill(self, retry=retry, limit=limit, jobs=jobs, progress=progress)
+        for status, n in videostore.backfill(self, retry=retry, limit=limit).items():
+            report.done[f"video {status}"] = report.done.get(f"video {status}", 0) + n
+        return report
 
     # ------------------------------------------------------------------ records
     def get(self, item_id: int) -> Item | None:

@@ -158,6 +158,11 @@ class Match:
     basis: str | None = None  # "hashes" | "geometry" | "hashes+geometry" (None: exact)
     evidence_note: str | None = None  # which hash agreement let a hash match stand
     thumb_jpeg: bytes | None = field(default=None, repr=False)  # stored thumbnail (not JSON)
+    # video queries: where the item is in the query (segments.Segment.to_dict(): query
+    # start-end <-> archive start-end, or when an archived photo is shown)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    # stored thumbnails (t0, t1, JPEG) of the archived shots the segments cover (report)
+    shot_thumbs: list[tuple[float, float, bytes]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "name": self.name, "sha256": self.sha256,
@@ -170,7 +175,7 @@ class Match:
                 "query_view": self.query_view, "item_view": self.item_view,
                 "geometry": self.geometry, "shot": self.shot, "basis": self.basis,
                 "source_url": self.source_url, "posted_at": self.posted_at,
-                "post_text": self.post_text}
+                "post_text": self.post_text, "segments": self.segments}
 
 
 def match_of(item: Item, distance: dict[str, int], transform: str, kind: str,

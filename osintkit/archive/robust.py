@@ -54,9 +54,11 @@ class QueryPicture:
     regions: list[tuple[int, int, int, int]] = field(default_factory=list)  # in `image`
 
     @classmethod
-    def of(cls, img: Any, size: tuple[int, int] | None = None) -> QueryPicture:
+    def of(cls, img: Any, size: tuple[int, int] | None = None,
+           regions: list[tuple[int, int, int, int]] | None = None) -> QueryPicture:
         """From a decoded picture (a photo, a video frame). `size`: the full size of the
-        picture `img` was reduced from (default: img's own)."""
+        picture `img` was reduced from (default: img's own). `regions`: content regions
+        already known (in `img` pixels: a video's box, videomatch.py), searched first."""
         from osintkit.geometry import Features
         from osintkit.hashing import to_rgb
         from osintkit.localfeat import QUERY_FEATURES, detect, rescale, words
@@ -68,7 +70,8 @@ class QueryPicture:
         qp = cls(img, full)
         # a picture inside a canvas (a screenshot's UI, padding): its features are also
         # found on the region itself, at full working size, where they match in scale
-        qp.regions = content_regions(img)
+        found = content_regions(img)
+        qp.regions = list(regions or []) + [r for r in found if r not in (regions or [])]
         region = qp.regions[0] if qp.regions else None
         parts = [((0, 0), img)] + ([(region[:2], crop(img, region))] if region else [])
         feats = []

@@ -93,8 +93,31 @@ def _migration_local_features(pk: str, real: str) -> list[str]:
     ]
 
 
+def _migration_video_shots(pk: str, real: str) -> list[str]:
+    # What robust video matching needs of an archived video (archive/videostore.py): per
+    # shot, the local features, words and thumbnail of the frame representing it (the
+    # candidate index of video frames is rebuilt from `shots.words`); per video, a small
+    # grey thumbnail of every sampled frame (`strips`: the time alignment of a cropped or
+    # screen-recorded copy). strips.status: ok | missing | changed | empty, as local's;
+    # a video without a strips row was added before v7 (`archive backfill`).
+    blob = "BYTEA" if real == "DOUBLE PRECISION" else "BLOB"
+    return [
+        "CREATE TABLE IF NOT EXISTS shots ("
+        f" id {pk},"
+        " item_id BIGINT NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
+        f" t {real} NOT NULL, t0 {real} NOT NULL, t1 {real} NOT NULL,"
+        f" features {blob}, words {blob}, thumb {blob})",
+        "CREATE INDEX IF NOT EXISTS shots_item ON shots (item_id)",
+        "CREATE TABLE IF NOT EXISTS strips ("
+        " item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+        " status TEXT NOT NULL, width INTEGER, height INTEGER,"
+        f" times {blob}, thumbs {blob})",
+    ]
+
+
 # Version n is reached by running MIGRATIONS[n - 1]. Append, never edit.
 MIGRATIONS: list[Callable[[str, str], list[str]]] = [_migration_1, _migration_2, _migration_3,
                                                      _migration_4, _migration_source_posts,
-                                                     _migration_local_features]
+                                                     _migration_local_features,
+                                                     _migration_video_shots]
 SCHEMA_VERSION = len(MIGRATIONS)  # renumbering a migration is moving it in this list

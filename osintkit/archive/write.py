@@ -67,7 +67,10 @@ def add(db: Any, paths: Iterable[str | os.PathLike[str]], meta: dict[str, Any], 
             sink.push((KnownFile(inp.path, sha256), meta))
         else:
             todo.append(inp)
-    for res in hash_paths(todo, jobs=jobs):
+    from osintkit.archive import videostore
+
+    for res in hash_paths(todo, jobs=jobs, pixels="archive"):
+        videostore.attach(res)  # a video's shots and strip now: its kept pixels are dropped
         if not res.ok:
             sink.done(AddResult(res.path, False, "failed", kind=res.kind, error=res.error))
         else:
@@ -119,9 +122,11 @@ def write_batch(db: Any, batch: list[Record], strict: bool = False,
     """Upsert (HashResult-like, meta) records in ONE transaction, results in input order.
     `strict`: one failed record rolls the batch back (ArchiveError); `after(cursor)` runs
     last in the same transaction."""
-    from osintkit.archive import robust
+    from osintkit.archive import robust, videostore
 
     extras = {id(res): robust.index_extras(res) for res, _ in batch}  # decoded outside the lock
+    for res, _ in batch:
+        videostore.attach(res)  # a video's shots and strip (decoded again if not kept)
 
     def run(cur: Any) -> list[AddResult]:
         out = [_upsert(db, cur, res, meta, extras[id(res)]) for res, meta in  # one lock order
@@ -199,9 +204,10 @@ def _insert(db: Any, cur: Any, res: Any, meta: dict[str, Any], path: Path,
     if meta.get("source_url"):
         provenance.set_source_url(db, cur, item_id, meta["source_url"])
     _insert_frames(db, cur, item_id, res.frames or [])
-    from osintkit.archive.robust import insert_rows
+    from osintkit.archive import robust, videostore
 
-    insert_rows(db, cur, item_id, extras)
+    robust.insert_rows(db, cur, item_id, extras)
+    videostore.insert_rows(db, cur, item_id, res)
     return item_id
 
 

@@ -28,8 +28,9 @@ from osintkit.cli.common import (
 @json_option
 def archive_backfill(retry: bool, jobs: int, db_url: str | None, as_json: bool) -> None:
     """Make the local features of archived images that have none (added before schema
-    v6), from their files; an image whose file is gone or changed is marked and keeps
-    matching by hashes only. Resumable: run it again after an interruption.
+    v6), and the shots and frame strip of archived videos that have none (before v7),
+    from their files; a file gone or changed is marked and keeps matching by hashes
+    only. Resumable: run it again after an interruption.
 
     \b
     Example:
@@ -38,6 +39,7 @@ def archive_backfill(retry: bool, jobs: int, db_url: str | None, as_json: bool) 
     with open_db(db_url) as archive:
         report = archive.backfill(retry=retry, jobs=jobs)
         counts = archive.local_counts()
+        counts.update({f"video {k}": v for k, v in archive.video_counts().items()})
     if as_json:
         print_json({**report.to_dict(), "status": counts})
     else:

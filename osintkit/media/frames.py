@@ -206,8 +206,10 @@ def _bars(probes: list[tuple[tuple[int, int], Any]]) -> tuple[int, int, int, int
     return (x0, y0, x1, y1)
 
 
-def _plan(keys: list[float], end: float, every: float, tol: float) -> _Plan:
-    """Decide which keyframes to emit and where decoding must go past keyframes."""
+def _plan(keys: list[float], end: float, every: float, tol: float,
+          dense: bool = False) -> _Plan:
+    """Decide which keyframes to emit and where decoding must go past keyframes
+    (`dense`: every GOP's reference frames are decoded, to its end)."""
     if not keys or keys[0] > tol:
         keys = [0.0, *keys]  # no keyframe at the start: decode from the start anyway
     plan = _Plan(keys, end)
@@ -228,6 +230,8 @@ def _plan(keys: list[float], end: float, every: float, tol: float) -> _Plan:
             plan.targets.extend(inside)
             plan.fill_until[k] = inside[-1] + tol
             last = inside[-1]
+        if dense:
+            plan.fill_until[k] = max(plan.fill_until.get(k, -1.0), nxt - tol)
     return plan
 
 
@@ -319,6 +323,29 @@ def content_box(img: Image.Image, level: int = BAR_LEVEL) -> tuple[int, int, int
     return (x0, y0, x1, y1)
 
 
+STRIP_WIDTH = 64  # width of `gray_thumb`
+
+
+def gray_thumb(vf: Any, box: tuple[int, int, int, int] | None = None,
+               width: int = STRIP_WIDTH) -> Any:
+    """A decoded frame's luma as a small grey uint8 array `width` wide (bars `box` cut
+    off, display rotation applied): no colour conversion, one area resize."""
+    import cv2
+    import numpy as np
+
+    y = _luma(vf)
+    rot = round((vf.rotation or 0) / 90) % 4
+    # `box` is in displayed pixels: cut directly, or after the rotation (rare)
+    if box is not None and rot == 0 and y.shape[1] >= box[2] and y.shape[0] >= box[3]:
+        y = y[box[1]:box[3], box[0]:box[2]]
+    if rot:
+        y = np.rot90(y, rot)
+        if box is not None and y.shape[1] >= box[2] and y.shape[0] >= box[3]:
+            y = y[box[1]:box[3], box[0]:box[2]]
+    h = max(1, round(width * y.shape[0] / max(1, y.shape[1])))
+    return cv2.resize(np.ascontiguousarray(y), (width, h), interpolation=cv2.INTER_AREA)
+
+
 def _rotated(vframe: Any) -> Image.Image:
     from PIL import Image
 
@@ -363,11 +390,15 @@ def _check_input(path: Path, every: float) -> None:
 
 
 def sample_frames(path: str | os.PathLike[str], every: float = 2.0,
-                  scenes: bool = True, trim: bool = True) -> Iterator[Frame]:
+                  scenes: bool = True, trim: bool = True,
+                  dense: Callable[[float, Any], None] | None = None) -> Iterator[Frame]:
     """Yield keyframes: at least one every `every` seconds, plus one at each scene change.
 
     `trim`: cut off black letterbox/pillarbox bars (a re-upload's bars would otherwise
     change every perceptual hash); `Frame.box` says where the picture sat.
+    `dense(t, gray)`: also decode every reference frame (B-frames skipped) and hand each
+    one's small grey thumbnail (`gray_thumb`, bars cut, rotation applied) to this
+    callback -- what an archived video keeps for time alignment (archive/videostore.py).
 
     Raises MediaError: `empty`/`not_media` before any frame; `corrupt` when nothing
     decodes; `truncated` after the frames that could be decoded have been yielded.
@@ -385,7 +416,7 @@ def sample_frames(path: str | os.PathLike[str], every: float = 2.0,
     container = _open(p)  # reopened: cheaper and surer than seeking back to the start
     try:
         stream = container.streams.video[0]
-        last_t = yield from _decode(container, stream, packets, every, scenes)
+        last_t = yield from _decode(container, stream, packets, every, scenes, dense)
     finally:
         container.close()
     _check_complete(p, packets, last_t)
@@ -405,13 +436,15 @@ def _check_complete(p: Path, packets: _Packets, last_t: float | None) -> None:
                          code=errors.TRUNCATED)
 
 
-def _decode(container: Any, stream: Any, packets: _Packets, every: float,
-            scenes: bool) -> Iterator[Frame]:
+def _decode(container: Any,  # noqa: C901  (one pass: GOP plan, sampling, dense strip)
+            stream: Any, packets: _Packets, every: float,
+            scenes: bool, dense: Callable[[float, Any], None] | None = None) -> Iterator[Frame]:
     """The decode pass; returns the time of the last decoded frame (None if none)."""
     import av
 
     tol = packets.frame_dur / 2
-    plan = _plan(packets.keyframes, packets.last_t + packets.frame_dur, every, tol)
+    plan = _plan(packets.keyframes, packets.last_t + packets.frame_dur, every, tol,
+                 dense is not None)
     rate = float(stream.average_rate or stream.guessed_rate or 1 / packets.frame_dur)
     conv = _stream_time(stream)
     ctx = stream.codec_context
@@ -442,6 +475,8 @@ def _decode(container: Any, stream: Any, packets: _Packets, every: float,
             if ft is None or (last_t is not None and ft <= last_t):
                 continue
             last_t = ft
+            if dense is not None:
+                dense(round(ft, 3), gray_thumb(vf, packets.box))
             cut = detector.update(vf) if detector else False
             if cut:
                 cut, last_cut = ft - last_cut >= MIN_SHOT, ft

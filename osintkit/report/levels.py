@@ -20,7 +20,8 @@ from osintkit.checks import SEVERITY_RANK
 
 LEVELS = ("unchecked", "consistent", "inconsistent", "recycled")
 RECYCLED = ("ARCHIVE_MATCH_PREDATES_CLAIM",)  # always recycled
-RECYCLED_IF_OLDER = ("VIDEO_SEGMENT_IN_ARCHIVE",)  # recycled when evidence.predates_claim
+# recycled when evidence.predates_claim
+RECYCLED_IF_OLDER = ("VIDEO_SEGMENT_IN_ARCHIVE", "ARCHIVED_PHOTO_IN_VIDEO")
 
 
 def is_recycling(finding: Any) -> bool:

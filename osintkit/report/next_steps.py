@@ -65,7 +65,8 @@ def _per_item(facts: Facts, codes: tuple[str, ...], make: Callable[[Any, Any], s
 
 
 def _confirm_recycled(facts: Facts) -> list[dict[str, Any]]:
-    return _per_item(facts, ("ARCHIVE_MATCH_PREDATES_CLAIM", "VIDEO_SEGMENT_IN_ARCHIVE"),
+    return _per_item(facts, ("ARCHIVE_MATCH_PREDATES_CLAIM", "VIDEO_SEGMENT_IN_ARCHIVE",
+                                   "ARCHIVED_PHOTO_IN_VIDEO"),
                      lambda m, f: (
         f"Open {m.id} ({m.name}) beside the archived {f.evidence.get('name')} "
         f"({f.evidence.get('source')}, first seen {f.evidence.get('first_seen')}): confirm it "

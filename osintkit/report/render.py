@@ -22,6 +22,7 @@ from osintkit.checks.verdict import at_or_above
 from osintkit.fileio import atomic_write
 from osintkit.report.model import Report
 from osintkit.report.scene import scene_pairs, stored_thumb_uri
+from osintkit.report.videostrips import strips
 
 FORMATS = ("json", "md", "html", "junit")
 FILE_NAMES = {"json": "report.json", "md": "report.md", "html": "report.html",
@@ -231,7 +232,8 @@ def _html_context(report: Report) -> dict[str, Any]:
         md["findings"] = [{**f, "pictures": _finding_pictures(f, report.out_dir)}
                           for f in by_media.get(item.id, [])]
         segs = {f["evidence"].get("item_id"): f["evidence"].get("segments") or []
-                for f in md["findings"] if f["code"] == "VIDEO_SEGMENT_IN_ARCHIVE"}
+                for f in md["findings"] if f["evidence"].get("segments")}
+        md["strips"] = strips(item) if item.ok else []  # videos: paired frames per segment
         md["matches"] = [
             {**m, "thumb": (_match_thumb(m, item.archived.get(obj.item_id))
                             or stored_thumb_uri(obj)),
