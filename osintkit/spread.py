@@ -137,10 +137,10 @@ def _same_by_hashes(a: Any, b: Any) -> bool:
     if ha.sha256 and ha.sha256 == hb.sha256:
         return True
     if a.kind == "video":
-        from osintkit.segments import match_frame_lists
+        from osintkit.match.segments import match_frame_lists
 
         return bool(match_frame_lists(ha.frames, hb.frames))
-    from osintkit.hashing import hamming
+    from osintkit.match.hashing import hamming
 
     target = hb.hashes.get("pdq")
     variants = getattr(ha, "variants", None) or {"none": ha.hashes.get("pdq")}
@@ -149,7 +149,7 @@ def _same_by_hashes(a: Any, b: Any) -> bool:
 
 
 def _same_by_compare(a: Any, b: Any) -> bool:
-    from osintkit.compare import compare_files
+    from osintkit.match.compare import compare_files
 
     res = compare_files(a.path, b.path, robust=a.kind == "image")
     return res.ok and res.verdict in ("identical", "near-duplicate")

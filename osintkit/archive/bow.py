@@ -202,7 +202,7 @@ def archive_words(db: Any, stamp: str, cache: Path | None,
     """(stamp, word index) of an archive: `base` (what the caller holds) when current, else
     its `.words.npz` cache (`cache`), caught up by appending when items were only added, or
     rebuilt from the `local` table (in chunks: bounded memory for a million images)."""
-    from osintkit.localfeat import vocabulary
+    from osintkit.match.localfeat import vocabulary
 
     if base is not None and base[0] == stamp:
         return base

@@ -6,8 +6,8 @@ geometric confirmation and the copy-or-another-shot decision.
     hash matches + candidates ──► fit on the stored features (geometry.py, local.py)
                               ──► pixels after the fit (sameshot.py): "near" or "scene"
 
-The views and the geometry live in `osintkit/views.py`, `osintkit/geometry.py` and
-`osintkit/sameshot.py`; this module only feeds them. `QueryPicture.of(img)` takes a
+The views and the geometry live in `osintkit/match/views.py`, `osintkit/match/geometry.py` and
+`osintkit/match/sameshot.py`; this module only feeds them. `QueryPicture.of(img)` takes a
 decoded picture, so a video frame (issue 15) goes through the same path as a photo.
 Every step that was skipped or cut says so in `notes` (never a silent cap).
 """
@@ -57,10 +57,10 @@ class QueryPicture:
     def of(cls, img: Any, size: tuple[int, int] | None = None) -> QueryPicture:
         """From a decoded picture (a photo, a video frame). `size`: the full size of the
         picture `img` was reduced from (default: img's own)."""
-        from osintkit.geometry import Features
-        from osintkit.hashing import to_rgb
-        from osintkit.localfeat import QUERY_FEATURES, detect, rescale, words
-        from osintkit.views import content_regions, crop
+        from osintkit.match.geometry import Features
+        from osintkit.match.hashing import to_rgb
+        from osintkit.match.localfeat import QUERY_FEATURES, detect, rescale, words
+        from osintkit.match.views import content_regions, crop
 
         img = to_rgb(img)
         full = size or img.size
@@ -90,8 +90,8 @@ class QueryPicture:
 
 def query_picture(result: Any) -> QueryPicture | None:
     """The QueryPicture of an image HashResult with a readable file, else None."""
-    from osintkit.hashing import load_image
-    from osintkit.keypoints import WORK_SIZE
+    from osintkit.match.hashing import load_image
+    from osintkit.match.keypoints import WORK_SIZE
 
     if getattr(result, "kind", None) != "image" or getattr(result, "frames", None):
         return None
@@ -108,7 +108,7 @@ def query_picture(result: Any) -> QueryPicture | None:
 def view_units(qp: QueryPicture | None) -> list[QueryUnit]:
     """Query units for the views of a picture (the whole picture is already a unit),
     regions in the query's own pixels."""
-    from osintkit.views import hash_views, query_views
+    from osintkit.match.views import hash_views, query_views
 
     if qp is None:
         return []
@@ -130,7 +130,7 @@ def hash_trust(m: Any, query_hashes: dict[str, Any], item: Any) -> tuple[bool, s
     detail for PDQ to mean something). A pHash-only match also needs PDQ not to disagree
     strongly (<= 70 bits) and dHash to agree (<= 16 bits): pHash alone matched a moon on
     black to a sunset silhouette. Sub-views are only indexed with quality >= 50."""
-    from osintkit.hashing import HASHERS
+    from osintkit.match.hashing import HASHERS
 
     def quality(hashes: dict[str, Any]) -> int | None:
         q = hashes.get("pdq_quality")
@@ -167,7 +167,7 @@ def confirm(qp: QueryPicture, lp: Any, mirrored: bool | None = None,
     """(Geometry, ShotCheck or None) of the query against stored local features.
     `mirrored`: the orientation to fit first (None: both as geometry decides); with
     `either`, the other one too when the first does not confirm."""
-    from osintkit import geometry, sameshot
+    from osintkit.match import geometry, sameshot
 
     feats = lp.features()
     geo = geometry.match_features(qp.features, qp.mirrored, feats, mirrored_only=mirrored)
@@ -319,9 +319,9 @@ def index_extras(res: Any) -> IndexExtras:
     """The sub-view hashes and local features of a freshly hashed image (decoded once).
     A record that brings its own views (an import) keeps them; anything else gets none."""
     from osintkit.archive.local import extract
-    from osintkit.hashing import HashResult, load_image
-    from osintkit.keypoints import WORK_SIZE
-    from osintkit.views import archive_view_hashes
+    from osintkit.match.hashing import HashResult, load_image
+    from osintkit.match.keypoints import WORK_SIZE
+    from osintkit.match.views import archive_view_hashes
 
     if not isinstance(res, HashResult):
         return IndexExtras(list(getattr(res, "view_hashes", None) or []))

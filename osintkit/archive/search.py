@@ -16,7 +16,7 @@ import numpy as np
 
 from osintkit.archive.index import HammingIndex, pack_hex, read_cache, save_cache
 from osintkit.archive.models import check_hex
-from osintkit.hashing import TRANSFORMS  # "none" first: it wins ties
+from osintkit.match.hashing import TRANSFORMS  # "none" first: it wins ties
 
 DEFAULT_MAX = {"pdq": 31, "phash": 10}
 # Frame pairs of a matched video item are reported up to this PDQ distance (segments.py
@@ -32,7 +32,7 @@ class QueryUnit:
     t: float | None
     pdq: dict[str, str] = field(default_factory=dict)  # transform -> hex
     phash: str | None = None
-    view: str | None = None  # a view of an image query (osintkit/views.py); None = whole
+    view: str | None = None  # a view of an image query (osintkit/match/views.py); None = whole
     region: tuple[int, int, int, int] | None = None  # that view's (x, y, w, h) in the query
 
 

@@ -1,7 +1,7 @@
 """Checks on archive matches: is the media recycled from older, known material?
 
 A match is "exact", "near" (a copy of the archived picture) or "scene" (another shot of
-the same scene, osintkit/sameshot.py). Only copies make the picture recycled; another
+the same scene, osintkit/match/sameshot.py). Only copies make the picture recycled; another
 shot says the place was photographed before (`SAME_SCENE_IN_ARCHIVE`)."""
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def mirrored_or_rotated(ctx: CheckContext) -> list[Finding]:
 
 def _segments(ctx: CheckContext, group: list[Any]) -> list[dict[str, Any]]:
     """Time ranges of a video match: query start-end <-> archive start-end (segments.py)."""
-    from osintkit.segments import segments_from_matches
+    from osintkit.match.segments import segments_from_matches
 
     pairs = [fm for m in group for fm in (getattr(m, "frame_matches", None) or [])
              if getattr(fm, "query_t", None) is not None]

@@ -21,7 +21,7 @@ def _same(a: MediaItem, b: MediaItem) -> dict[str, Any] | None:
         return {"how": "identical bytes", "sha256": sa}
     pa, pb = _pdq(a), _pdq(b)
     if a.kind == "image" and b.kind == "image" and pa and pb:
-        from osintkit.hashing import hamming
+        from osintkit.match.hashing import hamming
 
         dist = hamming(pa, pb)
         if dist <= PDQ_DUPLICATE_DISTANCE:

@@ -204,7 +204,7 @@ def thumbnail_uri(path: str | Path | None, kind: str | None = None,
                 if t is None or frame.t >= t - 0.5:
                     break
             return _image_uri(frame.image) if frame is not None else None
-        from osintkit.hashing import load_image  # reduced decode, any mode, upright
+        from osintkit.match.hashing import load_image  # reduced decode, any mode, upright
 
         return _image_uri(load_image(path, size=THUMB_PX * 2))
     except Exception:  # a thumbnail is a nicety: a file we cannot draw is shown without one

@@ -1,5 +1,5 @@
 """Report block "Same scene in the archive": for every archive match that is another
-shot of the same scene (match "scene", osintkit/sameshot.py), the claim's picture and the
+shot of the same scene (match "scene", osintkit/match/sameshot.py), the claim's picture and the
 archived one side by side, with why it is not a copy. Rendered by the self-contained
 template `_same_scene.html.j2`, included once in report.html.j2.
 

@@ -143,7 +143,7 @@ def content_regions(img: Image.Image) -> list[Box]:
     are canvas-coloured, the blob is too small and the trimmed box is right); then the
     photo of an app's screenshot found by what its pixels look like (regions.py: chat
     bubbles, wallpapers, photos touching the screen's edges, dark themes)."""
-    from osintkit.regions import photo_regions
+    from osintkit.match.regions import photo_regions
 
     out = _canvas_regions(img)
     nested = []
@@ -246,7 +246,7 @@ class ViewHashes:
 
 def hash_views(views: Iterable[View], min_quality: int = MIN_QUALITY) -> list[ViewHashes]:
     """PDQ (dihedral variants where searched) of each view; flat views are dropped."""
-    from osintkit.hashing import hash_with_variants, shrink, to_rgb
+    from osintkit.match.hashing import hash_with_variants, shrink, to_rgb
 
     out = []
     for v in views:
@@ -268,7 +268,7 @@ def archive_view_hashes(img: Image.Image) -> list[ViewHashes]:
 def load_view_image(path: Any) -> Image.Image:
     """The picture decoded for views: larger than for hashing, so that a content region
     of ~60% of a screenshot still has the detail PDQ sees in the whole original."""
-    from osintkit.hashing import load_image
+    from osintkit.match.hashing import load_image
 
     return load_image(path, size=VIEW_SIZE)
 
@@ -286,7 +286,7 @@ def best_view_pair(a: Image.Image, b: Image.Image) -> dict[str, Any] | None:
     {"pdq", "transform", "a_view", "b_view", "a_box", "b_box"}: boxes in each picture's
     pixels; the transform applies to the query view's side.
     """
-    from osintkit.hashing import hamming
+    from osintkit.match.hashing import hamming
 
     best: tuple[tuple[bool, int, int], dict[str, Any]] | None = None
     for q, t, qn, tn in ((a, b, "a", "b"), (b, a, "b", "a")):
