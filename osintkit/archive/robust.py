@@ -23,6 +23,7 @@ import numpy as np
 from osintkit.archive.local import full_size
 from osintkit.archive.models import match_of
 from osintkit.archive.search import QueryUnit, RowSet
+from osintkit.match.hashing import HASHERS, PDQ_MIN_QUALITY, PDQ_NEAR
 
 CANDIDATES = 8  # items the candidate index proposes for geometric confirmation
 MAX_CONFIRM = 24  # fits per query at most (hash matches first): bounds the cost
@@ -37,7 +38,7 @@ SCENE_MIN_INLIERS = 25
 SCENE_MIN_AGREE = 0.04
 # The no-lone-weak-hash rule (docs/matching.md, measured in bench_hash.py:
 # edited copies keep PDQ <= 64 and dHash <= 10; different photos sit at PDQ >= 90).
-PDQ_TRUST_QUALITY = 50  # PDQ quality below this on either side: no hash stands alone
+# PDQ quality below PDQ's floor (HASHERS) on either side: no hash stands alone.
 PHASH_MAX_PDQ = 70  # a pHash-only match needs PDQ not to disagree beyond this ...
 PHASH_MAX_DHASH = 16  # ... and dHash to agree within this
 
@@ -126,11 +127,12 @@ def view_units(qp: QueryPicture | None) -> list[QueryUnit]:
 def hash_trust(m: Any, query_hashes: dict[str, Any], item: Any) -> tuple[bool, str]:
     """May this hash match stand without geometric confirmation? (No lone weak hash.)
 
-    PDQ within its threshold stands when both pictures have PDQ quality >= 50 (enough
-    detail for PDQ to mean something). A pHash-only match also needs PDQ not to disagree
-    strongly (<= 70 bits) and dHash to agree (<= 16 bits): pHash alone matched a moon on
-    black to a sunset silhouette. Sub-views are only indexed with quality >= 50."""
-    from osintkit.match.hashing import HASHERS
+    PDQ within its threshold stands when both pictures have PDQ quality at or above
+    PDQ's floor (`PDQ_MIN_QUALITY`: enough detail for PDQ to mean something). A
+    pHash-only match also needs PDQ not to disagree strongly (<= 70 bits) and dHash to
+    agree (<= 16 bits): pHash alone matched a moon on black to a sunset silhouette.
+    Sub-views are only indexed above the same floor."""
+    floor = PDQ_MIN_QUALITY
 
     def quality(hashes: dict[str, Any]) -> int | None:
         q = hashes.get("pdq_quality")
@@ -138,15 +140,15 @@ def hash_trust(m: Any, query_hashes: dict[str, Any], item: Any) -> tuple[bool, s
 
     qq = quality(query_hashes) if m.query_view is None else None
     iq = quality(getattr(item, "hashes", {}) or {}) if m.item_view is None else None
-    low = (qq is not None and qq < PDQ_TRUST_QUALITY) or (iq is not None and iq < PDQ_TRUST_QUALITY)
+    low = (qq is not None and qq < floor) or (iq is not None and iq < floor)
     pdq, phash = m.distance.get("pdq"), m.distance.get("phash")
-    if pdq is not None and pdq <= HASHERS["pdq"].threshold:
-        return (False, "PDQ quality below 50: too little detail to trust") if low else \
+    if pdq is not None and pdq <= PDQ_NEAR:
+        return (False, f"PDQ quality below {floor}: too little detail to trust") if low else \
             (True, f"PDQ {pdq}")
     if phash is None:
         return False, "no hash within its threshold"
     if low:
-        return False, "pHash only, PDQ quality below 50: too little detail to trust"
+        return False, f"pHash only, PDQ quality below {floor}: too little detail to trust"
     if pdq is not None and pdq > PHASH_MAX_PDQ:
         return False, f"pHash only, PDQ disagrees ({pdq} bits)"
     qd, idh = query_hashes.get("dhash"), (getattr(item, "hashes", {}) or {}).get("dhash")
@@ -286,7 +288,7 @@ def _judge_candidates(archive: Any, ids: list[int],
 def _rank(m: Any) -> tuple:
     geo = m.geometry or {}
     d = m.distance.get("pdq")
-    return (0 if d is not None and d <= 31 else 1, -(geo.get("inliers") or 0),
+    return (0 if d is not None and d <= PDQ_NEAR else 1, -(geo.get("inliers") or 0),
             d if d is not None else 256, m.item_id)
 
 

@@ -23,6 +23,7 @@ from osintkit.match.hashing import (
     DRAFT_SIZE,
     INVERSE,
     PDQ_MIN_QUALITY,
+    PDQ_NEAR,
     TRANSFORMS,
     VIDEO_EVERY,
     apply_transform,
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
 # `scripts/bench_hash.py --only robustness`). Edits a re-poster makes (re-compression,
 # 40% downscale, mirror/rotation, caption bar, watermark, brightness, Telegram-like):
 # PDQ <= 64 and pHash+dHash <= 25. Different photos: PDQ >= 90 and pHash+dHash >= 35.
-NEAR_PDQ = 31  # Meta's published PDQ match threshold: near-duplicate on PDQ alone
-CORROBORATED_PDQ = 70  # above 31 a near-duplicate needs pHash and dHash to agree...
+NEAR_PDQ = PDQ_NEAR  # Meta's published PDQ match threshold: near-duplicate on PDQ alone
+CORROBORATED_PDQ = 70  # above NEAR_PDQ a near-duplicate needs pHash and dHash to agree...
 CORROBORATED_SUM = 28  # ...pHash + dHash distances (of 128 bits), on the aligned pictures
 SIMILAR_PDQ = 80  # "similar": worth a look (crops of ~5% land here)
 SIMILAR_SUM = 32

@@ -84,12 +84,14 @@ def _view_words(name: str) -> str:
 
 
 def hash_headline(res: CompareResult, low: bool) -> str:
+    from osintkit.match.hashing import PDQ_MIN_QUALITY
+
     d = res.distance
     parts = [f"PDQ {d['pdq']}" + ("" if res.transform in (None, "none")
                                    else f" ({res.transform})")]
     parts += [f"{k} {v}" for k, v in d.items() if k != "pdq"]
     return ("whole pictures: " + ", ".join(parts) +
-            (" (PDQ quality below 50: too little detail)" if low else ""))
+            (f" (PDQ quality below {PDQ_MIN_QUALITY}: too little detail)" if low else ""))
 
 
 def _to_file_pixels(box: list[int], img: Image.Image, path: Path) -> list[int]:

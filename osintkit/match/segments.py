@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-PDQ_MAX_DISTANCE = 31  # ThreatExchange's vPDQ frame threshold (distance <= 31 of 256 bits)
-PDQ_MIN_QUALITY = 50  # ThreatExchange ignores frames below this PDQ quality (flat frames)
+from osintkit.match.hashing import HASHERS
+
+# ThreatExchange's vPDQ frame rules are PDQ's own (osintkit/match/hashing.py HASHERS):
+PDQ_MAX_DISTANCE = HASHERS["pdq"].threshold  # a frame matches at distance <= this
+PDQ_MIN_QUALITY = HASHERS["pdq"].min_quality  # frames of lower PDQ quality are ignored
 OFFSET_BIN = 0.5  # seconds: offset votes are counted in bins this wide (plus neighbours)
 # Hysteresis: a segment is seeded by frames within PDQ_MAX_DISTANCE and extended, at the
 # same offset, by frames within EXTEND_DISTANCE (a re-encoded, logo-stamped copy sampled
