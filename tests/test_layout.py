@@ -89,6 +89,44 @@ def test_no_import_cycle_in_osintkit():
     assert not found, f"import cycles: {detail}"
 
 
+FLOW = ("claim", "fetch", "media", "match", "archive", "checks", "report")  # docs/design.md
+# Known imports against the flow, each with its reason.
+AGAINST_FLOW = {
+    ("fetch", "osintkit.media.probe"): "sniffing a download's type (probe has no deps)",
+}
+
+
+def flow_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Imports from a stage's package to a later stage's (shared modules are free)."""
+    def stage(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 and parts[1] in FLOW else None
+
+    bad = []
+    for name, deps in sorted(graph.items()):
+        here = stage(name)
+        for dep in sorted(deps):
+            there = stage(dep)
+            if here and there and FLOW.index(there) > FLOW.index(here) \
+                    and (here, dep) not in AGAINST_FLOW:
+                bad.append(f"{name} -> {dep}")
+    return bad
+
+
+def test_the_flow_checker_finds_a_backward_import():
+    graph = {"osintkit.match.views": {"osintkit.archive.core", "osintkit.errors"},
+             "osintkit.archive.core": {"osintkit.match.views"},
+             "osintkit.fetch.capture": {"osintkit.media.probe"}}
+    assert flow_violations(graph) == ["osintkit.match.views -> osintkit.archive.core"]
+
+
+def test_imports_follow_the_flow():
+    """claim -> fetch -> media -> match -> archive -> checks -> report: a stage imports
+    earlier stages only (the match stage never the archive, the media stage never match)."""
+    bad = flow_violations(import_graph())
+    assert not bad, "imports against the flow:\n" + "\n".join(bad)
+
+
 def test_no_module_reaches_into_another_modules_privates():
     """No `from osintkit.x import _private`, no `other._private` attribute (own `self`
     and `cls` only; `super()` and namedtuple's `_replace` are the libraries' API)."""
