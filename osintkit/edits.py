@@ -59,8 +59,8 @@ def _size(path: Path) -> tuple[int, int] | None:
 def describe_edits(copy: str | os.PathLike[str], earlier: str | os.PathLike[str],
                    kind: str = "image") -> Edits:
     """The edits from `earlier` to `copy` (both files of one picture or video)."""
-    from osintkit.compare import compare_files
-    from osintkit.hashing import file_digests
+    from osintkit.match.compare import compare_files
+    from osintkit.match.hashing import file_digests
 
     a, b = Path(copy), Path(earlier)
     if file_digests(a)[0] == file_digests(b)[0]:
@@ -71,7 +71,7 @@ def describe_edits(copy: str | os.PathLike[str], earlier: str | os.PathLike[str]
     words: list[str] = []
     geo = None
     if kind == "image":
-        from osintkit.geometry import match_files
+        from osintkit.match.geometry import match_files
 
         geo = match_files(a, b)
         out.geometry = geo.explanation if geo.confirmed else None
@@ -115,7 +115,7 @@ def _from_geometry(geo: Any, tags: list[str], words: list[str]) -> None:
 # ---------------------------------------------------------------- the overlay test
 def _grey(path: Path) -> tuple[np.ndarray, float]:
     """Grey picture at WORK (float32) and the scale from file pixels."""
-    from osintkit.hashing import load_image
+    from osintkit.match.hashing import load_image
 
     img = load_image(path, size=None).convert("L")
     scale = min(1.0, WORK / max(img.size))
@@ -144,7 +144,7 @@ def _aligned(a: Path, b: Path, geo: Any, transform: str | None
     elif transform in (None, "none", "mirror", "flip", "rot180"):
         from PIL import Image
 
-        from osintkit.hashing import INVERSE, apply_transform
+        from osintkit.match.hashing import INVERSE, apply_transform
 
         img = Image.fromarray(ob.astype(np.uint8))
         if transform not in (None, "none"):

@@ -19,7 +19,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 MAX_COMPARED = 40  # media items; beyond, only the hashes group them (compare is ~0.2 s/pair)
-NEAR_PDQ = 31
 
 
 # ---------------------------------------------------------------- where each item came from
@@ -131,25 +130,25 @@ class _Groups:
 
 
 def _same_by_hashes(a: Any, b: Any) -> bool:
-    """Identical bytes, a PDQ within 31 bits over the dihedral transforms, or (videos) a
-    shared segment of frames."""
+    """Identical bytes, a PDQ within its near threshold (PDQ_NEAR) over the dihedral
+    transforms, or (videos) a shared segment of frames."""
     ha, hb = a.hashes, b.hashes
     if ha.sha256 and ha.sha256 == hb.sha256:
         return True
     if a.kind == "video":
-        from osintkit.segments import match_frame_lists
+        from osintkit.match.segments import match_frame_lists
 
         return bool(match_frame_lists(ha.frames, hb.frames))
-    from osintkit.hashing import hamming
+    from osintkit.match.hashing import PDQ_NEAR, hamming
 
     target = hb.hashes.get("pdq")
     variants = getattr(ha, "variants", None) or {"none": ha.hashes.get("pdq")}
-    return bool(target) and any(v and hamming(v, target) <= NEAR_PDQ
+    return bool(target) and any(v and hamming(v, target) <= PDQ_NEAR
                                 for v in variants.values())
 
 
 def _same_by_compare(a: Any, b: Any) -> bool:
-    from osintkit.compare import compare_files
+    from osintkit.match.compare import compare_files
 
     res = compare_files(a.path, b.path, robust=a.kind == "image")
     return res.ok and res.verdict in ("identical", "near-duplicate")

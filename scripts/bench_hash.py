@@ -4,7 +4,7 @@
 1. speed: per photo, all in the same run, medians over --rounds:
    (a) the plain way: imagehash.phash(Image.open(p)), imagehash.dhash(Image.open(p)),
        pdqhash.compute(np.asarray(Image.open(p).convert("RGB"))) and sha256 of the file;
-   (b) ours: osintkit.hashing.hash_file(p) (sha256 + md5 + PDQ + pHash + dHash);
+   (b) ours: osintkit.match.hashing.hash_file(p) (sha256 + md5 + PDQ + pHash + dHash);
    (c) the floor: the reduced-DCT (draft) decode of the file alone.
 2. drift: PDQ/pHash/dHash of the draft decode vs the full decode, on every corpus photo.
 3. robustness: compare() distances of edited copies (tests/fixtures_hash.py) vs originals,
@@ -41,8 +41,8 @@ CORPUS = Path(os.environ.get("OSINTKIT_CORPUS", ROOT.parent / "shared" / "corpus
 from corpusutil import camera_jpegs  # noqa: E402
 from fixtures_hash import VARIANTS, distinct_photos, make_variant  # noqa: E402
 
-from osintkit.compare import compare_files  # noqa: E402
-from osintkit.hashing import (  # noqa: E402
+from osintkit.match.compare import compare_files  # noqa: E402
+from osintkit.match.hashing import (  # noqa: E402
     DRAFT_SIZE,
     _reduce_factor,
     best_dihedral,
@@ -120,7 +120,7 @@ def speed(photos: list[Path], rounds: int, min_mp: float) -> None:
 
 def breakdown(photos: list[Path], rounds: int, min_mp: float) -> None:
     """What (b) spends beyond the floor: medians over the photos, ms and % of the floor."""
-    from osintkit.hashing import HASHERS, _pdq_all, file_digests
+    from osintkit.match.hashing import HASHERS, _pdq_all, file_digests
 
     parts: dict[str, list[float]] = defaultdict(list)
     for p in [p for p in photos if _mp(p) >= min_mp]:
@@ -187,7 +187,7 @@ def robustness(photos: list[Path]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for p, v in itertools.product(distinct, VARIANTS):
             copy = make_variant(p, v, Path(tmp))
-            # Hash-level verdicts (the views/geometry of osintkit/views.py, geometry.py are
+            # Hash-level verdicts (the views/geometry of osintkit/match/views.py, geometry.py are
             # measured by their own benchmark); does draft decoding change them?
             res = compare_files(p, copy, robust=False)
             full = compare_files(p, copy, size=None, robust=False)
@@ -215,8 +215,8 @@ def robustness(photos: list[Path]) -> None:
 
 def _different_pairs(distinct: list[Path]) -> None:
     """Every ordered pair of different photos, scored exactly as compare() does."""
-    from osintkit.compare import verdict_for
-    from osintkit.hashing import TRANSFORMS, apply_transform, pdq_variants
+    from osintkit.match.compare import verdict_for
+    from osintkit.match.hashing import TRANSFORMS, apply_transform, pdq_variants
 
     hashed = {}
     for p in distinct:

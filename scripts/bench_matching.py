@@ -46,13 +46,13 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------- the three methods
 class Plain:
     def __init__(self, originals: dict[str, Path]) -> None:
-        from osintkit.hashing import hash_image, load_image
+        from osintkit.match.hashing import hash_image, load_image
 
         self.pdq = {n: str(hash_image(load_image(p), ("pdq",))["pdq"])
                     for n, p in originals.items()}
 
     def search(self, res) -> set[str]:
-        from osintkit.hashing import hamming
+        from osintkit.match.hashing import hamming
 
         v = res.variants
         return {n for n, h in self.pdq.items() if min(hamming(x, h) for x in v.values()) <= 31}
@@ -66,7 +66,7 @@ class TodaysDeep:
     def __init__(self, archive, originals: dict[str, Path]) -> None:
         from matching_baseline import signature
 
-        from osintkit.views import load_view_image
+        from osintkit.match.views import load_view_image
 
         self.archive, self.files = archive, originals
         sigs, owners = [], []
@@ -79,8 +79,8 @@ class TodaysDeep:
     def search(self, res, units) -> set[str]:
         from matching_baseline import vote
 
-        from osintkit.geometry import match_files
-        from osintkit.views import load_view_image
+        from osintkit.match.geometry import match_files
+        from osintkit.match.views import load_view_image
 
         found = {m.name for m in self.archive.search(res, robust=False)}
         qimg = load_view_image(res.path)
@@ -113,7 +113,7 @@ def run_families(archive, archived: dict[str, Path], distractors: list[Path], tm
                  args, families: dict) -> dict:
     from osintkit.archive.robust import query_picture, view_units
     from osintkit.archive.search import units_of
-    from osintkit.hashing import hash_file
+    from osintkit.match.hashing import hash_file
 
     plain, old = Plain(archived), TodaysDeep(archive, archived)
     stats: dict = defaultdict(lambda: defaultdict(list))
@@ -205,7 +205,7 @@ def print_families(stats: dict, n_arch: int, n_dis: int, old_every: int) -> None
 
 # ---------------------------------------------------------------- hard negatives
 def run_hard(archive, pairs, tmp: Path, args) -> None:
-    from osintkit.hashing import hash_file
+    from osintkit.match.hashing import hash_file
 
     by_kind: dict = defaultdict(lambda: {"n": 0, "copy": 0, "scene": 0, "plain": 0})
     for kind, a, b in pairs:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from osintkit.keypoints import MIN_SIDE, spread, work_gray
+from osintkit.match.keypoints import MIN_SIDE, spread, work_gray
 
 SIGNATURE_SIZE = 64  # ORB descriptors kept per archived image (2 KB) for candidate votes
 QUERY_SIGNATURE = 400  # query descriptors that vote (spread like the archived ones)

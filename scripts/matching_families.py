@@ -69,8 +69,8 @@ def distinct(paths: list[Path], log: Callable[[str], None]) -> list[Path]:
     from osintkit.archive.bow import WordIndex
     from osintkit.archive.local import extract
     from osintkit.archive.robust import QueryPicture, confirm
-    from osintkit.hashing import PDQ_MIN_QUALITY, hamming, hash_image, pdq_variants
-    from osintkit.localfeat import vocabulary
+    from osintkit.match.hashing import PDQ_MIN_QUALITY, hamming, hash_image, pdq_variants
+    from osintkit.match.localfeat import vocabulary
 
     kept: list[tuple[Path, dict[str, str], object, np.ndarray]] = []
     for path in paths:

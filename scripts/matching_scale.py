@@ -34,7 +34,7 @@ QUERY_FAMILIES = ("crop 30% (any sides)", "screenshot (chat/feed/gallery/browser
 def _word_pool(photos: list[Path]) -> np.ndarray:
     from PIL import ImageOps
 
-    from osintkit.localfeat import STORED_FEATURES, detect, words
+    from osintkit.match.localfeat import STORED_FEATURES, detect, words
 
     return np.concatenate([words(detect(ImageOps.contain(mf.opened(p), (640, 640)),
                                         STORED_FEATURES)[1]) for p in photos])
@@ -64,9 +64,9 @@ def scale(n: int, tmp: Path, core: list[Path], pool_photos: list[Path]) -> None:
     from osintkit.archive import open_archive
     from osintkit.archive.bow import WordIndex
     from osintkit.archive.search import RowSet
-    from osintkit.hashing import hash_file
-    from osintkit.localfeat import vocabulary
-    from osintkit.views import SUB_VIEWS
+    from osintkit.match.hashing import hash_file
+    from osintkit.match.localfeat import vocabulary
+    from osintkit.match.views import SUB_VIEWS
 
     arc = open_archive(f"sqlite:///{tmp / 'scale.sqlite'}")
     arc.add(core, source="core", first_seen="2020-01-01")
@@ -145,8 +145,8 @@ def scale(n: int, tmp: Path, core: list[Path], pool_photos: list[Path]) -> None:
 def end_to_end(n: int, tmp: Path, core: list[Path], pool_photos: list[Path]) -> None:
     from osintkit.archive import open_archive
     from osintkit.claim import Claim, apply_overrides
+    from osintkit.match.views import SUB_VIEWS
     from osintkit.verify import VerifyOptions, verify_claim
-    from osintkit.views import SUB_VIEWS
 
     url = f"sqlite:///{tmp / 'e2e.sqlite'}"
     arc = open_archive(url)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Make osintkit/data/orb_vocabulary.npy: the visual words of the archive's candidate
-index (osintkit/localfeat.py, osintkit/archive/bow.py).
+index (osintkit/match/localfeat.py, osintkit/archive/bow.py).
 
 ORB descriptors (1,000 per picture, at the size features are found on, plus a half-size
 and a rotated copy so that words cover what copies do to a picture) of openly licensed
@@ -55,8 +55,8 @@ def training_pictures() -> list[Image.Image]:
 
 
 def descriptors(pictures: list[Image.Image]) -> np.ndarray:
-    from osintkit.keypoints import WORK_SIZE
-    from osintkit.localfeat import detect
+    from osintkit.match.keypoints import WORK_SIZE
+    from osintkit.match.localfeat import detect
 
     chunks = []
     for img in pictures:

@@ -124,7 +124,7 @@ def make_variant(photo: Path, variant: Variant, out_dir: Path) -> Path:
 
 
 def _flat(photo: Path) -> bool:
-    from osintkit.hashing import PDQ_MIN_QUALITY, hash_image, load_image
+    from osintkit.match.hashing import PDQ_MIN_QUALITY, hash_image, load_image
 
     return int(hash_image(load_image(photo), ("pdq",))["pdq_quality"]) < PDQ_MIN_QUALITY
 

@@ -20,7 +20,7 @@ from osintkit.archive.exchange import import_file
 from osintkit.archive.export import export_jsonl
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
-from osintkit.hashing import (
+from osintkit.match.hashing import (
     FrameHashes,
     HashResult,
     file_digests,

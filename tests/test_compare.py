@@ -14,7 +14,7 @@ from PIL import Image
 
 from osintkit import errors
 from osintkit.cli import cli
-from osintkit.compare import (
+from osintkit.match.compare import (
     CORROBORATED_PDQ,
     CORROBORATED_SUM,
     NEAR_PDQ,
@@ -22,7 +22,7 @@ from osintkit.compare import (
     compare_files,
     verdict_for,
 )
-from osintkit.hashing import hamming, hash_image
+from osintkit.match.hashing import hamming, hash_image
 
 MUST_MATCH = [v for v in VARIANTS if v.near]
 
@@ -62,7 +62,7 @@ def test_edited_copy_is_a_near_duplicate_with_the_right_transform(variant, robus
 def test_crops_and_padding_are_matched_by_views_or_local_features(robust_photos,
                                                                   variant_files):
     """Plain PDQ fails on crops >= 10% and padding (README table); the views (content
-    region, sub-views) and the geometric check (osintkit/geometry.py) catch them, and
+    region, sub-views) and the geometric check (osintkit/match/geometry.py) catch them, and
     the note says which did."""
     heavy = [v for v in VARIANTS if v.name in ("crop_center_25", "crop_side_25", "pad_10")]
     for p in robust_photos:

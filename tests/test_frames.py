@@ -21,9 +21,9 @@ from PIL import Image
 from osintkit import errors
 from osintkit.cli import cli
 from osintkit.errors import InputError, MediaError
+from osintkit.match.vpdq import VpdqFeature, parse_line, read_vpdq, write_vpdq
 from osintkit.media.frames import content_box, sample_frames
 from osintkit.media.keyframes import frame_name
-from osintkit.vpdq import VpdqFeature, parse_line, read_vpdq, write_vpdq
 
 CUTS = (0.0, 2.0, 5.0, 7.0)  # cut_video: shots start here; it is 9 s long
 VPDQ_LINE = re.compile(r"^\d+,\d{1,3},[0-9a-f]{64},\d+\.\d{3}$")

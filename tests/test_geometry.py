@@ -8,7 +8,7 @@ import pytest
 from fixtures_matching import crop, open_photo, pad
 from PIL import Image
 
-from osintkit.geometry import draw, match_files, match_images
+from osintkit.match.geometry import draw, match_files, match_images
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from ptyutil import run_with_tty_stderr
 from osintkit import errors
 from osintkit.cli import cli
 from osintkit.fileio import CHUNK
-from osintkit.hashing import (
+from osintkit.match.hashing import (
     DEFAULT_HASHES,
     DRAFT_SIZE,
     HASHERS,

@@ -15,9 +15,9 @@ from PIL import Image, ImageOps
 from osintkit.archive import open_archive
 from osintkit.archive.bow import WordIndex
 from osintkit.archive.store import SCHEMA_VERSION
-from osintkit.geometry import match_images
-from osintkit.hashing import hash_file
-from osintkit.localfeat import LocalPicture, pack, unpack
+from osintkit.match.geometry import match_images
+from osintkit.match.hashing import hash_file
+from osintkit.match.localfeat import LocalPicture, pack, unpack
 
 skdata = pytest.importorskip("skimage.data", reason="scikit-image ships the photos used here")
 DATA = Path(skdata.__file__).parent
@@ -146,7 +146,7 @@ def test_word_index_is_cached_and_caught_up(tmp_path):
 
 @pytest.mark.parametrize("edit", ["crop", "caption", "downscale", "brightness"])
 def test_pixels_say_copy_for_edited_copies(edit):
-    from osintkit.sameshot import compare
+    from osintkit.match.sameshot import compare
 
     img = _photo("astronaut.png")
     q = {"crop": lambda: img.crop((60, 40, 450, 470)),
@@ -170,7 +170,7 @@ def _captioned(img: Image.Image) -> Image.Image:
 
 
 def test_pixels_say_scene_for_a_stereo_pair():
-    from osintkit.sameshot import compare
+    from osintkit.match.sameshot import compare
 
     left, right = _photo("motorcycle_left.png"), _photo("motorcycle_right.png")
     geo = match_images(right, left)

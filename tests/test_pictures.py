@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from osintkit.hashing import hamming, hash_file, load_image
+from osintkit.match.hashing import hamming, hash_file, load_image
 from osintkit.media.forensics import analyse_image
 
 SIZE = (1200, 900)  # larger than the hashing size: reduced before hashing

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from osintkit.archive import open_archive
 from osintkit.cli import cli
-from osintkit.hashing import hash_file, hash_image
+from osintkit.match.hashing import hash_file, hash_image
 from osintkit.verify import VerifyOptions, verify_claim
 
 SKIMAGE = pytest.importorskip("skimage.data", reason="scikit-image ships the photos used here")
@@ -172,7 +172,7 @@ def _sunset(size=(640, 480)) -> Image.Image:
 
 @pytest.mark.parametrize("fast", [False, True], ids=["robust", "fast"])
 def test_a_dark_low_detail_photo_never_matches_another_by_phash_alone(tmp_path, fast):
-    from osintkit.hashing import HASHERS
+    from osintkit.match.hashing import HASHERS
 
     moon, sunset = _moon(), _sunset()
     ha, hb = hash_image(moon), hash_image(sunset)

@@ -15,8 +15,8 @@ from PIL import Image, ImageOps
 from osintkit.archive import open_archive
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
-from osintkit.hashing import hash_file
-from osintkit.views import SUB_VIEWS
+from osintkit.match.hashing import hash_file
+from osintkit.match.views import SUB_VIEWS
 
 
 def _search(url, path, **kw):

@@ -13,8 +13,8 @@ import pytest
 from fixtures_video import Shot, render, write_video
 
 from osintkit.cli import cli
-from osintkit.hashing import HashResult, hamming, hash_file
-from osintkit.segments import (
+from osintkit.match.hashing import HashResult, hamming, hash_file
+from osintkit.match.segments import (
     FrameMatch,
     distance_matrix,
     group_matches,
@@ -22,7 +22,7 @@ from osintkit.segments import (
     query_share,
     segments_from_matches,
 )
-from osintkit.vpdq import features_from_frames, write_vpdq
+from osintkit.match.vpdq import features_from_frames, write_vpdq
 
 TOL = 1.0  # seconds
 

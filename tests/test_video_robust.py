@@ -128,7 +128,7 @@ def test_unrelated_footage_in_the_same_player_matches_nothing(clips):
 
 
 def test_compare_gives_the_archive_search_segment_times(clips):
-    from osintkit.compare import compare_files
+    from osintkit.match.compare import compare_files
 
     res = compare_files(clips["player"], clips["original"])
     assert res.ok and res.verdict == "near-duplicate", (res.verdict, res.headline)

@@ -6,8 +6,8 @@ import pytest
 from fixtures_matching import letterbox, open_photo, pad, screenshot
 from PIL import Image
 
-from osintkit.hashing import hamming, hash_image
-from osintkit.views import (
+from osintkit.match.hashing import hamming, hash_image
+from osintkit.match.views import (
     SUB_VIEWS,
     best_view_pair,
     content_region,

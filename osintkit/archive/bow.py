@@ -197,12 +197,19 @@ class WordIndex:
 
 
 # ---------------------------------------------------------------- the archive's index
+def snapshot_stamp(db: Any, cur: Any) -> str:
+    """"<archive_id>:<generation>" read in the caller's snapshot (what an index is built at)."""
+    gen = db.execute(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    aid = db.execute(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+    return f"{aid}:{gen}"
+
+
 def archive_words(db: Any, stamp: str, cache: Path | None,
                   base: tuple[str, WordIndex] | None) -> tuple[str, WordIndex]:
     """(stamp, word index) of an archive: `base` (what the caller holds) when current, else
     its `.words.npz` cache (`cache`), caught up by appending when items were only added, or
     rebuilt from the `local` table (in chunks: bounded memory for a million images)."""
-    from osintkit.localfeat import vocabulary
+    from osintkit.match.localfeat import vocabulary
 
     if base is not None and base[0] == stamp:
         return base
@@ -225,8 +232,7 @@ def _refresh(db: Any, cur: Any, old: WordIndex | None, nwords: int) -> tuple[str
     or backfilled below its last item."""
     from osintkit.archive.local import word_rows
 
-    gen = db.execute(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-    aid = db.execute(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+    stamp = snapshot_stamp(db, cur)
     after = 0
     if old is not None:
         kept = db.execute(cur, "SELECT COUNT(*) FROM local WHERE status = 'ok' AND "
@@ -241,4 +247,4 @@ def _refresh(db: Any, cur: Any, old: WordIndex | None, nwords: int) -> tuple[str
         index = old.extend(more, (top, old.base[1] + len(ids)))
     else:
         index = WordIndex(more.rows, more.offsets, more.postings, nwords, (top, len(ids)))
-    return f"{aid}:{gen}", index
+    return stamp, index

@@ -163,7 +163,7 @@ def _from_csv(row: dict[str, Any], number: int, defaults: dict[str, Any]) -> tup
 
 def _csv_frames(cell: str) -> list[_Frame]:
     """The `vpdq` cell: vPDQ lines (`frame,quality,pdq,seconds`) joined by '|'."""
-    from osintkit.vpdq import parse_line
+    from osintkit.match.vpdq import parse_line
 
     out = []
     for part in cell.split(FRAME_SEP):

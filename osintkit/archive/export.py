@@ -136,7 +136,7 @@ def export_csv(archive: Archive, out: TextIO, with_paths: bool = False) -> Expor
     """Write a hash list (CSV_COLUMNS): whole-picture hashes, a video's frame PDQs as
     vPDQ lines (`vpdq`) and an image's sub-view PDQs (`views`), so partners match crops
     and video segments, not only digests."""
-    from osintkit.vpdq import features_from_frames
+    from osintkit.match.vpdq import features_from_frames
 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

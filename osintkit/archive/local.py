@@ -1,6 +1,6 @@
 """Archive stage, what confirmation needs kept in the archive itself (schema v6 `local`
 table): packed ORB features, visual words and a small thumbnail per archived image
-(osintkit/localfeat.py). The robust search never reads an archived file: it works the same
+(osintkit/match/localfeat.py). The robust search never reads an archived file: it works the same
 when the files moved, on a colleague's PostgreSQL archive, or for a copied database.
 
 Measured choice (docs/robust-matching.md, "Confirmation without the original
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from osintkit.localfeat import LocalPicture, pack, unpack, word_set
+from osintkit.match.localfeat import LocalPicture, pack, unpack, word_set
 
 AUTO_BACKFILL = 200  # opening an archive backfills at most this many pending items itself
 BATCH = 16
@@ -51,8 +51,8 @@ def extract(img: Any, size: tuple[int, int] | None = None) -> Local:
 
 def extract_file(path: str | Path) -> Local:
     """As `extract`, for an image file (decoded once, reduced, EXIF-oriented)."""
-    from osintkit.hashing import load_image
-    from osintkit.keypoints import WORK_SIZE
+    from osintkit.match.hashing import load_image
+    from osintkit.match.keypoints import WORK_SIZE
 
     img = load_image(path, size=WORK_SIZE * 3 // 4)
     return extract(img, full_size(Path(path), img))
@@ -135,7 +135,7 @@ class BackfillReport:
 
 
 def _compute(item_id: int, origin: str | None, sha256: str | None) -> tuple[int, Local]:
-    from osintkit.hashing import file_digests
+    from osintkit.match.hashing import file_digests
 
     path = Path(origin) if origin and "://" not in str(origin) else None
     if path is None or not path.is_file():

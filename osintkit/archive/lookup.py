@@ -31,7 +31,7 @@ def limits(max_distance: int | dict[str, int] | None) -> dict[str, int]:
         unknown = set(max_distance) - set(out)
         if unknown:
             raise ArchiveError(f"unknown hash kind(s) in --max-distance: "
-                               f"{', '.join(sorted(unknown))} (use pdq, phash)", code="usage")
+                               f"{', '.join(sorted(unknown))} (use {', '.join(out)})", code="usage")
         out.update({k: int(v) for k, v in max_distance.items()})
     return out
 

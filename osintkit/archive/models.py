@@ -148,13 +148,13 @@ class Match:
     md5: str | None = None
     frame_matches: list[FrameMatch] = field(default_factory=list)
     query_region: tuple[int, int, int, int] | None = None  # part of the query that matched
-    query_view: str | None = None  # "content", "tl80"... (osintkit/views.py); None = whole
+    query_view: str | None = None  # "content", "tl80"... (osintkit/match/views.py); None = whole
     item_view: str | None = None  # the archived sub-view that matched; None = whole
-    geometry: dict[str, Any] | None = None  # osintkit/geometry.py Geometry.to_dict()
+    geometry: dict[str, Any] | None = None  # osintkit/match/geometry.py Geometry.to_dict()
     source_url: str | None = None  # the post/page that carried the archived copy
     posted_at: str | None = None  # that post's time (channel walks)
     post_text: str | None = None  # that post's text
-    shot: dict[str, Any] | None = None  # osintkit/sameshot.py ShotCheck.to_dict()
+    shot: dict[str, Any] | None = None  # osintkit/match/sameshot.py ShotCheck.to_dict()
     basis: str | None = None  # "hashes" | "geometry" | "hashes+geometry" (None: exact)
     evidence_note: str | None = None  # which hash agreement let a hash match stand
     thumb_jpeg: bytes | None = field(default=None, repr=False)  # stored thumbnail (not JSON)

@@ -6,8 +6,8 @@ geometric confirmation and the copy-or-another-shot decision.
     hash matches + candidates ──► fit on the stored features (geometry.py, local.py)
                               ──► pixels after the fit (sameshot.py): "near" or "scene"
 
-The views and the geometry live in `osintkit/views.py`, `osintkit/geometry.py` and
-`osintkit/sameshot.py`; this module only feeds them. `QueryPicture.of(img)` takes a
+The views and the geometry live in `osintkit/match/views.py`, `osintkit/match/geometry.py` and
+`osintkit/match/sameshot.py`; this module only feeds them. `QueryPicture.of(img)` takes a
 decoded picture, so a video frame (issue 15) goes through the same path as a photo.
 Every step that was skipped or cut says so in `notes` (never a silent cap).
 """
@@ -23,6 +23,7 @@ import numpy as np
 from osintkit.archive.local import full_size
 from osintkit.archive.models import match_of
 from osintkit.archive.search import QueryUnit, RowSet
+from osintkit.match.hashing import HASHERS, PDQ_MIN_QUALITY, PDQ_NEAR
 
 CANDIDATES = 8  # items the candidate index proposes for geometric confirmation
 MAX_CONFIRM = 24  # fits per query at most (hash matches first): bounds the cost
@@ -37,7 +38,7 @@ SCENE_MIN_INLIERS = 25
 SCENE_MIN_AGREE = 0.04
 # The no-lone-weak-hash rule (docs/matching.md, measured in bench_hash.py:
 # edited copies keep PDQ <= 64 and dHash <= 10; different photos sit at PDQ >= 90).
-PDQ_TRUST_QUALITY = 50  # PDQ quality below this on either side: no hash stands alone
+# PDQ quality below PDQ's floor (HASHERS) on either side: no hash stands alone.
 PHASH_MAX_PDQ = 70  # a pHash-only match needs PDQ not to disagree beyond this ...
 PHASH_MAX_DHASH = 16  # ... and dHash to agree within this
 
@@ -58,11 +59,11 @@ class QueryPicture:
            regions: list[tuple[int, int, int, int]] | None = None) -> QueryPicture:
         """From a decoded picture (a photo, a video frame). `size`: the full size of the
         picture `img` was reduced from (default: img's own). `regions`: content regions
-        already known (in `img` pixels: a video's box, videomatch.py), searched first."""
-        from osintkit.geometry import Features
-        from osintkit.hashing import to_rgb
-        from osintkit.localfeat import QUERY_FEATURES, detect, rescale, words
-        from osintkit.views import content_regions, crop
+        already known (in `img` pixels: a video's box, archive/videomatch.py), searched first."""
+        from osintkit.match.geometry import Features
+        from osintkit.match.hashing import to_rgb
+        from osintkit.match.localfeat import QUERY_FEATURES, detect, rescale, words
+        from osintkit.match.views import content_regions, crop
 
         img = to_rgb(img)
         full = size or img.size
@@ -93,8 +94,8 @@ class QueryPicture:
 
 def query_picture(result: Any) -> QueryPicture | None:
     """The QueryPicture of an image HashResult with a readable file, else None."""
-    from osintkit.hashing import load_image
-    from osintkit.keypoints import WORK_SIZE
+    from osintkit.match.hashing import load_image
+    from osintkit.match.keypoints import WORK_SIZE
 
     if getattr(result, "kind", None) != "image" or getattr(result, "frames", None):
         return None
@@ -111,7 +112,7 @@ def query_picture(result: Any) -> QueryPicture | None:
 def view_units(qp: QueryPicture | None) -> list[QueryUnit]:
     """Query units for the views of a picture (the whole picture is already a unit),
     regions in the query's own pixels."""
-    from osintkit.views import hash_views, query_views
+    from osintkit.match.views import hash_views, query_views
 
     if qp is None:
         return []
@@ -129,11 +130,12 @@ def view_units(qp: QueryPicture | None) -> list[QueryUnit]:
 def hash_trust(m: Any, query_hashes: dict[str, Any], item: Any) -> tuple[bool, str]:
     """May this hash match stand without geometric confirmation? (No lone weak hash.)
 
-    PDQ within its threshold stands when both pictures have PDQ quality >= 50 (enough
-    detail for PDQ to mean something). A pHash-only match also needs PDQ not to disagree
-    strongly (<= 70 bits) and dHash to agree (<= 16 bits): pHash alone matched a moon on
-    black to a sunset silhouette. Sub-views are only indexed with quality >= 50."""
-    from osintkit.hashing import HASHERS
+    PDQ within its threshold stands when both pictures have PDQ quality at or above
+    PDQ's floor (`PDQ_MIN_QUALITY`: enough detail for PDQ to mean something). A
+    pHash-only match also needs PDQ not to disagree strongly (<= 70 bits) and dHash to
+    agree (<= 16 bits): pHash alone matched a moon on black to a sunset silhouette.
+    Sub-views are only indexed above the same floor."""
+    floor = PDQ_MIN_QUALITY
 
     def quality(hashes: dict[str, Any]) -> int | None:
         q = hashes.get("pdq_quality")
@@ -141,15 +143,15 @@ def hash_trust(m: Any, query_hashes: dict[str, Any], item: Any) -> tuple[bool, s
 
     qq = quality(query_hashes) if m.query_view is None else None
     iq = quality(getattr(item, "hashes", {}) or {}) if m.item_view is None else None
-    low = (qq is not None and qq < PDQ_TRUST_QUALITY) or (iq is not None and iq < PDQ_TRUST_QUALITY)
+    low = (qq is not None and qq < floor) or (iq is not None and iq < floor)
     pdq, phash = m.distance.get("pdq"), m.distance.get("phash")
-    if pdq is not None and pdq <= HASHERS["pdq"].threshold:
-        return (False, "PDQ quality below 50: too little detail to trust") if low else \
+    if pdq is not None and pdq <= PDQ_NEAR:
+        return (False, f"PDQ quality below {floor}: too little detail to trust") if low else \
             (True, f"PDQ {pdq}")
     if phash is None:
         return False, "no hash within its threshold"
     if low:
-        return False, "pHash only, PDQ quality below 50: too little detail to trust"
+        return False, f"pHash only, PDQ quality below {floor}: too little detail to trust"
     if pdq is not None and pdq > PHASH_MAX_PDQ:
         return False, f"pHash only, PDQ disagrees ({pdq} bits)"
     qd, idh = query_hashes.get("dhash"), (getattr(item, "hashes", {}) or {}).get("dhash")
@@ -170,7 +172,7 @@ def confirm(qp: QueryPicture, lp: Any, mirrored: bool | None = None,
     """(Geometry, ShotCheck or None) of the query against stored local features.
     `mirrored`: the orientation to fit first (None: both as geometry decides); with
     `either`, the other one too when the first does not confirm."""
-    from osintkit import geometry, sameshot
+    from osintkit.match import geometry, sameshot
 
     feats = lp.features()
     geo = geometry.match_features(qp.features, qp.mirrored, feats, mirrored_only=mirrored)
@@ -289,7 +291,7 @@ def _judge_candidates(archive: Any, ids: list[int],
 def _rank(m: Any) -> tuple:
     geo = m.geometry or {}
     d = m.distance.get("pdq")
-    return (0 if d is not None and d <= 31 else 1, -(geo.get("inliers") or 0),
+    return (0 if d is not None and d <= PDQ_NEAR else 1, -(geo.get("inliers") or 0),
             d if d is not None else 256, m.item_id)
 
 
@@ -322,9 +324,9 @@ def index_extras(res: Any) -> IndexExtras:
     """The sub-view hashes and local features of a freshly hashed image (decoded once).
     A record that brings its own views (an import) keeps them; anything else gets none."""
     from osintkit.archive.local import extract
-    from osintkit.hashing import HashResult, load_image
-    from osintkit.keypoints import WORK_SIZE
-    from osintkit.views import archive_view_hashes
+    from osintkit.match.hashing import HashResult, load_image
+    from osintkit.match.keypoints import WORK_SIZE
+    from osintkit.match.views import archive_view_hashes
 
     if not isinstance(res, HashResult):
         return IndexExtras(list(getattr(res, "view_hashes", None) or []))

@@ -38,7 +38,7 @@ def _migration_2(pk: str, real: str) -> list[str]:
 
 
 def _migration_3(pk: str, real: str) -> list[str]:
-    # Sub-view hashes of archived images (osintkit/views.py SUB_VIEWS): a cropped copy
+    # Sub-view hashes of archived images (osintkit/match/views.py SUB_VIEWS): a cropped copy
     # finds its original through the same index. Older items simply have none.
     return [
         "CREATE TABLE IF NOT EXISTS views ("
@@ -50,7 +50,7 @@ def _migration_3(pk: str, real: str) -> list[str]:
 
 def _migration_4(pk: str, real: str) -> list[str]:
     # The strongest ORB descriptors of each archived image (hex, 32 bytes each): the deep
-    # search votes with them for its candidates (osintkit/geometry.py `signature`).
+    # search votes with them for its candidates (osintkit/match/geometry.py `signature`).
     return [
         "CREATE TABLE IF NOT EXISTS features ("
         " item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
@@ -79,7 +79,7 @@ def _migration_source_posts(pk: str, real: str) -> list[str]:
 
 
 def _migration_local_features(pk: str, real: str) -> list[str]:
-    # What confirmation needs, kept in the archive itself (osintkit/localfeat.py): packed
+    # What confirmation needs, kept in the archive itself (osintkit/match/localfeat.py): packed
     # ORB features, the distinct visual words (the candidate index is rebuilt from them)
     # and a small JPEG thumbnail (the copy/scene pixel check, the report's picture).
     # status: ok | missing (file unreadable when backfilled) | changed (the file at

@@ -16,13 +16,18 @@ import numpy as np
 
 from osintkit.archive.index import HammingIndex, pack_hex, read_cache, save_cache
 from osintkit.archive.models import check_hex
-from osintkit.hashing import TRANSFORMS  # "none" first: it wins ties
+from osintkit.match.hashing import HASHERS, TRANSFORMS  # "none" first: it wins ties
+from osintkit.match.segments import EXTEND_DISTANCE
 
-DEFAULT_MAX = {"pdq": 31, "phash": 10}
-# Frame pairs of a matched video item are reported up to this PDQ distance (segments.py
-# seeds a segment at <= 31 and extends it with frames up to 64; unrelated frames sit
+# The hash kinds the index holds, one packed column each (PDQ is searched under its
+# dihedral variants, pHash as is); their default limits are the kinds' own thresholds.
+INDEXED = ("pdq", "phash")
+DEFAULT_MAX = {kind: HASHERS[kind].threshold for kind in INDEXED}
+NBYTES = {kind: HASHERS[kind].bits // 8 for kind in INDEXED}
+# Frame pairs of a matched video item are reported up to the PDQ distance segments.py
+# extends a segment with (it seeds one within PDQ's threshold; unrelated frames sit
 # near 128).
-FRAME_DISTANCE = 64
+FRAME_DISTANCE = EXTEND_DISTANCE
 
 
 @dataclass
@@ -32,7 +37,7 @@ class QueryUnit:
     t: float | None
     pdq: dict[str, str] = field(default_factory=dict)  # transform -> hex
     phash: str | None = None
-    view: str | None = None  # a view of an image query (osintkit/views.py); None = whole
+    view: str | None = None  # a view of an image query (osintkit/match/views.py); None = whole
     region: tuple[int, int, int, int] | None = None  # that view's (x, y, w, h) in the query
 
 
@@ -64,12 +69,14 @@ class RowSet:
         self.base = (int(base[0]), int(base[1]))
         self.pdq_rows = np.flatnonzero(self.has_pdq)
         self.phash_rows = np.flatnonzero(self.has_phash)
-        # no copy when every row has the hash (the usual case)
+        # one index per hash kind; no copy when every row has the hash (the usual case)
         tables = tables or {}
-        self.pdq_index = HammingIndex(self.pdq if len(self.pdq_rows) == len(self.item)
-                                      else self.pdq[self.pdq_rows], _pair(tables, "pdq"))
-        self.phash_index = HammingIndex(self.phash if len(self.phash_rows) == len(self.item)
-                                        else self.phash[self.phash_rows], _pair(tables, "phash"))
+        self.indexes: dict[str, HammingIndex] = {}
+        for kind in INDEXED:
+            codes, have = getattr(self, kind), getattr(self, f"{kind}_rows")
+            self.indexes[kind] = HammingIndex(codes if len(have) == len(self.item)
+                                              else codes[have], _pair(tables, kind))
+        self.pdq_index, self.phash_index = self.indexes["pdq"], self.indexes["phash"]
 
     def __len__(self) -> int:
         return len(self.item)
@@ -79,16 +86,18 @@ class RowSet:
                   base: tuple[int, int] = (0, 0)) -> RowSet:
         """Rows of (item_id, t or None, pdq hex or None, phash hex or None)."""
         if not rows:
-            return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 32), np.uint8),
-                       np.zeros(0, bool), np.zeros((0, 8), np.uint8), np.zeros(0, bool), base)
+            return cls(np.zeros(0, np.int64), np.zeros(0),
+                       np.zeros((0, NBYTES["pdq"]), np.uint8), np.zeros(0, bool),
+                       np.zeros((0, NBYTES["phash"]), np.uint8), np.zeros(0, bool), base)
         # one comprehension per column: zip(*rows) with a million arguments is 30x slower
         items, times = [r[0] for r in rows], [r[1] for r in rows]
         pdqs, phashes = [r[2] for r in rows], [r[3] for r in rows]
         t = np.array([math.nan if x is None else x for x in times], dtype=np.float64)
         has_pdq = np.array([x is not None for x in pdqs], dtype=bool)
         has_phash = np.array([x is not None for x in phashes], dtype=bool)
-        pdq = pack_hex([x or "0" * 64 for x in pdqs], 32)
-        phash = pack_hex([x or "0" * 16 for x in phashes], 8)
+        pdq = pack_hex([x or "0" * HASHERS["pdq"].hex_len for x in pdqs], NBYTES["pdq"])
+        phash = pack_hex([x or "0" * HASHERS["phash"].hex_len for x in phashes],
+                         NBYTES["phash"])
         return cls(np.array(items, dtype=np.int64), t, pdq, has_pdq, phash, has_phash, base)
 
     def extend(self, more: RowSet, base: tuple[int, int]) -> RowSet:
@@ -108,7 +117,7 @@ class RowSet:
     def save(self, path: Path, stamp: str) -> None:
         """Cache on disk (.npz, no pickle), with the multi-index tables of large indexes."""
         arrays = self.arrays()
-        for name, index in (("pdq", self.pdq_index), ("phash", self.phash_index)):
+        for name, index in self.indexes.items():
             if index.uses_tables():
                 arrays[f"{name}_order"], arrays[f"{name}_offsets"] = index.tables()
         save_cache(path, stamp, arrays)
@@ -128,7 +137,7 @@ class RowSet:
                            base=(int(base[0]), int(base[1])), tables=tables)
 
 
-_ROW_ARRAYS = ("item", "t", "pdq", "has_pdq", "phash", "has_phash")
+_ROW_ARRAYS = ("item", "t", *(col for kind in INDEXED for col in (kind, f"has_{kind}")))
 
 
 def _pair(tables: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -152,7 +161,7 @@ def _pdq_pairs(rows: RowSet, units: list[QueryUnit], max_pdq: int) -> dict[tuple
     pairs: dict[tuple[int, int], Pair] = {}
     if not hexes or not len(rows.pdq_rows):
         return pairs
-    hits = rows.pdq_index.query(pack_hex(hexes, 32), max_pdq)
+    hits = rows.pdq_index.query(pack_hex(hexes, NBYTES["pdq"]), max_pdq)
     u = np.asarray(unit_of, dtype=np.int64)[hits.query]
     tr = np.asarray(tr_of, dtype=np.int64)[hits.query]
     r = rows.pdq_rows[hits.row]
@@ -168,7 +177,7 @@ def _phash_pairs(rows: RowSet, units: list[QueryUnit], max_phash: int,
     have = [(ui, unit.phash) for ui, unit in enumerate(units) if unit.phash]
     if not have or not len(rows.phash_rows):
         return
-    hits = rows.phash_index.query(pack_hex([h for _, h in have], 8), max_phash)
+    hits = rows.phash_index.query(pack_hex([h for _, h in have], NBYTES["phash"]), max_phash)
     for q, row, d in zip(hits.query.tolist(), hits.row.tolist(), hits.distance.tolist(),
                          strict=True):
         key = (have[q][0], int(rows.phash_rows[row]))
@@ -221,7 +230,7 @@ def loose_pairs(rows: RowSet, units: list[QueryUnit], item_id: int, transform: s
     have = [(ui, u.pdq[transform]) for ui, u in enumerate(units) if u.pdq.get(transform)]
     if not len(mine) or not have:
         return []
-    q = pack_hex([h for _, h in have], 32).view("<u8")  # (U, 4)
+    q = pack_hex([h for _, h in have], NBYTES["pdq"]).view("<u8")  # (U, 4)
     d = np.bitwise_count(rows.pdq[mine].view("<u8")[None, :, :] ^ q[:, None, :]).sum(
         axis=2, dtype=np.int64)  # (U, R): one video against one video, small
     out = []

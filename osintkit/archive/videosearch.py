@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from osintkit import videomatch as vmod
-from osintkit.videophoto import match_photo
+from osintkit.archive import videomatch as vmod
+from osintkit.archive.videophoto import match_photo
 
 CANDIDATES = 4  # proposed per index (photos, shots) for each representative frame
 MAX_FITS = 160  # fits per query video at most; the result's notes say when cut
@@ -188,7 +188,7 @@ def _fit_rep(st: _State, q: vmod.QueryVideo, source: Source, rep: int, exclude: 
              shot_fits: dict[Any, list[vmod.Fit]]) -> dict[str, list[Any]]:
     """Candidates of one representative frame fitted; the items newly confirmed."""
     from osintkit.archive.robust import confirm, kind_of
-    from osintkit.geometry import match_features
+    from osintkit.match.geometry import match_features
 
     qp = q.picture(rep)
     found_images = {i for i, f in st.found.items() if f.kind == "image"}
@@ -325,7 +325,7 @@ def _matches(archive: Any, near: list[Any], found: list[Found]) -> list[Any]:
 
 def _hash_only(result: Any, near: list[Any]) -> list[Any]:
     """Hash matches of a video query with the segments their frame pairs make."""
-    from osintkit.segments import group_matches
+    from osintkit.match.segments import group_matches
 
     frames = getattr(result, "frames", None) or []
     times = [f.t for f in frames] or None

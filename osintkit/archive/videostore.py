@@ -8,7 +8,7 @@ drift of 96 PDQ bits or 8 s start a new one) finds a cropped, zoomed or screen-r
 copy as well as the features of every frame would, at ~1/6 of the storage of a frame
 every second. Where in the shot the copy starts is then told by the strip: 64-pixel-wide
 grey thumbnails (~1.5 KB per frame compressed) that the query's frames are warped onto
-(videomatch.py). Like images' `local` rows (archive/local.py), everything lives in the
+(match/videoalign.py). Like images' `local` rows (archive/local.py), everything lives in the
 database: matching never reads an archived file.
 
 The candidate index of shots (`shot_words`) is the same inverted file as images'
@@ -60,7 +60,7 @@ class VideoLocal:
 
 def extract(pixels: Any) -> VideoLocal:
     """Shots and strip of a video's kept pixels (media/videopixels.VideoPixels)."""
-    from osintkit.localfeat import LocalPicture, word_set
+    from osintkit.match.localfeat import LocalPicture, word_set
 
     if pixels is None or not len(pixels):
         return VideoLocal("empty")
@@ -97,7 +97,7 @@ def strip_of(pixels: Any) -> Strip:
 def attach(res: Any) -> None:
     """Give a freshly hashed video its shots and strip (`res.video_local`), from the
     pixels kept while hashing, else from its file decoded again. Drops the pixels."""
-    from osintkit.hashing import HashResult
+    from osintkit.match.hashing import HashResult
 
     if not isinstance(res, HashResult) or res.kind != "video" or hasattr(res, "video_local"):
         return
@@ -111,7 +111,7 @@ def attach(res: Any) -> None:
 
 
 def _decode(path: Path) -> Any:
-    from osintkit.hashing import hash_file
+    from osintkit.match.hashing import hash_file
 
     got = hash_file(path, kinds=("pdq",), pixels="archive")
     if got.pixels is None or not len(got.pixels):
@@ -121,7 +121,7 @@ def _decode(path: Path) -> Any:
 
 def insert(db: Any, cur: Any, item_id: int, vl: VideoLocal) -> None:
     """Write (or replace) the rows of one video, inside the caller's transaction."""
-    from osintkit.localfeat import pack
+    from osintkit.match.localfeat import pack
 
     db.execute(cur, "DELETE FROM shots WHERE item_id = ?", (item_id,))
     db.execute(cur, "DELETE FROM strips WHERE item_id = ?", (item_id,))
@@ -189,7 +189,7 @@ def insert_rows(db: Any, cur: Any, item_id: int, res: Any) -> None:
 def load_shots(db: Any, item_ids: list[int] | None = None,
                shot_ids: list[int] | None = None) -> dict[int, ShotRow]:
     """Shot rows with their features, by shot id (those of `item_ids` or `shot_ids`)."""
-    from osintkit.localfeat import unpack
+    from osintkit.match.localfeat import unpack
 
     col, ids = ("item_id", item_ids) if item_ids is not None else ("id", shot_ids or [])
     out: dict[int, ShotRow] = {}
@@ -239,7 +239,7 @@ def counts(db: Any) -> dict[str, int]:
 def backfill(archive: Any, retry: bool = False, limit: int | None = None) -> dict[str, int]:
     """Shots and strips for archived videos that have none, from their files (when the
     file at `origin` is still the archived one). Each video is committed on its own."""
-    from osintkit.hashing import file_digests
+    from osintkit.match.hashing import file_digests
 
     db, done = archive.db, {}
     cond = "NOT EXISTS (SELECT 1 FROM strips s WHERE s.item_id = i.id)"
@@ -278,7 +278,7 @@ def shot_words(archive: Any) -> Any:
     """The inverted file over archived shots (bow.WordIndex, rows = shot ids): from
     memory, its `.shots.npz` cache, caught up by appending, or rebuilt."""
     from osintkit.archive.bow import WordIndex
-    from osintkit.localfeat import vocabulary
+    from osintkit.match.localfeat import vocabulary
 
     stamp = archive.stamp()
     mem = archive.memo.get("shot_words")
@@ -305,10 +305,9 @@ def shot_words(archive: Any) -> Any:
 
 
 def _refresh(db: Any, cur: Any, old: Any, nwords: int) -> tuple[str, Any]:
-    from osintkit.archive.bow import WordIndex
+    from osintkit.archive.bow import WordIndex, snapshot_stamp
 
-    gen = db.execute(cur, "SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-    aid = db.execute(cur, "SELECT value FROM meta WHERE key = 'archive_id'").fetchone()[0]
+    stamp = snapshot_stamp(db, cur)
     after = 0
     if old is not None:
         kept = db.execute(cur, "SELECT COUNT(*) FROM shots WHERE words IS NOT NULL AND "
@@ -325,4 +324,4 @@ def _refresh(db: Any, cur: Any, old: Any, nwords: int) -> tuple[str, Any]:
         index = old.extend(more, (top, old.base[1] + len(ids)))
     else:
         index = WordIndex(more.rows, more.offsets, more.postings, nwords, (top, len(ids)))
-    return f"{aid}:{gen}", index
+    return stamp, index

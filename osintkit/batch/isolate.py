@@ -267,7 +267,7 @@ def kill_running() -> None:
 
 
 # The pipeline's stages, imported by the child before it says it is ready.
-PRELOAD = ("osintkit.verify", "osintkit.fetch", "osintkit.media.metadata", "osintkit.hashing",
+PRELOAD = ("osintkit.verify", "osintkit.fetch", "osintkit.media.metadata", "osintkit.match.hashing",
            "osintkit.archive")
 
 

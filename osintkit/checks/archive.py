@@ -1,7 +1,7 @@
 """Checks on archive matches: is the media recycled from older, known material?
 
 A match is "exact", "near" (a copy of the archived picture) or "scene" (another shot of
-the same scene, osintkit/sameshot.py). Only copies make the picture recycled; another
+the same scene, osintkit/match/sameshot.py). Only copies make the picture recycled; another
 shot says the place was photographed before (`SAME_SCENE_IN_ARCHIVE`)."""
 
 from __future__ import annotations

@@ -6,8 +6,6 @@ from typing import Any
 
 from osintkit.checks import CheckContext, Finding, MediaItem, check
 
-PDQ_DUPLICATE_DISTANCE = 31  # the PDQ authors' recommended match threshold (of 256 bits)
-
 
 def _pdq(item: MediaItem) -> str | None:
     value = item.hashes.hashes.get("pdq") if item.hashes is not None else None
@@ -21,10 +19,10 @@ def _same(a: MediaItem, b: MediaItem) -> dict[str, Any] | None:
         return {"how": "identical bytes", "sha256": sa}
     pa, pb = _pdq(a), _pdq(b)
     if a.kind == "image" and b.kind == "image" and pa and pb:
-        from osintkit.hashing import hamming
+        from osintkit.match.hashing import PDQ_NEAR, hamming
 
         dist = hamming(pa, pb)
-        if dist <= PDQ_DUPLICATE_DISTANCE:
+        if dist <= PDQ_NEAR:  # the PDQ authors' recommended match threshold
             return {"how": "same picture (PDQ)", "pdq_distance": dist}
     return None
 

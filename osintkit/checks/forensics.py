@@ -80,7 +80,7 @@ def _evidence(ctx: CheckContext, name: str, ind: dict[str, Any],
     so the report can be moved or archived as a whole.
     """
     out = {k: ind.get(k) for k in keys if k in ind}
-    base = getattr(ctx, "out_dir", None)
+    base = ctx.out_dir
     if base and ctx.item is not None and ctx.item.path is not None:
         from osintkit.media.forensics import analyse_image
 

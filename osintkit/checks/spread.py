@@ -4,9 +4,12 @@ URLs that were posted too early, or that someone edited on the way."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from osintkit.checks import CheckContext, Finding, check
+
+if TYPE_CHECKING:  # the spread stage's dataclasses (imported for the types only)
+    from osintkit.spread import Appearance, SpreadGroup
 
 POST_SLACK = timedelta(seconds=60)  # clocks of two posts: a minute is "the same time"
 ALTERATIONS = ("mirrored", "rotated", "cropped", "padded", "logo_added", "caption_added",
@@ -23,7 +26,7 @@ def _moment(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _claimant_post(ctx: CheckContext, group: Any) -> Any:
+def _claimant_post(ctx: CheckContext, group: SpreadGroup) -> Appearance | None:
     """The appearance on the claim's first URL (the claimant's own post, listed first)."""
     first = ctx.claim.urls[0] if ctx.claim.urls else None
     by_id = {m.id: m for m in ctx.media}
@@ -35,7 +38,7 @@ def _claimant_post(ctx: CheckContext, group: Any) -> Any:
     return None
 
 
-def _evidence(group: Any, app: Any, **extra: Any) -> dict[str, Any]:
+def _evidence(group: SpreadGroup, app: Appearance, **extra: Any) -> dict[str, Any]:
     return {"group": group.media_ids, "url": app.url, "media_url": app.media_url,
             "posted_at": app.posted_at, "posted_from": app.posted_from,
             "forwarded_from": app.forwarded_from, **extra}

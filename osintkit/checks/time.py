@@ -46,7 +46,7 @@ def capture_time(ctx: CheckContext) -> tuple[datetime, timedelta, dict[str, Any]
     return when, extra, ev
 
 
-def _post_date(ctx: CheckContext) -> Any:
+def _post_date(ctx: CheckContext) -> str | None:
     """The date of the post (e.g. a Telegram message) the current item came from."""
     fetched = ctx.item.fetched if ctx.item else None
     post_id = fetched.post_id if fetched is not None else None

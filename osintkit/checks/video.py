@@ -2,7 +2,7 @@
 (`VIDEO_SEGMENT_IN_ARCHIVE`), and which archived photos it shows (`ARCHIVED_PHOTO_IN_VIDEO`:
 a slideshow of old pictures, a photo filmed on a screen, a still inserted in a clip).
 
-The times come from the archive search (osintkit/archive/videosearch.py, videomatch.py):
+The times come from the archive search (osintkit/archive/videosearch.py, archive/videomatch.py):
 each match of a video query carries `segments` -- query start-end <-> archive start-end,
 or, for a photo, when it is shown. Another shot of the same scene is
 `SAME_SCENE_IN_ARCHIVE` (checks/archive.py), with the times from `when`.
@@ -19,7 +19,7 @@ from osintkit.checks import matchfacts as mf
 def _segments(ctx: CheckContext, group: list[Any]) -> list[dict[str, Any]]:
     """The segments of an archived item's match; for matches made without them (an
     exact copy, hash-only searches) the frame pairs are grouped here (segments.py)."""
-    from osintkit.segments import segments_from_matches
+    from osintkit.match.segments import segments_from_matches
 
     best = group[0]
     if getattr(best, "segments", None):

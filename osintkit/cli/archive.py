@@ -263,7 +263,7 @@ def _render_search(res: Any) -> str:
 
 
 def _render_views(m: Any) -> list[str]:
-    """Which views matched and what the geometry says (osintkit/views.py, geometry.py)."""
+    """Which views matched and what the geometry says (osintkit/match/views.py, geometry.py)."""
     out = []
     if getattr(m, "query_view", None) or getattr(m, "item_view", None):
         region = " region x,y,w,h=" + ",".join(map(str, m.query_region)) \

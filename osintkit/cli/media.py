@@ -51,7 +51,7 @@ def meta_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, show_al
 
 # --- hash, compare (hashing.py) ---
 def _hash_kinds(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from osintkit.hashing import parse_kinds
+    from osintkit.match.hashing import parse_kinds
 
     try:
         return parse_kinds(value)
@@ -130,7 +130,7 @@ def hash_cmd(ctx: click.Context, paths: tuple[Path, ...], kinds: tuple[str, ...]
     """
     from tqdm import tqdm
 
-    from osintkit.hashing import collect_inputs, hash_paths
+    from osintkit.match.hashing import collect_inputs, hash_paths
 
     inputs = collect_inputs(paths, lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     bar = tqdm(total=len(inputs), unit="file", file=sys.stderr, leave=False,
@@ -187,7 +187,7 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, kinds: tuple[str, ...], ev
       osintkit compare claim.jpg archive/original.jpg --visual match.png
       osintkit compare clip.mp4 original.mp4 --json | jq .segments
     """
-    from osintkit.compare import compare_files
+    from osintkit.match.compare import compare_files
     from osintkit.warnroute import collecting
 
     sink: list[str] = []
@@ -274,9 +274,9 @@ def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | Non
       osintkit frames launch.mp4 --vpdq launch.vpdq
       osintkit frames claim.mp4 --against original.vpdq
     """
-    from osintkit.hashing import hash_image, shrink
+    from osintkit.match.hashing import hash_image, shrink
+    from osintkit.match.vpdq import features_from_frames, read_vpdq, write_vpdq
     from osintkit.media.keyframes import extract_keyframes
-    from osintkit.vpdq import features_from_frames, read_vpdq, write_vpdq
 
     if (vpdq_out or against) and len(videos) > 1:
         raise click.UsageError("--vpdq and --against take one video")
@@ -285,7 +285,7 @@ def frames_cmd(ctx: click.Context, videos: tuple[Path, ...], out_dir: Path | Non
     reference = read_vpdq(against) if against else None
 
     def results() -> Iterable[Any]:
-        from osintkit.segments import match_frame_lists
+        from osintkit.match.segments import match_frame_lists
 
         for video in videos:
             dest = out_dir / video.stem if out_dir and len(videos) > 1 else out_dir

@@ -167,7 +167,7 @@ def extract_keyframes(path: str | os.PathLike[str], out_dir: str | os.PathLike[s
 
     Never raises for a bad file: `ok=False` with `error`, keeping the shots already
     written (a truncated video still gives the shots before the damage).
-    `hasher` (e.g. `osintkit.hashing.hash_image`) is passed in so this stage does not
+    `hasher` (e.g. `osintkit.match.hashing.hash_image`) is passed in so this stage does not
     import a later one; shots split on PDQ drift only when it gives PDQ.
     """
     p = Path(path)

@@ -7,7 +7,7 @@
   a 10-minute video at one frame a second holds ~25 MB) -- local features of the frames
   that represent a shot, the pixel check of copy or another shot, the report's strips;
 * a small grey thumbnail (`THUMB_W` wide) -- where the video sits in the frame
-  (media/videoregion.py) and the time alignment of a copy (videomatch.py);
+  (media/videoregion.py) and the time alignment of a copy (match/videoalign.py);
 * shots: a new shot starts at a scene change, where the picture drifted more than
   `SHOT_SPLIT_PDQ` bits from the shot's first frame (a pan showing new ground), or after
   `SHOT_MAX` seconds; each shot is represented by the frame nearest its middle.
@@ -33,7 +33,6 @@ THUMB_W = 160  # width of the grey thumbnail
 JPEG_QUALITY = 88
 DENSE_STEP = 0.2  # seconds between an archived video's strip thumbnails (at least)
 SHOT_MAX = 8.0  # seconds: a longer shot is split, so a long take has several representatives
-MIN_QUALITY = 50  # PDQ quality under which a frame is flat (black, a fade): no representative
 
 
 @dataclass
@@ -66,6 +65,9 @@ class VideoPixels:
     frames: list[PixelFrame] = field(default_factory=list)
     duration: float | None = None
     dense: bool = False  # an archived video: keep `strip` too (media/frames.py `dense`)
+    # PDQ quality under which a frame is flat (black, a fade): no representative, no drift
+    # split. Given by the caller (match/hashing.py: PDQ's floor in HASHERS)
+    min_quality: int = 0
     strip_t: list[float] = field(default_factory=list)
     strip: list[np.ndarray] = field(default_factory=list, repr=False)  # 64-px grey
 
@@ -130,14 +132,15 @@ class VideoPixels:
         f, first = self.frames[i], self.frames[start]
         if f.scene_change or f.t - first.t >= SHOT_MAX:
             return True
-        if f.pdq and first.pdq and f.quality >= MIN_QUALITY and first.quality >= MIN_QUALITY:
+        floor = self.min_quality
+        if f.pdq and first.pdq and f.quality >= floor and first.quality >= floor:
             return (int(f.pdq, 16) ^ int(first.pdq, 16)).bit_count() > SHOT_SPLIT_PDQ
         return False
 
     def _rep(self, first: int, last: int) -> int:
         """The frame nearest the shot's middle, among its detailed ones when it has any."""
         idx = list(range(first, last + 1))
-        good = [i for i in idx if self.frames[i].quality >= MIN_QUALITY] or idx
+        good = [i for i in idx if self.frames[i].quality >= self.min_quality] or idx
         mid = (self.frames[first].t + self.frames[last].t) / 2
         return min(good, key=lambda i: (abs(self.frames[i].t - mid), i))
 

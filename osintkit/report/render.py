@@ -7,9 +7,7 @@ escaped: HTML through Jinja2 autoescape (and `safe_url` for links), Markdown thr
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -21,7 +19,7 @@ from osintkit.checks.place import osm_url
 from osintkit.checks.verdict import at_or_above
 from osintkit.fileio import atomic_write
 from osintkit.report.model import Report
-from osintkit.report.scene import scene_pairs, stored_thumb_uri
+from osintkit.report.scene import image_uri, scene_pairs, stored_thumb_uri
 from osintkit.report.videostrips import strips
 
 FORMATS = ("json", "md", "html", "junit")
@@ -184,11 +182,7 @@ def safe_url(url: Any) -> str:
 
 
 def _image_uri(img: Any) -> str:
-    img = img.convert("RGB")
-    img.thumbnail((THUMB_PX, THUMB_PX))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return image_uri(img, THUMB_PX, 80)
 
 
 def thumbnail_uri(path: str | Path | None, kind: str | None = None,
@@ -205,7 +199,7 @@ def thumbnail_uri(path: str | Path | None, kind: str | None = None,
                 if t is None or frame.t >= t - 0.5:
                     break
             return _image_uri(frame.image) if frame is not None else None
-        from osintkit.hashing import load_image  # reduced decode, any mode, upright
+        from osintkit.match.hashing import load_image  # reduced decode, any mode, upright
 
         return _image_uri(load_image(path, size=THUMB_PX * 2))
     except Exception:  # a thumbnail is a nicety: a file we cannot draw is shown without one

@@ -1,5 +1,5 @@
 """Report block "Same scene in the archive": for every archive match that is another
-shot of the same scene (match "scene", osintkit/sameshot.py), the claim's picture and the
+shot of the same scene (match "scene", osintkit/match/sameshot.py), the claim's picture and the
 archived one side by side, with why it is not a copy. Rendered by the self-contained
 template `_same_scene.html.j2`, included once in report.html.j2.
 
@@ -12,6 +12,17 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+
+
+def image_uri(img: Any, side: int, quality: int = 80) -> str:
+    """A picture as a JPEG data: URI, its longer side at most `side` pixels."""
+    import io
+
+    img = img.convert("RGB")
+    img.thumbnail((side, side))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def stored_thumb_uri(match: Any) -> str | None:

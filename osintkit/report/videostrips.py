@@ -12,7 +12,6 @@ or the archived photo's stored thumbnail.
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,9 @@ THUMB = 200  # longer side of each picture in a strip
 
 
 def _uri(img: Any) -> str:
-    img = img.convert("RGB")
-    img.thumbnail((THUMB, THUMB))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=78)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    from osintkit.report.scene import image_uri
+
+    return image_uri(img, THUMB, 78)
 
 
 def _jpeg_uri(data: bytes) -> str | None:
@@ -115,7 +112,7 @@ def _archived(m: Any, at: float | None, item: Any,
     if at is None:  # a photo: the photo itself
         origin = _origin(item, m)
         if origin is not None:
-            from osintkit.hashing import load_image
+            from osintkit.match.hashing import load_image
 
             try:
                 return _uri(load_image(origin, size=THUMB * 2)), "archived photo"

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from osintkit.keypoints import MIN_SIDE, Features, rescale, spread, work_gray
+from osintkit.match.keypoints import MIN_SIDE, Features, rescale, spread, work_gray
 
 if TYPE_CHECKING:
     import numpy as np

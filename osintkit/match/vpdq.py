@@ -121,7 +121,7 @@ def features_from_frames(frames: Iterable[Any]) -> list[VpdqFeature]:
 def vpdq_hash(path: str | os.PathLike[str], every: float = 1.0,
               scenes: bool = True) -> list[VpdqFeature]:
     """PDQ-hash a video's sampled frames (see `media/frames.py`); MediaError if unreadable."""
-    from osintkit.hashing import hash_image, shrink
+    from osintkit.match.hashing import hash_image, shrink
     from osintkit.media.frames import sample_frames
 
     out = []

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from osintkit.keypoints import MIN_SIDE, WORK_SIZE, Features, rescale, work_gray
+from osintkit.match.keypoints import MIN_SIDE, WORK_SIZE, Features, rescale, work_gray
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,7 +97,7 @@ def cached_features(path: str | os.PathLike[str], method: str = "orb",
                     mirrored: bool = False) -> Features:
     """Features of an image file in the file's own (EXIF-oriented) pixels, cached in
     memory by (path, size, mtime)."""
-    from osintkit.hashing import load_image
+    from osintkit.match.hashing import load_image
 
     p = Path(path)
     st = p.stat()

@@ -1,7 +1,7 @@
 """Archive stage, after search: turn frame-level matches into matched segments.
 
 A query video's sampled frames are matched (PDQ distance, or the pixels after a fit:
-videomatch.py) against an archived video's frames; a reused clip shows up as a run of
+archive/videomatch.py) against an archived video's frames; a reused clip shows up as a run of
 matches along a line `item_t = speed x query_t + offset`, the speed 1 unless the copy
 was sped up or slowed down (up to +-12%). We vote for lines (speed, offset), take the
 strongest, refine it by least squares on each query frame's best match near it, split
@@ -25,8 +25,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-PDQ_MAX_DISTANCE = 31  # ThreatExchange's vPDQ frame threshold (distance <= 31 of 256 bits)
-PDQ_MIN_QUALITY = 50  # ThreatExchange ignores frames below this PDQ quality (flat frames)
+from osintkit.match.hashing import HASHERS
+
+# ThreatExchange's vPDQ frame rules are PDQ's own (osintkit/match/hashing.py HASHERS):
+PDQ_MAX_DISTANCE = HASHERS["pdq"].threshold  # a frame matches at distance <= this
+PDQ_MIN_QUALITY = HASHERS["pdq"].min_quality  # frames of lower PDQ quality are ignored
 OFFSET_BIN = 0.5  # seconds: offset votes are counted in bins this wide (plus neighbours)
 # Speeds voted for: a copy sped up or slowed down by up to 12% (players' 1.1x, 0.9x).
 # Speed 1 is kept unless another speed explains clearly more frames (SPEED_MARGIN).

@@ -36,7 +36,6 @@ from osintkit.warnroute import collecting
 # Draft/reduce target: the shorter side stays >= this many pixels. 256 keeps PDQ within
 # 14 of 256 bits of the full decode on the corpus photos (docs/matching.md); 128 drifted to 36.
 DRAFT_SIZE = 256
-PDQ_MIN_QUALITY = 50  # Meta's guidance: PDQ hashes of quality < 50 are unreliable
 # Seconds between sampled video frames (plus scene changes): ONE sampling for `hash`,
 # `compare`, `verify`, `archive add` and `archive search`, so the same pair of videos gives
 # the same segment times whichever command matched it (docs/video.md).
@@ -59,7 +58,11 @@ INVERSE = {"rot90": "rot270", "rot270": "rot90"}  # every other transform is its
 # ---------------------------------------------------------------- hash kinds
 @dataclass(frozen=True)
 class Hasher:
-    """One perceptual hash kind: how to compute it, its size and its match threshold."""
+    """One perceptual hash kind: how to compute it, its size and its match thresholds.
+
+    The thresholds of a kind are written here and nowhere else: code reads them from
+    `HASHERS` (or the `PDQ_NEAR` / `PDQ_MIN_QUALITY` names below); tests/test_layout.py
+    fails on a bare PDQ threshold anywhere else in osintkit/."""
 
     name: str
     bits: int  # per hash (per segment for "crop")
@@ -69,6 +72,7 @@ class Hasher:
     example: str  # a valid hex value (the contract test checks it)
     multi: bool = False  # comma-separated list of segment hashes ("crop")
     luma: bool = False  # computed from greyscale: hash_image converts once for all of these
+    min_quality: int = 0  # below this quality (PDQ's own 0-100 score) a hash is unreliable
 
     @property
     def hex_len(self) -> int:
@@ -129,8 +133,11 @@ def _crop(img: Image.Image) -> str:
 
 
 HASHERS: dict[str, Hasher] = {h.name: h for h in (
+    # 31: Meta's published PDQ match threshold (also ThreatExchange's vPDQ frame match);
+    # quality < 50: Meta's guidance, too flat for PDQ to mean something (vPDQ skips them).
     Hasher("pdq", 256, _pdq, 31, "Meta PDQ, 256 bits (industry hash-sharing format)",
-           "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"),
+           "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
+           min_quality=50),
     Hasher("phash", 64, _imagehash("phash"), 10, "DCT perceptual hash (imagehash)",
            "d1c4b29c6e8f3a05", luma=True),
     Hasher("dhash", 64, _imagehash("dhash"), 12, "difference hash (imagehash)",
@@ -143,6 +150,8 @@ HASHERS: dict[str, Hasher] = {h.name: h for h in (
            "8f8f8b0b0b0f1f3f,0e1e3e7c78f0e0c0", multi=True),
 )}
 DEFAULT_HASHES = ("pdq", "phash", "dhash")
+PDQ_NEAR = HASHERS["pdq"].threshold  # near-duplicate: PDQ distance <= this (of 256 bits)
+PDQ_MIN_QUALITY = HASHERS["pdq"].min_quality  # PDQ hashes of lower quality are not trusted
 
 
 def parse_kinds(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -414,7 +423,7 @@ def _hash_content(res: HashResult, kinds: tuple[str, ...], every: float,
         if pixels:
             from osintkit.media.videopixels import VideoPixels
 
-            res.pixels = VideoPixels(dense=pixels == "archive")
+            res.pixels = VideoPixels(dense=pixels == "archive", min_quality=PDQ_MIN_QUALITY)
         _hash_video(res.path, kinds, every, res.frames, res.pixels)  # truncated: frames kept
     else:
         img = load_image(res.path)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from osintkit.segments import FrameMatch
+from osintkit.match.segments import FrameMatch
 
 PDQ_EXTEND = 64  # a pair this close (PDQ bits, or pixels on PDQ's scale) extends a segment
 # Pixel pairs: a query frame warped by H onto an archived frame's 64-px grey thumbnail,

@@ -20,9 +20,9 @@ def robust_compare(res: CompareResult) -> Any:
     the fit: a confirmed copy upgrades "similar"/"different" to "near-duplicate", another
     shot of the same scene makes any verdict "same-scene"; the headline says what
     decided (the view's PDQ, the fit), not the whole pictures' distances."""
-    from osintkit.geometry import match_files
-    from osintkit.hashing import HASHERS
-    from osintkit.views import best_view_pair, load_view_image
+    from osintkit.match.geometry import match_files
+    from osintkit.match.hashing import HASHERS
+    from osintkit.match.views import best_view_pair, load_view_image
 
     va, vb = load_view_image(res.a), load_view_image(res.b)
     pair = best_view_pair(va, vb)
@@ -60,12 +60,12 @@ def robust_compare(res: CompareResult) -> Any:
 
 def _shot(res: CompareResult, geo: Any) -> Any:
     """The copy-or-another-shot check after a confirmed fit (None without one)."""
-    from osintkit.sameshot import compare as compare_pixels
+    from osintkit.match.sameshot import compare as compare_pixels
 
     if not geo.confirmed or geo.homography is None or geo.sizes is None:
         return None
     try:
-        from osintkit.hashing import load_image
+        from osintkit.match.hashing import load_image
 
         qa, qb = load_image(res.a, size=640), load_image(res.b, size=640)
         shot = compare_pixels(qa, geo.sizes[0], qb, geo.sizes[1], geo.homography)
@@ -84,12 +84,14 @@ def _view_words(name: str) -> str:
 
 
 def hash_headline(res: CompareResult, low: bool) -> str:
+    from osintkit.match.hashing import PDQ_MIN_QUALITY
+
     d = res.distance
     parts = [f"PDQ {d['pdq']}" + ("" if res.transform in (None, "none")
                                    else f" ({res.transform})")]
     parts += [f"{k} {v}" for k, v in d.items() if k != "pdq"]
     return ("whole pictures: " + ", ".join(parts) +
-            (" (PDQ quality below 50: too little detail)" if low else ""))
+            (f" (PDQ quality below {PDQ_MIN_QUALITY}: too little detail)" if low else ""))
 
 
 def _to_file_pixels(box: list[int], img: Image.Image, path: Path) -> list[int]:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osintkit import errors
-from osintkit.compare_robust import hash_headline, robust_compare
 from osintkit.errors import ErrorInfo, MediaError, error_info
-from osintkit.hashing import (
+from osintkit.match.compare_robust import hash_headline, robust_compare
+from osintkit.match.hashing import (
     DEFAULT_HASHES,
     DRAFT_SIZE,
     INVERSE,
     PDQ_MIN_QUALITY,
+    PDQ_NEAR,
     TRANSFORMS,
     VIDEO_EVERY,
     apply_transform,
@@ -43,13 +44,13 @@ if TYPE_CHECKING:
 # `scripts/bench_hash.py --only robustness`). Edits a re-poster makes (re-compression,
 # 40% downscale, mirror/rotation, caption bar, watermark, brightness, Telegram-like):
 # PDQ <= 64 and pHash+dHash <= 25. Different photos: PDQ >= 90 and pHash+dHash >= 35.
-NEAR_PDQ = 31  # Meta's published PDQ match threshold: near-duplicate on PDQ alone
-CORROBORATED_PDQ = 70  # above 31 a near-duplicate needs pHash and dHash to agree...
+NEAR_PDQ = PDQ_NEAR  # Meta's published PDQ match threshold: near-duplicate on PDQ alone
+CORROBORATED_PDQ = 70  # above NEAR_PDQ a near-duplicate needs pHash and dHash to agree...
 CORROBORATED_SUM = 28  # ...pHash + dHash distances (of 128 bits), on the aligned pictures
 SIMILAR_PDQ = 80  # "similar": worth a look (crops of ~5% land here)
 SIMILAR_SUM = 32
 # "same-scene": local features fit, but the pixels after the fit say another shot
-# (another viewpoint, moment or exposure: osintkit/sameshot.py), not a copy.
+# (another viewpoint, moment or exposure: osintkit/match/sameshot.py), not a copy.
 VERDICTS = ("identical", "near-duplicate", "same-scene", "similar", "different")
 VISUAL_HEIGHT = 480
 
@@ -70,15 +71,15 @@ class CompareResult:
     a_t: float | None = None  # time of the best-matching frame in A (video), seconds
     b_t: float | None = None
     pdq_quality: dict[str, int | None] = field(default_factory=dict)
-    segments: list[Any] = field(default_factory=list)  # osintkit.segments.Segment: A=query
+    segments: list[Any] = field(default_factory=list)  # osintkit.match.segments.Segment: A=query
     frame_matches: list[dict[str, Any]] = field(default_factory=list)
     visual: str | None = None
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
-    views: dict[str, Any] | None = None  # best view pair (osintkit/views.py), images only
-    geometry: dict[str, Any] | None = None  # local features A -> B (osintkit/geometry.py)
+    views: dict[str, Any] | None = None  # best view pair (osintkit/match/views.py), images only
+    geometry: dict[str, Any] | None = None  # local features A -> B (osintkit/match/geometry.py)
     warnings: list[str] = field(default_factory=list)  # the decoders' (osintkit/warnroute.py)
-    shot: dict[str, Any] | None = None  # pixels after the fit (osintkit/sameshot.py)
+    shot: dict[str, Any] | None = None  # pixels after the fit (osintkit/match/sameshot.py)
     decided_by: str | None = None  # "hashes" | "views" | "geometry": what set the verdict
     headline: str = ""  # the distance and geometry that decided, in words
 
@@ -152,7 +153,8 @@ def _load_side(path: Path, kinds: tuple[str, ...], every: float,
     from osintkit.media.frames import sample_frames
     from osintkit.media.videopixels import VideoPixels
 
-    side = _Side(path, "video", sha, [], pixels=VideoPixels(dense=archive))
+    side = _Side(path, "video", sha, [],
+                 pixels=VideoPixels(dense=archive, min_quality=PDQ_MIN_QUALITY))
     dense = side.pixels.add_dense if archive else None
     try:
         for fr in sample_frames(path, every=every, dense=dense):
@@ -208,9 +210,9 @@ def _pdq_table(a: _Side, b: _Side) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _segments(a: _Side, b: _Side, transform: str) -> list[Any]:
-    """Matching stretches of two videos (osintkit.segments: offset voting, hysteresis),
+    """Matching stretches of two videos (osintkit.match.segments: offset voting, hysteresis),
     with A's frames taken under the transform found for the best frame pair."""
-    from osintkit.segments import match_frame_lists
+    from osintkit.match.segments import match_frame_lists
 
     query = [(e.t, e.variants[transform], e.hashes["pdq_quality"]) for e in a.entries]
     item = [(e.t, e.hashes["pdq"], e.hashes["pdq_quality"]) for e in b.entries]
@@ -226,7 +228,7 @@ def _picture(side: _Side, i: int, every: float) -> Image.Image:
 
 def _other_distances(a: _Side, b: _Side, i: int, j: int, transform: str,
                      kinds: tuple[str, ...], every: float) -> dict[str, int]:
-    from osintkit.hashing import HASHERS
+    from osintkit.match.hashing import HASHERS
 
     others = tuple(k for k in kinds if k != "pdq")
     if not others:
@@ -257,11 +259,11 @@ def compare_files(a: str | os.PathLike[str], b: str | os.PathLike[str],
         _fill(res, sa, sb, kinds, every)
         geo = robust_compare(res) if robust and sa.kind == sb.kind == "image" else None
         if robust and "video" in (sa.kind, sb.kind):
-            from osintkit.compare_video import robust_pair
+            from osintkit.archive.compare_video import robust_pair
 
             robust_pair(res, sa, sb)  # segments as the archive's search finds them
         if visual is not None and geo is not None:
-            from osintkit.geometry import draw
+            from osintkit.match.geometry import draw
 
             res.visual = str(draw(load_image(pa, VISUAL_HEIGHT), load_image(pb, VISUAL_HEIGHT),
                                   geo, Path(visual)))

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from osintkit.segments import FrameMatch, segments_from_matches
-from osintkit.videomatch import PDQ_SEED, Fit, QueryVideo, VideoMatch
+from osintkit.archive.videomatch import PDQ_SEED, Fit, QueryVideo, VideoMatch
+from osintkit.match.segments import FrameMatch, segments_from_matches
 
 
 def photo_check(q: QueryVideo, i: int, lp: Any, mirrored: bool) -> Any:
     """Fit query frame i onto a stored photo in one orientation (geometry.Geometry)."""
-    from osintkit.geometry import match_features
+    from osintkit.match.geometry import match_features
 
     feats = q.features(i, mirrored)
     return match_features(feats, feats, lp.features(), mirrored_only=mirrored)

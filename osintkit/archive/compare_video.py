@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from osintkit import videomatch as vmod
+from osintkit.archive import videomatch as vmod
 from osintkit.archive import videosearch as vsearch
 
 CompareResult = Any  # compare.CompareResult (compare.py calls this module: no import back)
@@ -27,7 +27,7 @@ class FileSource(vsearch.Source):
     def __init__(self, entries: list[Any], pixels: Any = None, picture: Any = None) -> None:
         from osintkit.archive.bow import WordIndex
         from osintkit.archive.videostore import extract
-        from osintkit.localfeat import pack, unpack, vocabulary
+        from osintkit.match.localfeat import pack, unpack, vocabulary
 
         self.photo = None
         self.item: vmod.ItemVideo | None = None
@@ -85,7 +85,7 @@ class FileSource(vsearch.Source):
 def robust_pair(res: CompareResult, sa: Any, sb: Any) -> None:
     """Segments of the robust match of the video side(s), into `res` (A is the query,
     or the video when only one side is one). Sides carry `pixels` (compare._load_side)."""
-    from osintkit.views import archive_view_hashes
+    from osintkit.match.views import archive_view_hashes
 
     query, other = (sa, sb) if sa.kind == "video" else (sb, sa)
     q = vmod.QueryVideo.of(SimpleNamespace(frames=query.entries, pixels=query.pixels))
@@ -117,7 +117,7 @@ def robust_pair(res: CompareResult, sa: Any, sb: Any) -> None:
 def _photo_hits(q: vmod.QueryVideo, targets: list[str]) -> dict[int, int]:
     """{frame index: PDQ distance} of query frames (whole or box, plain or mirrored)
     within 31 bits of the photo or one of its sub-views."""
-    from osintkit.segments import distance_matrix
+    from osintkit.match.segments import distance_matrix
 
     out: dict[int, int] = {}
     for i, f in enumerate(q.frames):

@@ -45,7 +45,6 @@ SUB_VIEWS: dict[str, tuple[float, float, float, float]] = {
 # Query sub-views are searched untransformed and mirrored only: a cropped AND rotated copy
 # is rare, and 8 dihedral variants of every sub-view would multiply the query cost by 4.
 SUB_VIEW_TRANSFORMS = ("none", "mirror")
-MIN_QUALITY = 50  # views whose PDQ quality is lower (flat crops) are never indexed/searched
 ANALYSIS_SIZE = 384  # longer side of the copy the content region is found on
 BG_TOLERANCE = 28  # max per-channel difference from the canvas colour (JPEG noise, blur)
 MIN_REGION = 0.12  # a content region smaller than this share of the canvas is not a photo
@@ -143,7 +142,7 @@ def content_regions(img: Image.Image) -> list[Box]:
     are canvas-coloured, the blob is too small and the trimmed box is right); then the
     photo of an app's screenshot found by what its pixels look like (regions.py: chat
     bubbles, wallpapers, photos touching the screen's edges, dark themes)."""
-    from osintkit.regions import photo_regions
+    from osintkit.match.regions import photo_regions
 
     out = _canvas_regions(img)
     nested = []
@@ -244,15 +243,17 @@ class ViewHashes:
                 "quality": self.quality}
 
 
-def hash_views(views: Iterable[View], min_quality: int = MIN_QUALITY) -> list[ViewHashes]:
-    """PDQ (dihedral variants where searched) of each view; flat views are dropped."""
-    from osintkit.hashing import hash_with_variants, shrink, to_rgb
+def hash_views(views: Iterable[View], min_quality: int | None = None) -> list[ViewHashes]:
+    """PDQ (dihedral variants where searched) of each view; flat views (PDQ quality below
+    `min_quality`, default PDQ's own floor) are dropped: never indexed nor searched."""
+    from osintkit.match.hashing import PDQ_MIN_QUALITY, hash_with_variants, shrink, to_rgb
 
+    floor = PDQ_MIN_QUALITY if min_quality is None else min_quality
     out = []
     for v in views:
         hashes, variants = hash_with_variants(shrink(to_rgb(v.image)), ("pdq",))
         quality = int(hashes["pdq_quality"])
-        if quality < min_quality:
+        if quality < floor:
             continue
         keep = view_transforms(v)
         pdq = {t: h for t, h in variants.items() if keep is None or t in keep}
@@ -268,7 +269,7 @@ def archive_view_hashes(img: Image.Image) -> list[ViewHashes]:
 def load_view_image(path: Any) -> Image.Image:
     """The picture decoded for views: larger than for hashing, so that a content region
     of ~60% of a screenshot still has the detail PDQ sees in the whole original."""
-    from osintkit.hashing import load_image
+    from osintkit.match.hashing import load_image
 
     return load_image(path, size=VIEW_SIZE)
 
@@ -286,7 +287,7 @@ def best_view_pair(a: Image.Image, b: Image.Image) -> dict[str, Any] | None:
     {"pdq", "transform", "a_view", "b_view", "a_box", "b_box"}: boxes in each picture's
     pixels; the transform applies to the query view's side.
     """
-    from osintkit.hashing import hamming
+    from osintkit.match.hashing import PDQ_NEAR, hamming
 
     best: tuple[tuple[bool, int, int], dict[str, Any]] | None = None
     for q, t, qn, tn in ((a, b, "a", "b"), (b, a, "b", "a")):
@@ -299,7 +300,7 @@ def best_view_pair(a: Image.Image, b: Image.Image) -> dict[str, Any] | None:
                     rank = (":" in v.name or v.name not in ("full", "content")) + \
                         (name != "whole") + \
                         (tr != "none")
-                    key = (d > 31, rank, d)  # the simplest explanation among matches
+                    key = (d > PDQ_NEAR, rank, d)  # the simplest explanation among matches
                     if best is None or key < best[0]:
                         best = (key, {"pdq": d, "transform": tr, f"{qn}_view": v.name,
                                           f"{tn}_view": name, f"{qn}_box": list(v.box),

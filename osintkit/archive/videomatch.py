@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from osintkit.segments import FrameMatch, Segment, distance_matrix, segments_from_matches
-from osintkit.videoalign import MIN_STD, PDQ_EXTEND, line_pairs, peak_pairs, pixel_scores
+from osintkit.match.hashing import PDQ_MIN_QUALITY, PDQ_NEAR
+from osintkit.match.segments import FrameMatch, Segment, distance_matrix, segments_from_matches
+from osintkit.match.videoalign import MIN_STD, PDQ_EXTEND, line_pairs, peak_pairs, pixel_scores
 
 Box = tuple[int, int, int, int]
-PDQ_SEED = 31  # a segment needs a pair this close (ThreatExchange's vPDQ threshold),
+PDQ_SEED = PDQ_NEAR  # a segment needs a pair this close (ThreatExchange's vPDQ threshold),
 # and is extended by pairs within PDQ_EXTEND on its line (videoalign.py, segments.py)
-MIN_QUALITY = 50  # frames flatter than this (PDQ quality) are never paired by PDQ
+MIN_QUALITY = PDQ_MIN_QUALITY  # frames flatter than this are never paired by PDQ
 MAPPINGS = 3  # fitted archived shots whose mappings are tried (match_video)
 
 
@@ -90,8 +91,8 @@ class QueryVideo:
                 for x, y, w, h in self.boxes]
 
     def box_hashes(self, i: int) -> list[dict[str, str]]:
-        from osintkit.hashing import hash_with_variants, shrink
-        from osintkit.views import crop
+        from osintkit.match.hashing import hash_with_variants, shrink
+        from osintkit.match.views import crop
 
         img = self.image(i)
         out = []
@@ -115,9 +116,9 @@ class QueryVideo:
 
     def features(self, i: int, mirrored: bool) -> Any:
         """Frame i's ORB features in one orientation (whole frame + the video box)."""
-        from osintkit.geometry import Features
-        from osintkit.localfeat import QUERY_FEATURES, detect, rescale
-        from osintkit.views import crop
+        from osintkit.match.geometry import Features
+        from osintkit.match.localfeat import QUERY_FEATURES, detect, rescale
+        from osintkit.match.views import crop
 
         key = (i, mirrored)
         if key not in self._features:
@@ -355,7 +356,7 @@ def _same_moment(q: QueryVideo, item: ItemVideo, fit: Fit) -> Fit:
     query's are rarely the same moment; fitted across moments, whatever moves (a person,
     an animal) pulls the mapping off by several percent, which the pixel pairs of every
     other frame would inherit."""
-    from osintkit.geometry import match_features
+    from osintkit.match.geometry import match_features
 
     row = item.shots.get(fit.target)
     if row is None or not q.shots:
@@ -396,7 +397,7 @@ def _video_kind(q: QueryVideo, item: ItemVideo, vm: VideoMatch, fit: Fit | None)
 def _fit_check(q: QueryVideo, item: ItemVideo, fit: Fit) -> Any:
     """The pixel check (sameshot.py) of a fitted query frame against the stored shot it
     was fitted on (the same moment as far as the fit could tell: `_same_moment`)."""
-    from osintkit.sameshot import compare
+    from osintkit.match.sameshot import compare
 
     row = item.shots.get(fit.target)
     thumb = row.picture.thumb_image() if row is not None else None
