@@ -384,6 +384,9 @@ def _segment(run: list[FrameMatch], times: list[float], index: dict[float, int],
     speed, offset = line if line is not None else (1.0, None)
     if offset is not None:  # the run's own offset: robust to sampling jitter
         offset = statistics.median(m.item_t - speed * m.query_t for m in run)
+        zero = -offset / speed  # the query time the archive's first moment falls on
+        if first < zero < end:  # the line says the archive starts after the run's first
+            first = round(zero, 3)  # frame: the segment starts there, on both sides
     kinds = [m.transform for m in run]
     return Segment(
         transform=max(set(kinds), key=kinds.count),
