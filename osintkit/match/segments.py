@@ -76,6 +76,9 @@ class Segment:
     matches: list[FrameMatch]
     transform: str = "none"  # "mirror": the query shows the footage flipped left-right
     speed: float = 1.0  # archive seconds per query second (1.1: the copy was slowed down)
+    # the footage looks alike at other moments: where in the item is uncertain
+    # (match/videoalign.py mark_approximate)
+    approximate: bool = False
 
     @property
     def offset(self) -> float | None:
@@ -90,7 +93,7 @@ class Segment:
             "frames": self.frames, "share": round(self.share, 4),
             "density": round(self.density, 4), "distance": self.distance,
             "mean_distance": round(self.mean_distance, 2), "transform": self.transform,
-            "speed": round(self.speed, 3)}
+            "speed": round(self.speed, 3), "approximate": self.approximate}
         if with_frames:
             d["matches"] = [{"query_t": m.query_t, "item_t": m.item_t, "distance": m.distance,
                              "transform": m.transform, "source": m.source}
