@@ -436,5 +436,6 @@ def _fit_segments(q: QueryVideo, item: ItemVideo, fits: list[Fit]) -> list[Segme
                        else "none", "fit")
         n = span.last - span.first + 1
         out.append(Segment(start, end, row.t0, row.t1, n, n / len(q.times), 1.0, PDQ_EXTEND,
-                           float(PDQ_EXTEND), [m], m.transform))
+                           float(PDQ_EXTEND), [m], m.transform,
+                           approximate=True))  # shot <-> shot: no line tells the moment
     return out
