@@ -5,9 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.osintkit-installed
 DEMO_OUT ?= demo-out
+BENCH_VIDEO ?= ../shared/bench-video
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint docs bench samples corpus fuzz clean
+.PHONY: help install demo test lint docs bench bench-recall samples corpus fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -47,6 +48,11 @@ docs: install ## the documentation site (mkdocs-material, strict: no warnings) i
 
 bench: install ## benchmarks (scripts/bench_*.py); figures go in docs/ (docs/benchmarks.md)
 	@set -e; for b in scripts/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+bench-recall: install ## video recall on real clips (fetched, pinned: scripts/fetch_clips.py)
+	$(PY) scripts/fetch_clips.py --dest $(BENCH_VIDEO)
+	$(PY) scripts/bench_video.py --only recall --clips $(BENCH_VIDEO)/clips \
+	  --photos $(BENCH_VIDEO)/photos --work $(BENCH_VIDEO)/work
 
 clean: ## remove the venv and build leftovers
 	rm -rf $(VENV) build *.egg-info .pytest_cache $(DEMO_OUT) site

@@ -206,3 +206,46 @@ def test_videos_archived_before_v7_are_backfilled_then_found(clips, tmp_path):
     assert got["done"].get("video ok") == 2 and got["status"]["video pending"] == 0, got
     [m] = [m for m in _search(old, "crop") if m.name == "original.mp4"]
     assert _covers(m.segments, 0.0, PART[1] - PART[0], *PART), m.segments
+
+
+def _static_frames(seconds: float, seed: int = 4) -> list[np.ndarray]:
+    """A fixed camera on a drawn scene, a small figure walking across: nearly every
+    moment looks like every other."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    base = Image.new("RGB", SIZE, (90, 120, 150))
+    d = ImageDraw.Draw(base)
+    for _ in range(60):
+        x, y = int(rng.integers(0, SIZE[0])), int(rng.integers(0, SIZE[1]))
+        w, h = int(rng.integers(8, 60)), int(rng.integers(8, 60))
+        d.rectangle((x, y, x + w, y + h), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+    out = []
+    n = round(seconds * FPS)
+    for k in range(n):
+        img = base.copy()
+        x = 40 + round(300 * k / n)
+        ImageDraw.Draw(img).ellipse((x, 200, x + 10, 214), fill=(250, 250, 250))
+        out.append(np.asarray(img))
+    return out
+
+
+def test_times_in_near_static_footage_are_marked_approximate(clips, tmp_path):
+    """Where every moment of the archived footage looks alike, the segment says its
+    archive times are approximate (and the finding says "about"); a pan with cuts does not."""
+    frames = _static_frames(12.0)
+    archived = write_video(tmp_path / "static.mp4", frames, FPS, crf=18)
+    query = write_video(tmp_path / "static_crop.mp4", vf.fit_even(vf.crop(
+        frames[3 * FPS:9 * FPS], (0.1, 0.1, 0.9, 0.9))), FPS, crf=26)
+    url = f"sqlite:///{tmp_path / 'static.sqlite'}"
+    with open_archive(url) as arc:
+        [added] = arc.add([archived], source="test", first_seen="2020-01-01")
+        [res] = arc.search_paths([query])
+    [m] = [m for m in res.matches if m.item_id == added.item_id]
+    assert m.segments and all(s["approximate"] for s in m.segments), m.segments
+    for family in ("crop", "letterbox", "player"):  # a pan with cuts: times are exact
+        [best] = [x for x in _search(clips, family) if x.name == "original.mp4"]
+        assert not any(s["approximate"] for s in best.segments), (family, best.segments)
+    from osintkit.checks.matchfacts import times
+
+    assert "(archive about " in times(m.segments)

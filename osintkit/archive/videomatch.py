@@ -26,7 +26,14 @@ import numpy as np
 
 from osintkit.match.hashing import PDQ_MIN_QUALITY, PDQ_NEAR
 from osintkit.match.segments import FrameMatch, Segment, distance_matrix, segments_from_matches
-from osintkit.match.videoalign import MIN_STD, PDQ_EXTEND, line_pairs, peak_pairs, pixel_scores
+from osintkit.match.videoalign import (
+    MIN_STD,
+    PDQ_EXTEND,
+    line_pairs,
+    mark_approximate,
+    peak_pairs,
+    pixel_scores,
+)
 
 Box = tuple[int, int, int, int]
 PDQ_SEED = PDQ_NEAR  # a segment needs a pair this close (ThreatExchange's vPDQ threshold),
@@ -254,12 +261,15 @@ def match_video(q: QueryVideo, item: ItemVideo, fits: list[Fit] | None = None) -
     best_fit = _same_moment(q, item, max(fits, key=lambda f: f.geo.inliers)) if fits else None
     chosen: tuple | None = None
     for H, transform, basis, fit in _mappings(q, item, fits, seeds, best_fit):
-        pairs, segs = _align(q, item, list(pdq), H, transform)
+        pairs, segs, scores = _align(q, item, list(pdq), H, transform)
         score = (sum(x.query_end - x.query_start for x in segs), len(pairs))
         if chosen is None or score > chosen[0]:
-            chosen = (score, transform, basis, fit, pairs, segs)
-    _, transform, basis, fit, pairs, segs = chosen or ((0, 0), "none", "hashes", None, pdq, [])
+            chosen = (score, transform, basis, fit, pairs, segs, scores)
+    _, transform, basis, fit, pairs, segs, scores = chosen or (
+        (0, 0), "none", "hashes", None, pdq, [], None)
     fit = fit or best_fit
+    if scores is not None:
+        mark_approximate(q.times, item.strip.times, scores, segs)
     segs = _grow_over_flat(q, segs)
     dist = [m.distance for m in pairs if m.source == "pdq"]
     vm = VideoMatch(segs, None, transform, pairs=[m for x in segs for m in x.matches],
@@ -299,8 +309,9 @@ def _mappings(q: QueryVideo, item: ItemVideo, fits: list[Fit], seeds: dict[tuple
 
 
 def _align(q: QueryVideo, item: ItemVideo, pairs: list[FrameMatch], H: np.ndarray | None,
-           transform: str) -> tuple[list[FrameMatch], list[Segment]]:
-    """The PDQ pairs plus the pixel pairs under H, and the segments they make."""
+           transform: str) -> tuple[list[FrameMatch], list[Segment], np.ndarray | None]:
+    """The PDQ pairs plus the pixel pairs under H, the segments they make, and the
+    pixel correlations (videoalign.pixel_scores; None without H)."""
     scores = pixel_scores(q, item, H) if H is not None else None
     if scores is not None:
         pairs = pairs + peak_pairs(q, item, scores, transform)
@@ -308,7 +319,7 @@ def _align(q: QueryVideo, item: ItemVideo, pairs: list[FrameMatch], H: np.ndarra
     if scores is not None and segs:  # read the pixels where each line says to look
         pairs = pairs + line_pairs(q, item, scores, segs, transform)
         segs = segments_from_matches(pairs, q.times, q.end, PDQ_SEED)
-    return pairs, segs
+    return pairs, segs, scores
 
 
 def _flat(q: QueryVideo) -> list[bool]:
@@ -425,5 +436,6 @@ def _fit_segments(q: QueryVideo, item: ItemVideo, fits: list[Fit]) -> list[Segme
                        else "none", "fit")
         n = span.last - span.first + 1
         out.append(Segment(start, end, row.t0, row.t1, n, n / len(q.times), 1.0, PDQ_EXTEND,
-                           float(PDQ_EXTEND), [m], m.transform))
+                           float(PDQ_EXTEND), [m], m.transform,
+                           approximate=True))  # shot <-> shot: no line tells the moment
     return out

@@ -65,7 +65,8 @@ def times(segs: list[dict[str, Any]]) -> str:
         return ""
     parts = []
     for s in segs[:3]:
-        tail = f" (archive {span(s, True)})" if s.get("item_start") is not None else ""
+        tail = f" (archive {'about ' if s.get('approximate') else ''}{span(s, True)})" \
+            if s.get("item_start") is not None else ""
         parts.append(span(s) + tail)
     more = f" and {len(segs) - 3} more" if len(segs) > 3 else ""
     return " at " + ", ".join(parts) + more

@@ -76,6 +76,9 @@ class Segment:
     matches: list[FrameMatch]
     transform: str = "none"  # "mirror": the query shows the footage flipped left-right
     speed: float = 1.0  # archive seconds per query second (1.1: the copy was slowed down)
+    # the footage looks alike at other moments: where in the item is uncertain
+    # (match/videoalign.py mark_approximate)
+    approximate: bool = False
 
     @property
     def offset(self) -> float | None:
@@ -90,7 +93,7 @@ class Segment:
             "frames": self.frames, "share": round(self.share, 4),
             "density": round(self.density, 4), "distance": self.distance,
             "mean_distance": round(self.mean_distance, 2), "transform": self.transform,
-            "speed": round(self.speed, 3)}
+            "speed": round(self.speed, 3), "approximate": self.approximate}
         if with_frames:
             d["matches"] = [{"query_t": m.query_t, "item_t": m.item_t, "distance": m.distance,
                              "transform": m.transform, "source": m.source}
@@ -384,6 +387,9 @@ def _segment(run: list[FrameMatch], times: list[float], index: dict[float, int],
     speed, offset = line if line is not None else (1.0, None)
     if offset is not None:  # the run's own offset: robust to sampling jitter
         offset = statistics.median(m.item_t - speed * m.query_t for m in run)
+        zero = -offset / speed  # the query time the archive's first moment falls on
+        if first < zero < end:  # the line says the archive starts after the run's first
+            first = round(zero, 3)  # frame: the segment starts there, on both sides
     kinds = [m.transform for m in run]
     return Segment(
         transform=max(set(kinds), key=kinds.count),

@@ -118,3 +118,31 @@ def line_pairs(q: Any, item: Any, s: np.ndarray, segs: list[Any],
                 out.append(FrameMatch(float(t), float(times[k]), _bits(float(s[i, k])),
                                       transform, "pixels"))
     return out
+
+
+# Near-static footage (a fixed camera, a talking head) looks alike at many moments: the
+# line through its pairs is then one of several that fit. A segment's times are marked
+# approximate when, for most of its frames, a moment at least AMBIGUOUS_S away from
+# where the line puts it correlates within AMBIGUOUS_NCC of the line's own moment.
+AMBIGUOUS_S = 1.5
+AMBIGUOUS_NCC = 0.02
+
+
+def mark_approximate(query_times: list[float], strip_times: Any, scores: np.ndarray,
+                     segs: list[Any]) -> None:
+    """Set `approximate` on each segment (segments.Segment) whose position in the
+    archived video the pixels cannot tell apart from another (see AMBIGUOUS_S)."""
+    st = np.asarray(strip_times, np.float64)
+    for seg in segs:
+        if seg.item_start is None or not len(st):
+            continue
+        b = seg.item_start - seg.speed * seg.query_start
+        votes = []
+        for i, t in enumerate(query_times):
+            if not seg.query_start <= t < seg.query_end:
+                continue
+            gap = np.abs(st - (seg.speed * t + b))
+            here, far = scores[i, gap <= 0.5], scores[i, gap >= AMBIGUOUS_S]
+            if len(here) and len(far) and here.max() > -1.0:
+                votes.append(bool(far.max() >= here.max() - AMBIGUOUS_NCC))
+        seg.approximate = bool(votes) and sum(votes) * 2 > len(votes)
