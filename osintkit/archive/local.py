@@ -135,7 +135,7 @@ class BackfillReport:
 
 
 def _compute(item_id: int, origin: str | None, sha256: str | None) -> tuple[int, Local]:
-    from osintkit.match.hashing import file_digests
+    from osintkit.match.hashfile import file_digests
 
     path = Path(origin) if origin and "://" not in str(origin) else None
     if path is None or not path.is_file():

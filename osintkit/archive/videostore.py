@@ -97,7 +97,7 @@ def strip_of(pixels: Any) -> Strip:
 def attach(res: Any) -> None:
     """Give a freshly hashed video its shots and strip (`res.video_local`), from the
     pixels kept while hashing, else from its file decoded again. Drops the pixels."""
-    from osintkit.match.hashing import HashResult
+    from osintkit.match.hashfile import HashResult
 
     if not isinstance(res, HashResult) or res.kind != "video" or hasattr(res, "video_local"):
         return
@@ -111,7 +111,7 @@ def attach(res: Any) -> None:
 
 
 def _decode(path: Path) -> Any:
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     got = hash_file(path, kinds=("pdq",), pixels="archive")
     if got.pixels is None or not len(got.pixels):
@@ -239,7 +239,7 @@ def counts(db: Any) -> dict[str, int]:
 def backfill(archive: Any, retry: bool = False, limit: int | None = None) -> dict[str, int]:
     """Shots and strips for archived videos that have none, from their files (when the
     file at `origin` is still the archived one). Each video is committed on its own."""
-    from osintkit.match.hashing import file_digests
+    from osintkit.match.hashfile import file_digests
 
     db, done = archive.db, {}
     cond = "NOT EXISTS (SELECT 1 FROM strips s WHERE s.item_id = i.id)"

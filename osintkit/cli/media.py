@@ -130,7 +130,7 @@ def hash_cmd(ctx: click.Context, paths: tuple[Path, ...], kinds: tuple[str, ...]
     """
     from tqdm import tqdm
 
-    from osintkit.match.hashing import collect_inputs, hash_paths
+    from osintkit.match.hashfile import collect_inputs, hash_paths
 
     inputs = collect_inputs(paths, lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     bar = tqdm(total=len(inputs), unit="file", file=sys.stderr, leave=False,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
 from osintkit.match.compare_robust import hash_headline, robust_compare
+from osintkit.match.hashfile import VIDEO_EVERY, file_digests
 from osintkit.match.hashing import (
     DEFAULT_HASHES,
     DRAFT_SIZE,
@@ -25,9 +26,7 @@ from osintkit.match.hashing import (
     PDQ_MIN_QUALITY,
     PDQ_NEAR,
     TRANSFORMS,
-    VIDEO_EVERY,
     apply_transform,
-    file_digests,
     hash_image,
     hash_with_variants,
     load_image,
