@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from osintkit.archive.store import status_counts
+
 STRIP_W = 64  # width of an archived frame's grey thumbnail (height: the video's aspect)
 SHOT_THUMB = 320  # longer side of a shot's stored thumbnail (as localfeat.THUMB_SIZE)
 
@@ -229,11 +231,7 @@ def load_strip(db: Any, item_id: int) -> Strip | None:
 
 def counts(db: Any) -> dict[str, int]:
     """Archived videos by shot-feature status (`pending`: added before schema v7)."""
-    out = {k: int(v) for k, v in db.query("SELECT status, COUNT(*) FROM strips GROUP BY status")}
-    out["pending"] = int(db.query(
-        "SELECT COUNT(*) FROM items i WHERE i.kind = 'video' AND NOT EXISTS "
-        "(SELECT 1 FROM strips s WHERE s.item_id = i.id)")[0][0])
-    return out
+    return status_counts(db, "strips", "video")
 
 
 def backfill(archive: Any, retry: bool = False, limit: int | None = None) -> dict[str, int]:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from osintkit.cli.common import (
+    address_options,
     cli,
     db_option,
     emit_results,
@@ -135,10 +136,7 @@ def _split_targets(targets: tuple[str, ...], urls_file: Path | None) -> tuple[li
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Connect and read timeout, seconds.")
 @click.option("--proxy", metavar="URL", help="http://, socks5:// or socks5h:// proxy.")
-@click.option("--allow-private", is_flag=True,
-              help="Allow private, loopback and link-local addresses (refused by default).")
-@click.option("--allow-net", "allow_networks", multiple=True, metavar="CIDR",
-              help="Allow this network anyway (repeatable).")
+@address_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, hidden=True)
 @jobs_option
 @db_option

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from osintkit.media.pixels import small_rgb
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -165,11 +167,7 @@ def photo_regions(img: Image.Image) -> list[Box]:
     import cv2
     import numpy as np
 
-    scale = min(1.0, SIZE / max(img.size))
-    small = img.convert("RGB")
-    if scale < 1.0:
-        small = small.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.BOX)
+    small = small_rgb(img, SIZE)
     a = np.asarray(small)
     g = np.asarray(small.convert("L"), dtype=np.float32)
     h, w = g.shape

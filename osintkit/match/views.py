@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from osintkit.media.pixels import small_rgb
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -161,11 +163,7 @@ def _canvas_regions(img: Image.Image) -> list[Box]:
     """The uniform-canvas candidates of `content_regions`."""
     import numpy as np
 
-    scale = min(1.0, ANALYSIS_SIZE / max(img.size))
-    small = img.convert("RGB")
-    if scale < 1.0:
-        small = small.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.BOX)
+    small = small_rgb(img, ANALYSIS_SIZE)
     a = np.asarray(small)
     if min(a.shape[:2]) < 16:
         return []
