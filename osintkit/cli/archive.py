@@ -21,12 +21,13 @@ from osintkit.cli.common import (
     paths_argument,
     print_json,
 )
+from osintkit.cli.helptext import ThresholdOption
 
 
 # --- archive (archive/) ---
 def _max_distance(ctx: click.Context, param: click.Parameter,
                   value: str | None) -> int | dict[str, int] | None:
-    """`31` (PDQ) or `pdq=31,phash=8`."""
+    """`N` (PDQ bits) or `pdq=N,phash=M` (kinds left out keep their HASHERS default)."""
     if not value:
         return None
     try:
@@ -280,7 +281,8 @@ def _render_views(m: Any) -> list[str]:
 @archive_group.command("search")
 @paths_argument
 @click.option("--max-distance", callback=_max_distance, metavar="N|pdq=N,phash=M",
-              help="Near-match thresholds in bits (default pdq=31, phash=10).")
+              cls=ThresholdOption,
+              help="Near-match thresholds in bits (default pdq={pdq}, phash={phash}).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Matches per query.")
 @click.option("--fast", is_flag=True,

@@ -1,7 +1,9 @@
-"""Media stage, comparison of two files: distances per hash, the transform, a verdict.
+"""Match stage, comparison of two files: distances per hash, the transform, a verdict.
 
-Builds on `hashing.py` (and `media/frames.py` for videos). image<->image, image<->video
-(the best frame and its time), video<->video (matching segments as time ranges).
+Flow: media -> **match** -> archive. Builds on `hashing.py` and `hashfile.py` (and the
+media stage's `media/frames.py` for videos); `osintkit compare` calls it. image<->image,
+image<->video (the best frame and its time), video<->video (matching segments as time
+ranges).
 The transform is found with PDQ's 8 dihedral variants; the other hashes are then
 computed on the transformed picture so every distance describes the same alignment.
 Verdict thresholds are measured on real photos: see docs/matching.md.

@@ -1,5 +1,8 @@
-"""Media stage, the photo inside an app's screenshot: the largest rectangle of
+"""Match stage, the photo inside an app's screenshot: the largest rectangle of
 photograph-like blocks, for `views.content_regions`.
+
+Flow: media -> **match** -> archive. Reads a decoded picture (media stage); its boxes
+become query views (`views.py`) that the archive's search and `compare` hash.
 
 The canvas-colour method of views.py finds a picture on one uniform canvas (bars,
 padding). Real app layouts break it: a chat photo sits in a bubble of another colour on

@@ -1,7 +1,8 @@
-"""Media stage, canonical views: the parts of a picture worth hashing besides the whole.
+"""Match stage, canonical views: the parts of a picture worth hashing besides the whole.
 
-Sits after `hashing.py` (it hashes the views with the same PDQ) and before the archive,
-`compare.py` and `geometry.py`, which consume the views.
+Flow: media -> **match** -> archive. Sits after `hashing.py` (it hashes the views with
+the same PDQ) and before the archive, `compare.py` and `geometry.py`, which consume the
+views.
 
 Recycled pictures rarely come back pixel-aligned. PDQ moves by ~40 of 256 bits when a
 picture shifts by 1% of its size (docs/robust-matching.md), so two kinds of views are
