@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from osintkit import __version__
 from osintkit.cli import cli
 
@@ -46,10 +48,11 @@ def test_help_quotes_the_thresholds_from_where_they_are_written(runner):
     assert "{" not in search.stdout + compare.stdout  # no placeholder left unfilled
 
 
-def test_the_cli_starts_without_the_match_stage():
-    """The thresholds in help are filled only when help is shown: running a command that
-    needs no picture loads neither Pillow nor the match stage."""
-    code = ("import sys; from osintkit.cli import main; sys.argv = ['osintkit', '--version']\n"
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_the_cli_starts_without_the_match_stage(args):
+    """The thresholds in help are filled only when a command's help is shown: the version,
+    or the list of commands, loads neither Pillow nor the match stage."""
+    code = (f"import sys; from osintkit.cli import main; sys.argv = ['osintkit', *{args!r}]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'PIL' "
             "or m.startswith('osintkit.match')))")

@@ -49,3 +49,13 @@ class ThresholdCommand(_FilledHelp, click.Command):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The line of `osintkit --help`, made by click from the first paragraph: filled
+        only when that paragraph quotes a threshold, so the listing loads nothing."""
+        head = (self._template or "").partition("\n\n")[0]
+        if "{" in head:
+            return super().get_short_help_str(limit)
+        plain = click.Command(self.name, help=head, short_help=self.short_help,
+                              deprecated=self.deprecated)
+        return plain.get_short_help_str(limit)
