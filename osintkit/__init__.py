@@ -31,7 +31,7 @@ _LAZY = {
     "claim_from_dict": "osintkit.claim",
     "Claim": "osintkit.claim",
     "open_archive": "osintkit.archive",
-    "hash_file": "osintkit.match.hashing",
+    "hash_file": "osintkit.match.hashfile",
     "read_metadata": "osintkit.media.metadata",
     "Report": "osintkit.report.model",
 }

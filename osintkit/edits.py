@@ -60,7 +60,7 @@ def describe_edits(copy: str | os.PathLike[str], earlier: str | os.PathLike[str]
                    kind: str = "image") -> Edits:
     """The edits from `earlier` to `copy` (both files of one picture or video)."""
     from osintkit.match.compare import compare_files
-    from osintkit.match.hashing import file_digests
+    from osintkit.match.hashfile import file_digests
 
     a, b = Path(copy), Path(earlier)
     if file_digests(a)[0] == file_digests(b)[0]:

@@ -206,7 +206,7 @@ def _read_item(item: MediaItem, opts: VerifyOptions,
                intake: dict[str, Any] | None = None) -> None:
     if not item.ok or item.path is None:
         return
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
     from osintkit.media.metadata import read_metadata
 
     item.metadata = read_metadata(item.path)

@@ -4,7 +4,7 @@
 1. speed: per photo, all in the same run, medians over --rounds:
    (a) the plain way: imagehash.phash(Image.open(p)), imagehash.dhash(Image.open(p)),
        pdqhash.compute(np.asarray(Image.open(p).convert("RGB"))) and sha256 of the file;
-   (b) ours: osintkit.match.hashing.hash_file(p) (sha256 + md5 + PDQ + pHash + dHash);
+   (b) ours: osintkit.match.hashfile.hash_file(p) (sha256 + md5 + PDQ + pHash + dHash);
    (c) the floor: the reduced-DCT (draft) decode of the file alone.
 2. drift: PDQ/pHash/dHash of the draft decode vs the full decode, on every corpus photo.
 3. robustness: compare() distances of edited copies (tests/fixtures_hash.py) vs originals,
@@ -42,12 +42,12 @@ from corpusutil import camera_jpegs  # noqa: E402
 from fixtures_hash import VARIANTS, distinct_photos, make_variant  # noqa: E402
 
 from osintkit.match.compare import compare_files  # noqa: E402
+from osintkit.match.hashfile import hash_file  # noqa: E402
 from osintkit.match.hashing import (  # noqa: E402
     DRAFT_SIZE,
     _reduce_factor,
     best_dihedral,
     hamming,
-    hash_file,
     hash_image,
     load_image,
 )
@@ -120,7 +120,8 @@ def speed(photos: list[Path], rounds: int, min_mp: float) -> None:
 
 def breakdown(photos: list[Path], rounds: int, min_mp: float) -> None:
     """What (b) spends beyond the floor: medians over the photos, ms and % of the floor."""
-    from osintkit.match.hashing import HASHERS, _pdq_all, file_digests
+    from osintkit.match.hashfile import file_digests
+    from osintkit.match.hashing import HASHERS, _pdq_all
 
     parts: dict[str, list[float]] = defaultdict(list)
     for p in [p for p in photos if _mp(p) >= min_mp]:

@@ -113,7 +113,7 @@ def run_families(archive, archived: dict[str, Path], distractors: list[Path], tm
                  args, families: dict) -> dict:
     from osintkit.archive.robust import query_picture, view_units
     from osintkit.archive.search import units_of
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     plain, old = Plain(archived), TodaysDeep(archive, archived)
     stats: dict = defaultdict(lambda: defaultdict(list))
@@ -205,7 +205,7 @@ def print_families(stats: dict, n_arch: int, n_dis: int, old_every: int) -> None
 
 # ---------------------------------------------------------------- hard negatives
 def run_hard(archive, pairs, tmp: Path, args) -> None:
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     by_kind: dict = defaultdict(lambda: {"n": 0, "copy": 0, "scene": 0, "plain": 0})
     for kind, a, b in pairs:

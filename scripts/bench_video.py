@@ -149,7 +149,7 @@ def robust_queries(video: Path, cache: Path) -> dict[str, Path]:
 def robust_timing(video: Path, cache: Path, repeat: int, photos: list[Path]) -> None:
     """Plain frame-hash pass vs the robust search, same query, same run (medians)."""
     from osintkit.archive import open_archive
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     url = f"sqlite:///{cache / 'robust-archive.sqlite'}"
     for old in cache.glob("robust-archive.sqlite*"):

@@ -64,7 +64,7 @@ def scale(n: int, tmp: Path, core: list[Path], pool_photos: list[Path]) -> None:
     from osintkit.archive import open_archive
     from osintkit.archive.bow import WordIndex
     from osintkit.archive.search import RowSet
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
     from osintkit.match.localfeat import vocabulary
     from osintkit.match.views import SUB_VIEWS
 

@@ -20,15 +20,8 @@ from osintkit.archive.exchange import import_file
 from osintkit.archive.export import export_jsonl
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
-from osintkit.match.hashing import (
-    FrameHashes,
-    HashResult,
-    file_digests,
-    hash_file,
-    hash_image,
-    load_image,
-    pdq_variants,
-)
+from osintkit.match.hashfile import FrameHashes, HashResult, file_digests, hash_file
+from osintkit.match.hashing import hash_image, load_image, pdq_variants
 
 PAUSED_CLI = Path(__file__).with_name("paused_cli.py")
 MATCH_KEYS = {"item_id", "name", "sha256", "source", "first_seen", "kind", "distance",

@@ -10,7 +10,7 @@ import pytest
 
 from osintkit.archive import open_archive
 from osintkit.archive.index import HammingIndex, load_cache, save_cache
-from osintkit.match.hashing import hash_file
+from osintkit.match.hashfile import hash_file
 
 
 def _brute(codes: np.ndarray, queries: np.ndarray, radius: int) -> set[tuple[int, int, int]]:

@@ -70,7 +70,7 @@ def test_a_bad_row_late_in_a_big_file_writes_nothing(archive_url, tmp_path):
 
 
 def _result(md5: str):
-    from osintkit.match.hashing import HashResult
+    from osintkit.match.hashfile import HashResult
 
     return HashResult(Path("q"), True, "image", "9" * 64, md5)
 
@@ -154,7 +154,7 @@ def test_bulk_load_with_a_repeated_key_falls_back_to_the_merge(archive_url, tmp_
 
 def test_source_urls_survive_export_and_import(tmp_path, fetch_media):
     from osintkit.archive.export import export_jsonl
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     pic = tmp_path / "a.jpg"
     pic.write_bytes(fetch_media["jpeg_a"])

@@ -128,7 +128,7 @@ def sandbox(tmp_path, samples_dir, sample_db, monkeypatch, http_server):
         for name in ("2019_parade.jpg", "2021_convoy.jpg", "2020_launch.mp4"):
             shutil.copy(archived / name, root / folder / name)
     write_vpdq(vpdq_hash(archived / "2020_launch.mp4"), root / "original.vpdq")
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     h = hash_file(archived / "2018_market.jpg")
     for name in ("partner.csv", "partner-hashes.csv"):

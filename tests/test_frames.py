@@ -22,7 +22,8 @@ from osintkit import errors
 from osintkit.cli import cli
 from osintkit.errors import InputError, MediaError
 from osintkit.match.vpdq import VpdqFeature, parse_line, read_vpdq, write_vpdq
-from osintkit.media.frames import content_box, sample_frames
+from osintkit.media.framepixels import content_box
+from osintkit.media.frames import sample_frames
 from osintkit.media.keyframes import frame_name
 
 CUTS = (0.0, 2.0, 5.0, 7.0)  # cut_video: shots start here; it is 9 s long
@@ -138,9 +139,9 @@ def test_bad_videos_raise_one_clear_error(bad_videos: dict[str, Path], kind: str
 
 def test_oversized_frames_are_refused_before_decoding(cut_video: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import osintkit.media.frames as frames_mod
+    import osintkit.media.videoscan as videoscan
 
-    monkeypatch.setattr(frames_mod, "MAX_PIXELS", 320 * 240 - 1)
+    monkeypatch.setattr(videoscan, "MAX_PIXELS", 320 * 240 - 1)
     with pytest.raises(MediaError, match="320x240 pixels") as exc:
         next(sample_frames(cut_video))
     assert exc.value.code == errors.TOO_LARGE

@@ -19,7 +19,7 @@ from osintkit.archive import open_archive
 from osintkit.archive.exchange import import_file
 from osintkit.archive.export import export_csv, export_jsonl
 from osintkit.cli import cli
-from osintkit.match.hashing import hash_file
+from osintkit.match.hashfile import hash_file
 
 
 @pytest.fixture

@@ -19,18 +19,15 @@ from ptyutil import run_with_tty_stderr
 from osintkit import errors
 from osintkit.cli import cli
 from osintkit.fileio import CHUNK
+from osintkit.match.hashfile import collect_inputs, file_digests, hash_file, hash_paths
 from osintkit.match.hashing import (
     DEFAULT_HASHES,
     DRAFT_SIZE,
     HASHERS,
     TRANSFORMS,
     best_dihedral,
-    collect_inputs,
-    file_digests,
     hamming,
-    hash_file,
     hash_image,
-    hash_paths,
     load_image,
     parse_kinds,
     pdq_variants,

@@ -16,7 +16,7 @@ from osintkit.archive import open_archive
 from osintkit.archive.bow import WordIndex
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.match.geometry import match_images
-from osintkit.match.hashing import hash_file
+from osintkit.match.hashfile import hash_file
 from osintkit.match.localfeat import LocalPicture, pack, unpack
 
 skdata = pytest.importorskip("skimage.data", reason="scikit-image ships the photos used here")

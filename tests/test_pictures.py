@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from osintkit.match.hashing import hamming, hash_file, load_image
+from osintkit.match.hashfile import hash_file
+from osintkit.match.hashing import hamming, load_image
 from osintkit.media.forensics import analyse_image
 
 SIZE = (1200, 900)  # larger than the hashing size: reduced before hashing

@@ -53,7 +53,7 @@ def test_import_osintkit_imports_no_stage():
 def test_the_top_level_names_are_the_stages_functions():
     from osintkit.archive import open_archive
     from osintkit.claim import claim_from_dict, load_claim
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
     from osintkit.media.metadata import read_metadata
     from osintkit.verify import VerifyOptions, verify_claim
 

@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from osintkit.archive import open_archive
 from osintkit.cli import cli
-from osintkit.match.hashing import hash_file, hash_image
+from osintkit.match.hashfile import hash_file
+from osintkit.match.hashing import hash_image
 from osintkit.verify import VerifyOptions, verify_claim
 
 SKIMAGE = pytest.importorskip("skimage.data", reason="scikit-image ships the photos used here")

@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 from osintkit.archive import open_archive
 from osintkit.archive.store import SCHEMA_VERSION
 from osintkit.cli import cli
-from osintkit.match.hashing import hash_file
+from osintkit.match.hashfile import hash_file
 from osintkit.match.views import SUB_VIEWS
 
 

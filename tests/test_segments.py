@@ -13,7 +13,8 @@ import pytest
 from fixtures_video import Shot, render, write_video
 
 from osintkit.cli import cli
-from osintkit.match.hashing import HashResult, hamming, hash_file
+from osintkit.match.hashfile import HashResult, hash_file
+from osintkit.match.hashing import hamming
 from osintkit.match.segments import (
     FrameMatch,
     distance_matrix,

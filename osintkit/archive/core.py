@@ -197,7 +197,8 @@ class Archive:
         """Search a decoded picture (a photo, a video frame): the same robust path as a
         file, for callers that already hold the pixels."""
         from osintkit.archive import robust as _robust
-        from osintkit.match.hashing import HashResult, hash_with_variants, shrink, to_rgb
+        from osintkit.match.hashfile import HashResult
+        from osintkit.match.hashing import hash_with_variants, shrink, to_rgb
 
         img = to_rgb(img)
         hashes, variants = hash_with_variants(shrink(img), ("pdq", "phash", "dhash"))
@@ -211,7 +212,7 @@ class Archive:
                      jobs: int = 1, on_skip: Callable[[Path, str], None] | None = None,
                      robust: bool = True, candidates: int | None = None) -> list[SearchResult]:
         """Hash each file (directories expanded) and search it; bad files fail alone."""
-        from osintkit.match.hashing import hash_paths
+        from osintkit.match.hashfile import hash_paths
         from osintkit.media.probe import iter_inputs
 
         out = []

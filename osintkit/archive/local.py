@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from osintkit.archive.store import status_counts
 from osintkit.match.localfeat import LocalPicture, pack, unpack, word_set
 
 AUTO_BACKFILL = 200  # opening an archive backfills at most this many pending items itself
@@ -116,11 +117,7 @@ def word_rows(db: Any, cur: Any, after: int) -> tuple[list[int], list[np.ndarray
 
 def counts(db: Any) -> dict[str, int]:
     """Archived images by local-feature status (`pending`: no row yet)."""
-    out = {k: int(v) for k, v in db.query("SELECT status, COUNT(*) FROM local GROUP BY status")}
-    out["pending"] = int(db.query(
-        "SELECT COUNT(*) FROM items i WHERE i.kind = 'image' AND NOT EXISTS "
-        "(SELECT 1 FROM local l WHERE l.item_id = i.id)")[0][0])
-    return out
+    return status_counts(db, "local", "image")
 
 
 @dataclass
@@ -135,7 +132,7 @@ class BackfillReport:
 
 
 def _compute(item_id: int, origin: str | None, sha256: str | None) -> tuple[int, Local]:
-    from osintkit.match.hashing import file_digests
+    from osintkit.match.hashfile import file_digests
 
     path = Path(origin) if origin and "://" not in str(origin) else None
     if path is None or not path.is_file():

@@ -324,7 +324,8 @@ def index_extras(res: Any) -> IndexExtras:
     """The sub-view hashes and local features of a freshly hashed image (decoded once).
     A record that brings its own views (an import) keeps them; anything else gets none."""
     from osintkit.archive.local import extract
-    from osintkit.match.hashing import HashResult, load_image
+    from osintkit.match.hashfile import HashResult
+    from osintkit.match.hashing import load_image
     from osintkit.match.keypoints import WORK_SIZE
     from osintkit.match.views import archive_view_hashes
 

@@ -266,6 +266,17 @@ class Store:
                           "WHERE key = 'generation'")
 
 
+def status_counts(db: Store, table: str, kind: str) -> dict[str, int]:
+    """Rows of a per-item side table (`local`, `strips`) by status, and `pending`: the
+    archived items of `kind` that have no row there yet. `table` and `kind` are ours,
+    never user input."""
+    out = {k: int(v) for k, v in db.query(f"SELECT status, COUNT(*) FROM {table} GROUP BY status")}
+    out["pending"] = int(db.query(
+        f"SELECT COUNT(*) FROM items i WHERE i.kind = '{kind}' AND NOT EXISTS "
+        f"(SELECT 1 FROM {table} t WHERE t.item_id = i.id)")[0][0])
+    return out
+
+
 def _is_pg_error(exc: BaseException) -> bool:
     mod = type(exc).__module__ or ""
     return mod.startswith("psycopg")

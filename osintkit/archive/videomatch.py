@@ -48,7 +48,7 @@ class QueryVideo:
     """A query video as matching needs it: hashes, kept pixels, boxes and shots."""
 
     pixels: Any  # media/videopixels.VideoPixels
-    frames: list[Any]  # hashing.FrameHashes, one per kept frame
+    frames: list[Any]  # hashfile.FrameHashes, one per kept frame
     boxes: list[Box] = field(default_factory=list)  # where the video sits (frame pixels)
     box_pdq: list[list[dict[str, str]]] = field(default_factory=list)  # [frame][box]
     shots: list[Any] = field(default_factory=list)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from osintkit.archive.store import status_counts
+
 STRIP_W = 64  # width of an archived frame's grey thumbnail (height: the video's aspect)
 SHOT_THUMB = 320  # longer side of a shot's stored thumbnail (as localfeat.THUMB_SIZE)
 
@@ -97,7 +99,7 @@ def strip_of(pixels: Any) -> Strip:
 def attach(res: Any) -> None:
     """Give a freshly hashed video its shots and strip (`res.video_local`), from the
     pixels kept while hashing, else from its file decoded again. Drops the pixels."""
-    from osintkit.match.hashing import HashResult
+    from osintkit.match.hashfile import HashResult
 
     if not isinstance(res, HashResult) or res.kind != "video" or hasattr(res, "video_local"):
         return
@@ -111,7 +113,7 @@ def attach(res: Any) -> None:
 
 
 def _decode(path: Path) -> Any:
-    from osintkit.match.hashing import hash_file
+    from osintkit.match.hashfile import hash_file
 
     got = hash_file(path, kinds=("pdq",), pixels="archive")
     if got.pixels is None or not len(got.pixels):
@@ -229,17 +231,13 @@ def load_strip(db: Any, item_id: int) -> Strip | None:
 
 def counts(db: Any) -> dict[str, int]:
     """Archived videos by shot-feature status (`pending`: added before schema v7)."""
-    out = {k: int(v) for k, v in db.query("SELECT status, COUNT(*) FROM strips GROUP BY status")}
-    out["pending"] = int(db.query(
-        "SELECT COUNT(*) FROM items i WHERE i.kind = 'video' AND NOT EXISTS "
-        "(SELECT 1 FROM strips s WHERE s.item_id = i.id)")[0][0])
-    return out
+    return status_counts(db, "strips", "video")
 
 
 def backfill(archive: Any, retry: bool = False, limit: int | None = None) -> dict[str, int]:
     """Shots and strips for archived videos that have none, from their files (when the
     file at `origin` is still the archived one). Each video is committed on its own."""
-    from osintkit.match.hashing import file_digests
+    from osintkit.match.hashfile import file_digests
 
     db, done = archive.db, {}
     cond = "NOT EXISTS (SELECT 1 FROM strips s WHERE s.item_id = i.id)"

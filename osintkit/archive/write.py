@@ -48,7 +48,7 @@ def add(db: Any, paths: Iterable[str | os.PathLike[str]], meta: dict[str, Any], 
         on_skip: Callable[[Path, str], None] | None = None) -> list[AddResult]:
     """Hash files/directories and store them with `meta` (source, first_seen, title,
     tags); one result per input, bad files fail alone."""
-    from osintkit.match.hashing import file_digests, hash_paths
+    from osintkit.match.hashfile import file_digests, hash_paths
     from osintkit.media.probe import Input, iter_inputs
 
     sink = _Sink(db, batch_size, progress)

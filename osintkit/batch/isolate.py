@@ -267,8 +267,8 @@ def kill_running() -> None:
 
 
 # The pipeline's stages, imported by the child before it says it is ready.
-PRELOAD = ("osintkit.verify", "osintkit.fetch", "osintkit.media.metadata", "osintkit.match.hashing",
-           "osintkit.archive")
+PRELOAD = ("osintkit.verify", "osintkit.fetch", "osintkit.media.metadata",
+           "osintkit.match.hashfile", "osintkit.archive")
 
 
 def _die_with_parent(parent: int) -> None:

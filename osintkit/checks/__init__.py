@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # what the earlier stages hand on (imported for the types onl
     from osintkit.archive.models import Item, Match
     from osintkit.fetch.capture import FetchedItem
     from osintkit.fetch.pages import PageRecord
-    from osintkit.match.hashing import HashResult
+    from osintkit.match.hashfile import HashResult
     from osintkit.media.fields import Summary
     from osintkit.media.model import Metadata
     from osintkit.spread import SpreadGroup

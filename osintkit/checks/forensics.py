@@ -11,6 +11,7 @@ relative to the report folder, put in `evidence["images"]` ({indicator: path}).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,58 +100,54 @@ def fired(ctx: CheckContext, name: str) -> dict[str, Any] | None:
     return ind if ind.get("fired") else None
 
 
+def _finding(ctx: CheckContext, name: str, keys: tuple[str, ...],
+             say: Callable[[dict[str, Any]], str]) -> Finding | None:
+    """The finding of indicator `name` when it fired: `say(indicator)` is its message,
+    `keys` the indicator's numbers kept as evidence (with its picture)."""
+    ind = fired(ctx, name)
+    if ind is None:
+        return None
+    return ctx.finding(say(ind), _evidence(ctx, name, ind, keys))
+
+
 @check("ELA_HOTSPOT", severity="low")
 def ela_hotspot(ctx: CheckContext) -> Finding | None:
     """Error level analysis shows blocks that re-compress unlike the rest of the image."""
-    ind = fired(ctx, "ela")
-    if ind is None:
-        return None
-    return ctx.finding(
+    return _finding(ctx, "ela", ("score", "threshold", "hot_box", "hot_share", "quality"),
+                    lambda ind: (
         f"Error level analysis: a cluster of blocks ({100 * ind['score']:.1f}% of the image, "
         f"threshold {100 * ind['threshold']:.1f}%) at {ind.get('hot_box')} re-compresses far "
         "worse than the rest. A pasted or retouched region may look like this, but so do "
-        "some untouched photos: look at the picture.",
-        _evidence(ctx, "ela", ind, ("score", "threshold", "hot_box", "hot_share", "quality")))
+        "some untouched photos: look at the picture."))
 
 
 @check("DOUBLE_JPEG_COMPRESSION", severity="info")
 def double_jpeg(ctx: CheckContext) -> Finding | None:
     """DCT histograms show the periodic artefacts of a second JPEG compression."""
-    ind = fired(ctx, "double_compression")
-    if ind is None:
-        return None
-    return ctx.finding(
+    return _finding(ctx, "double_compression", ("score", "threshold", "frequencies"),
+                    lambda ind: (
         f"The JPEG was probably compressed twice (DCT histogram score {ind['score']:.2f} > "
         f"{ind['threshold']}): it was saved again after capture, by an editor or a platform. "
-        "Normal for media passed on by messaging apps; not a sign of editing by itself.",
-        _evidence(ctx, "double_compression", ind, ("score", "threshold", "frequencies")))
+        "Normal for media passed on by messaging apps; not a sign of editing by itself."))
 
 
 @check("EXIF_THUMBNAIL_MISMATCH", severity="medium")
 def exif_thumbnail_mismatch(ctx: CheckContext) -> Finding | None:
     """The EXIF thumbnail shows a different picture than the main image."""
-    ind = fired(ctx, "exif_thumbnail")
-    if ind is None:
-        return None
-    return ctx.finding(
+    return _finding(ctx, "exif_thumbnail", ("distance", "threshold", "transform", "width",
+                                            "height"), lambda ind: (
         f"The embedded EXIF thumbnail differs from the image ({ind['distance']} of 64 pHash "
         f"bits, threshold {ind['threshold']}): the picture was changed (cropped, edited) "
         "after the camera wrote the thumbnail, and the old thumbnail was kept. It may show "
-        "the original: compare the two in the picture.",
-        _evidence(ctx, "exif_thumbnail", ind,
-                  ("distance", "threshold", "transform", "width", "height")))
+        "the original: compare the two in the picture."))
 
 
 @check("EDITOR_QUANTIZATION_TABLES", severity="low")
 def editor_tables(ctx: CheckContext) -> Finding | None:
     """The JPEG was last written by an editor (Adobe's markers and tables)."""
-    ind = fired(ctx, "jpeg_quality")
-    if ind is None:
-        return None
-    names = "; ".join(ind.get("editor_markers") or [])
-    return ctx.finding(
-        f"The JPEG was last saved by an image editor: {names} (quality ≈ "
+    return _finding(ctx, "jpeg_quality", ("luma_quality", "chroma_quality", "family",
+                                          "signature", "editor_markers"), lambda ind: (
+        "The JPEG was last saved by an image editor: "
+        f"{'; '.join(ind.get('editor_markers') or [])} (quality ≈ "
         f"{ind.get('luma_quality')}, tables {ind.get('family')}, signature "
-        f"{ind.get('signature')}). Editing is not faking: check what was changed.",
-        _evidence(ctx, "jpeg_quality", ind, ("luma_quality", "chroma_quality", "family",
-                                             "signature", "editor_markers")))
+        f"{ind.get('signature')}). Editing is not faking: check what was changed."))

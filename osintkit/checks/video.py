@@ -10,6 +10,7 @@ or, for a photo, when it is shown. Another shot of the same scene is
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from osintkit.checks import CheckContext, Finding, check
@@ -61,20 +62,26 @@ def _when_seen(ctx: CheckContext, best: Any, predates: bool | None) -> str:
             if predates else f"first seen {best.first_seen}")
 
 
+def _archived(ctx: CheckContext, keep: Callable[[Any], bool]) -> Iterator[
+        tuple[Any, list[Any], bool | None, list[dict[str, Any]]]]:
+    """Per archived item this video matches that `keep(best match)` accepts: the best
+    match, all its matches, whether it predates the claim, and its segments."""
+    item = ctx.item
+    if item is None or item.kind != "video":
+        return
+    for group in mf.by_item(item):
+        best = group[0]
+        if keep(best):
+            yield best, group, mf.predates(ctx, best), _segments(ctx, group)
+
+
 @check("VIDEO_SEGMENT_IN_ARCHIVE", severity="high")
 def video_segment(ctx: CheckContext) -> list[Finding]:
     """Stretches of this video are archived footage (times on both sides); high when the
     archived video is older than the claimed event, info otherwise."""
-    item = ctx.item
-    if item is None or item.kind != "video":
-        return []
     out = []
-    for group in mf.by_item(item):
-        best = group[0]
-        if getattr(best, "kind", "video") not in ("video", "hash"):
-            continue  # an archived photo: ARCHIVED_PHOTO_IN_VIDEO
-        predates = mf.predates(ctx, best)
-        segs = _segments(ctx, group)
+    for best, group, predates, segs in _archived(  # archived photos: ARCHIVED_PHOTO_IN_VIDEO
+            ctx, lambda m: getattr(m, "kind", "video") in ("video", "hash")):
         lead = "The same file" if best.match == "exact" else \
             f"Footage{mf.times(segs)}"
         out.append(ctx.finding(
@@ -91,16 +98,9 @@ def archived_photo_in_video(ctx: CheckContext) -> list[Finding]:
     """An archived photo is shown in this video (times when it is on screen): a
     slideshow of old pictures, a photo filmed on a screen, a still inserted in a clip;
     high when the photo is older than the claimed event, info otherwise."""
-    item = ctx.item
-    if item is None or item.kind != "video":
-        return []
     out = []
-    for group in mf.by_item(item):
-        best = group[0]
-        if getattr(best, "kind", None) != "image":
-            continue
-        predates = mf.predates(ctx, best)
-        segs = _segments(ctx, group)
+    for best, _group, predates, segs in _archived(
+            ctx, lambda m: getattr(m, "kind", None) == "image"):
         shown = ", ".join(mf.span(s) for s in segs[:4]) + (" ..." if len(segs) > 4 else "")
         tail = ": the video recycles an older picture" if predates else ""
         out.append(ctx.finding(

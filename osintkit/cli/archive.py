@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from osintkit.cli.common import (
+    address_options,
     cli,
     db_option,
     emit_results,
@@ -20,12 +21,13 @@ from osintkit.cli.common import (
     paths_argument,
     print_json,
 )
+from osintkit.cli.helptext import ThresholdOption
 
 
 # --- archive (archive/) ---
 def _max_distance(ctx: click.Context, param: click.Parameter,
                   value: str | None) -> int | dict[str, int] | None:
-    """`31` (PDQ) or `pdq=31,phash=8`."""
+    """`N` (PDQ bits) or `pdq=N,phash=M` (kinds left out keep their HASHERS default)."""
     if not value:
         return None
     try:
@@ -135,10 +137,7 @@ def _split_targets(targets: tuple[str, ...], urls_file: Path | None) -> tuple[li
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Connect and read timeout, seconds.")
 @click.option("--proxy", metavar="URL", help="http://, socks5:// or socks5h:// proxy.")
-@click.option("--allow-private", is_flag=True,
-              help="Allow private, loopback and link-local addresses (refused by default).")
-@click.option("--allow-net", "allow_networks", multiple=True, metavar="CIDR",
-              help="Allow this network anyway (repeatable).")
+@address_options
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, hidden=True)
 @jobs_option
 @db_option
@@ -282,7 +281,8 @@ def _render_views(m: Any) -> list[str]:
 @archive_group.command("search")
 @paths_argument
 @click.option("--max-distance", callback=_max_distance, metavar="N|pdq=N,phash=M",
-              help="Near-match thresholds in bits (default pdq=31, phash=10).")
+              cls=ThresholdOption,
+              help="Near-match thresholds in bits (default pdq={pdq}, phash={phash}).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Matches per query.")
 @click.option("--fast", is_flag=True,

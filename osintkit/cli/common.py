@@ -117,6 +117,15 @@ def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Worker processes.")(f)
 
 
+def address_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`--allow-private` and `--allow-net CIDR`: the two ways past the address guard
+    (fetch/guard.py), for the commands that fetch claim media (`fetch`, `archive add`)."""
+    f = click.option("--allow-net", "allow_networks", multiple=True, metavar="CIDR",
+                     help="Allow this network anyway (repeatable), e.g. 10.20.0.0/16.")(f)
+    return click.option("--allow-private", is_flag=True, help="Allow private, loopback and "
+                        "link-local addresses (refused by default).")(f)
+
+
 def paths_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     """FILE|DIR... (existence is checked per item, so one bad path never stops the rest)."""
     return click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))(f)

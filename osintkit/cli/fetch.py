@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from osintkit.cli.common import (
+    address_options,
     cli,
     exit_for,
     json_option,
@@ -99,10 +100,7 @@ def _render_capture(cap: Any) -> None:
 @click.option("--proxy", metavar="URL",
               help="http://, socks5:// or socks5h:// proxy (HTTP_PROXY, HTTPS_PROXY, "
                    "ALL_PROXY and NO_PROXY are honoured too).")
-@click.option("--allow-private", is_flag=True,
-              help="Allow private, loopback and link-local addresses (refused by default).")
-@click.option("--allow-net", "allow_networks", multiple=True, metavar="CIDR",
-              help="Allow this network anyway (repeatable), e.g. 10.20.0.0/16.")
+@address_options
 @click.option("--with-furniture", is_flag=True,
               help="Also download the page's furniture (logos, related-story thumbnails...), "
                    "kept with role 'furniture'. By default it is only listed.")

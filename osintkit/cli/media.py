@@ -19,6 +19,7 @@ from osintkit.cli.common import (
     note,
     paths_argument,
 )
+from osintkit.cli.helptext import ThresholdCommand
 
 
 # --- meta (media/metadata.py) ---
@@ -130,7 +131,7 @@ def hash_cmd(ctx: click.Context, paths: tuple[Path, ...], kinds: tuple[str, ...]
     """
     from tqdm import tqdm
 
-    from osintkit.match.hashing import collect_inputs, hash_paths
+    from osintkit.match.hashfile import collect_inputs, hash_paths
 
     inputs = collect_inputs(paths, lambda p, why: note(ctx, f"{p}: skipped ({why})"))
     bar = tqdm(total=len(inputs), unit="file", file=sys.stderr, leave=False,
@@ -162,7 +163,7 @@ def _render_compare(res: Any) -> str:
     return "\n".join(lines)
 
 
-@cli.command("compare")
+@cli.command("compare", cls=ThresholdCommand)
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
 @hashes_option
@@ -175,10 +176,10 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, kinds: tuple[str, ...], ev
                 visual: Path | None, as_json: bool) -> None:
     """Compare two images or videos: distances per hash, transform, verdict.
 
-    Verdict: identical (same sha256), near-duplicate (PDQ <= 31 of 256 under the best
-    rotation/mirror, a view pair within 31, or a fit whose pixels agree: a copy),
+    Verdict: identical (same sha256), near-duplicate (PDQ <= {pdq} of 256 under the best
+    rotation/mirror, a view pair within {pdq}, or a fit whose pixels agree: a copy),
     same-scene (a fit whose pixels differ: another shot of the same scene), similar
-    (<= 80), different. The first line says what decided (the view's distance, the
+    (<= {similar}), different. The first line says what decided (the view's distance, the
     fit). Image vs video: the best frame and its time; video vs video: matching
     segments. Exit 1 when a file cannot be read.
 

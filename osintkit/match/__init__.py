@@ -5,8 +5,10 @@ The media stage hands over decoded pictures and sampled video frames; this stage
 them into what can be compared and compares them; the archive stores what it computes
 and searches with it.
 
-* `hashing`: exact digests and perceptual hashes; `HASHERS` declares each hash kind and
-  its thresholds (the one place they are written).
+* `hashing`: perceptual hashes of a decoded picture; `HASHERS` declares each hash kind
+  and its thresholds (the one place they are written).
+* `hashfile`: digests and hashes of whole files and video frames (`hash_file`,
+  `hash_paths`, `HashResult`).
 * `views`, `regions`: canonical views of a picture (content region of a screenshot,
   sub-views) hashed beside the whole.
 * `keypoints`, `localfeat`, `geometry`: local features, the visual words that find

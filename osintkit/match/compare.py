@@ -1,7 +1,9 @@
-"""Media stage, comparison of two files: distances per hash, the transform, a verdict.
+"""Match stage, comparison of two files: distances per hash, the transform, a verdict.
 
-Builds on `hashing.py` (and `media/frames.py` for videos). image<->image, image<->video
-(the best frame and its time), video<->video (matching segments as time ranges).
+Flow: media -> **match** -> archive. Builds on `hashing.py` and `hashfile.py` (and the
+media stage's `media/frames.py` for videos); `osintkit compare` calls it. image<->image,
+image<->video (the best frame and its time), video<->video (matching segments as time
+ranges).
 The transform is found with PDQ's 8 dihedral variants; the other hashes are then
 computed on the transformed picture so every distance describes the same alignment.
 Verdict thresholds are measured on real photos: see docs/matching.md.
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from osintkit import errors
 from osintkit.errors import ErrorInfo, MediaError, error_info
 from osintkit.match.compare_robust import hash_headline, robust_compare
+from osintkit.match.hashfile import VIDEO_EVERY, file_digests
 from osintkit.match.hashing import (
     DEFAULT_HASHES,
     DRAFT_SIZE,
@@ -25,9 +28,7 @@ from osintkit.match.hashing import (
     PDQ_MIN_QUALITY,
     PDQ_NEAR,
     TRANSFORMS,
-    VIDEO_EVERY,
     apply_transform,
-    file_digests,
     hash_image,
     hash_with_variants,
     load_image,

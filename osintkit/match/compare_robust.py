@@ -1,6 +1,9 @@
-"""Media stage, comparison of two images beyond their hashes: views (content region,
+"""Match stage, comparison of two images beyond their hashes: views (content region,
 sub-views), local-feature geometry and the copy-or-another-shot pixel check, and the
 headline that says what decided. Called by `compare.py` for image pairs.
+
+Flow: media -> **match** -> archive: the same views, features and pixel check the
+archive's robust search uses, here on two files without an archive.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Media stage, geometric confirmation: do two pictures show the same scene, and how does
+"""Match stage, geometric confirmation: do two pictures show the same scene, and how does
 one map onto the other? Local features (OpenCV SIFT, or ORB) + RANSAC homography.
 
-Sits after `hashing.py` and `views.py`; the archive's robust search (on features it
+Flow: media -> **match** -> archive. Sits after `hashing.py` and `views.py` in this
+stage; the archive's robust search (on features it
 stores: `localfeat.py`) and `compare.py` call `match_features` / `match_files`.
 Perceptual hashes miss crops and small rotations (docs/robust-matching.md); local
 features survive both, and the fitted transform explains the edit: "mirrored, cropped

@@ -1,7 +1,10 @@
-"""Media stage, what geometry.py (fits between two pictures) and localfeat.py (features
+"""Match stage, what geometry.py (fits between two pictures) and localfeat.py (features
 kept in the archive) share: the working size, the feature record, the grey working copy,
 the spread of keypoints and the rescaling of points. Below both, so neither imports the
 other.
+
+Flow: media -> **match** -> archive. Works on pictures the media stage decoded; the
+archive stores what `localfeat.py` builds on it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Media stage, local features as data: what the archive keeps per image so that a copy
+"""Match stage, local features as data: what the archive keeps per image so that a copy
 can be confirmed (and told apart from another shot of the same scene) without the
 original file, and the visual words that find candidates among a million images.
 
-Sits beside `geometry.py` (which fits one picture onto another from these features) and
-before `archive/` (which stores `pack()`ed features, a small `thumbnail()` and the
-`words()` in its `local` table, schema v5). One decode per picture: `LocalPicture.of(img)`
-gives everything a query or an archived item needs.
+Flow: media -> **match** -> archive. Sits beside `geometry.py` (which fits one picture
+onto another from these features) and before `archive/` (which stores `pack()`ed
+features, a small `thumbnail()` and the `words()` in its `local` table, schema v5). One
+decode per picture: `LocalPicture.of(img)` gives everything a query or an archived item
+needs.
 
 * features: ORB keypoints spread over a 4x4 grid (a crop that loses a side keeps most
   of them), found on a copy whose longer side is `WORK_SIZE`; points are stored in the

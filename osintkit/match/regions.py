@@ -1,5 +1,8 @@
-"""Media stage, the photo inside an app's screenshot: the largest rectangle of
+"""Match stage, the photo inside an app's screenshot: the largest rectangle of
 photograph-like blocks, for `views.content_regions`.
+
+Flow: media -> **match** -> archive. Reads a decoded picture (media stage); its boxes
+become query views (`views.py`) that the archive's search and `compare` hash.
 
 The canvas-colour method of views.py finds a picture on one uniform canvas (bars,
 padding). Real app layouts break it: a chat photo sits in a bubble of another colour on
@@ -25,6 +28,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PIL import Image
+
+from osintkit.media.pixels import small_rgb
 
 if TYPE_CHECKING:
     import numpy as np
@@ -165,11 +170,7 @@ def photo_regions(img: Image.Image) -> list[Box]:
     import cv2
     import numpy as np
 
-    scale = min(1.0, SIZE / max(img.size))
-    small = img.convert("RGB")
-    if scale < 1.0:
-        small = small.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.BOX)
+    small = small_rgb(img, SIZE)
     a = np.asarray(small)
     g = np.asarray(small.convert("L"), dtype=np.float32)
     h, w = g.shape

@@ -1,9 +1,10 @@
-"""Media stage, copy or another shot: after a geometric fit, is the query the same
+"""Match stage, copy or another shot: after a geometric fit, is the query the same
 photograph as the archived one (cropped, scaled, padded, mirrored, slightly rotated,
 re-encoded, recoloured, with text or a logo on it), or another photograph of the same
 scene (another viewpoint, moment or exposure)?
 
-Sits after `geometry.py` (the fit) and before the archive's match kinds (`"near"` vs
+Flow: media -> **match** -> archive. Sits after `geometry.py` (the fit) and before the
+archive's match kinds (`"near"` vs
 `"scene"`). Local features cannot tell: a stereo pair or two exposures of one wall fit
 as well as a crop. Pixels can. The query is warped onto the archived picture's stored
 thumbnail with the fitted transform, the alignment refined (OpenCV's ECC), and the two

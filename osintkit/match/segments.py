@@ -1,8 +1,8 @@
-"""Archive stage, after search: turn frame-level matches into matched segments.
+"""Match stage (media -> match -> archive): turn frame-level matches into segments.
 
 A query video's sampled frames are matched (PDQ distance, or the pixels after a fit:
-archive/videomatch.py) against an archived video's frames; a reused clip shows up as a run of
-matches along a line `item_t = speed x query_t + offset`, the speed 1 unless the copy
+archive/videomatch.py) against an archived video's frames; a reused clip shows up as a
+run of matches along a line `item_t = speed x query_t + offset`, the speed 1 unless the copy
 was sped up or slowed down (up to +-12%). We vote for lines (speed, offset), take the
 strongest, refine it by least squares on each query frame's best match near it, split
 the matches into runs along the query's time line (one unmatched frame in between is

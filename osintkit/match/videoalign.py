@@ -1,10 +1,10 @@
-"""Matching stage, videos: the time alignment of a query video with an archived one
-under a known mapping H (query pixels -> archived pixels: a crop, a player, a mirror).
-Every query frame's grey thumbnail is warped by H onto the archived video's strip
-(archive/videostore.py: a 64-px grey thumbnail of every sampled archived frame) and
-correlated there; the correlations become frame pairs on PDQ's scale, which segments.py
-turns into lines and segments like PDQ pairs. Used by videomatch.py (`q`: a
-videomatch.QueryVideo, `item`: a videomatch.ItemVideo)."""
+"""Match stage (media -> **match** -> archive), videos: the time alignment of a query
+video with an archived one under a known mapping H (query pixels -> archived pixels: a
+crop, a player, a mirror). Every query frame's grey thumbnail is warped by H onto the
+archived video's strip (archive/videostore.py: a 64-px grey thumbnail of every sampled
+archived frame) and correlated there; the correlations become frame pairs on PDQ's
+scale, which segments.py turns into lines and segments like PDQ pairs. Used by
+videomatch.py (`q`: a videomatch.QueryVideo, `item`: a videomatch.ItemVideo)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Media stage, canonical views: the parts of a picture worth hashing besides the whole.
+"""Match stage, canonical views: the parts of a picture worth hashing besides the whole.
 
-Sits after `hashing.py` (it hashes the views with the same PDQ) and before the archive,
-`compare.py` and `geometry.py`, which consume the views.
+Flow: media -> **match** -> archive. Sits after `hashing.py` (it hashes the views with
+the same PDQ) and before the archive, `compare.py` and `geometry.py`, which consume the
+views.
 
 Recycled pictures rarely come back pixel-aligned. PDQ moves by ~40 of 256 bits when a
 picture shifts by 1% of its size (docs/robust-matching.md), so two kinds of views are
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
+
+from osintkit.media.pixels import small_rgb
 
 if TYPE_CHECKING:
     import numpy as np
@@ -161,11 +164,7 @@ def _canvas_regions(img: Image.Image) -> list[Box]:
     """The uniform-canvas candidates of `content_regions`."""
     import numpy as np
 
-    scale = min(1.0, ANALYSIS_SIZE / max(img.size))
-    small = img.convert("RGB")
-    if scale < 1.0:
-        small = small.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                             Image.Resampling.BOX)
+    small = small_rgb(img, ANALYSIS_SIZE)
     a = np.asarray(small)
     if min(a.shape[:2]) < 16:
         return []

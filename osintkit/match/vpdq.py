@@ -1,5 +1,8 @@
-"""Hashing stage, video side: per-frame PDQ hashes in the vPDQ text format of Meta's
+"""Match stage, video side: per-frame PDQ hashes in the vPDQ text format of Meta's
 ThreatExchange, so frame hashes can be shared with partners and read back.
+
+Flow: media -> **match** -> archive. Hashes the frames the media stage samples
+(`media/frames.py`) with `hashing.py`; the archive imports and exports vPDQ lines.
 
 One line per frame, as ThreatExchange's `vpdq` tools write and read it:
 

@@ -43,6 +43,17 @@ def work_mode(img: Image.Image) -> str:
     return "RGBA" if "A" in img.getbands() else "RGB"
 
 
+def small_rgb(img: Image.Image, longest: int) -> Image.Image:
+    """`img` as RGB, box-resized so that its longer side is at most `longest` (never
+    enlarged): the small copy a picture's layout is analysed on (match/views.py, regions.py)."""
+    scale = min(1.0, longest / max(img.size))
+    small = img.convert("RGB")
+    if scale < 1.0:
+        small = small.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                             Image.Resampling.BOX)
+    return small
+
+
 def factor_for(size: tuple[int, int], max_pixels: int = MAX_WORK_PIXELS) -> int:
     """Smallest whole factor that brings width x height under `max_pixels`."""
     w, h = size

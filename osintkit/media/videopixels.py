@@ -1,6 +1,6 @@
 """Media stage, the pixels robust video matching needs, kept from the one decode pass.
 
-`hashing.hash_file(path, pixels=True)` hands every sampled frame (media/frames.py) to a
+`hashfile.hash_file(path, pixels=True)` hands every sampled frame (media/frames.py) to a
 `VideoPixels` right after hashing it, so matching never decodes the video a second time:
 
 * a reduced colour copy of each frame (longer side `WORK_SIDE`, JPEG in memory: ~40 KB,

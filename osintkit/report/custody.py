@@ -26,7 +26,7 @@ def now_utc() -> str:
 
 def intake(path: Path) -> dict[str, Any] | None:
     """Original path, size, sha256, md5 and time of a local file at intake (None: unreadable)."""
-    from osintkit.match.hashing import file_digests
+    from osintkit.match.hashfile import file_digests
 
     try:
         size = path.stat().st_size

@@ -51,6 +51,11 @@ def _names(media: list[Any]) -> str:
     return ", ".join(f"{m.id} ({m.name})" for m in media)
 
 
+def _one_step(rule: str, media: list[Any], say: Callable[[str], str]) -> list[dict[str, Any]]:
+    """One step over `media`, none when it is empty: `say(their names)` is the action."""
+    return [_step(rule, say(_names(media)), media)] if media else []
+
+
 def _per_item(facts: Facts, codes: tuple[str, ...], make: Callable[[Any, Any], str],
               rule: str, keep: Callable[[Any], bool] = lambda f: True) -> list[dict[str, Any]]:
     """One step per readable item: `make(item, finding)` for its first finding of `codes`
@@ -92,13 +97,11 @@ def _gps_far(facts: Facts) -> list[dict[str, Any]]:
 def _no_gps(facts: Facts) -> list[dict[str, Any]]:
     todo = [m for m in facts.readable
             if getattr(getattr(m.summary, "gps", None), "lat", None) is None]
-    if not todo:
-        return []
     place = facts.claim.place
     where = f" around {place.name or f'{place.lat:.4f}, {place.lon:.4f}'}" if place else ""
-    return [_step("GEOLOCATE", (
-        f"Geolocate {_names(todo)} (no GPS in the metadata): match landmarks, skyline and "
-        f"roads against satellite imagery{where}."), todo)]
+    return _one_step("GEOLOCATE", todo, lambda names: (
+        f"Geolocate {names} (no GPS in the metadata): match landmarks, skyline and "
+        f"roads against satellite imagery{where}."))
 
 
 def _reverse_search(facts: Facts) -> list[dict[str, Any]]:
@@ -136,20 +139,16 @@ def _source_history(facts: Facts) -> list[dict[str, Any]]:
 def _clock(facts: Facts) -> list[dict[str, Any]]:
     todo = [m for m in facts.readable if {"CAPTURE_TIME_BEFORE_CLAIM", "CAPTURE_TIME_AFTER_POST"}
             & set(facts.codes(m))]
-    if not todo:
-        return []
-    return [_step("CHECK_CLOCK", (
-        f"Check the capture time of {_names(todo)}: compare with other files from the same "
-        "camera, and with shadows and weather on the claimed day (chronolocation)."), todo)]
+    return _one_step("CHECK_CLOCK", todo, lambda names: (
+        f"Check the capture time of {names}: compare with other files from the same "
+        "camera, and with shadows and weather on the claimed day (chronolocation)."))
 
 
 def _forensics(facts: Facts) -> list[dict[str, Any]]:
     todo = [m for m in facts.readable if set(FORENSIC_CODES) & set(facts.codes(m))]
-    if not todo:
-        return []
-    return [_step("INSPECT_EDITS", (
-        f"Look at the forensic pictures of {_names(todo)} in this report and find an "
-        "unedited version: editing is not forgery, but the original may say more."), todo)]
+    return _one_step("INSPECT_EDITS", todo, lambda names: (
+        f"Look at the forensic pictures of {names} in this report and find an "
+        "unedited version: editing is not forgery, but the original may say more."))
 
 
 def _archive(facts: Facts) -> list[dict[str, Any]]:
@@ -163,10 +162,8 @@ def _archive(facts: Facts) -> list[dict[str, Any]]:
 
 def _unreadable(facts: Facts) -> list[dict[str, Any]]:
     bad = [m for m in facts.media if not m.ok]
-    if not bad:
-        return []
-    return [_step("GET_READABLE_COPY", (
-        f"Get a readable copy of {_names(bad)}: it could not be checked."), bad)]
+    return _one_step("GET_READABLE_COPY", bad, lambda names: (
+        f"Get a readable copy of {names}: it could not be checked."))
 
 
 def _claim_fields(facts: Facts) -> list[dict[str, Any]]:

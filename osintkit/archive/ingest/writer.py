@@ -19,7 +19,7 @@ from osintkit.errors import ArchiveError, ErrorInfo
 
 def _hashed(archive: Archive, path: Path, sha256: str | None) -> Any:
     """What write_records takes: a known item's sha256 only, or the file's full hashes."""
-    from osintkit.match.hashing import file_digests, hash_file
+    from osintkit.match.hashfile import file_digests, hash_file
 
     sha = sha256 or file_digests(path)[0]
     if archive.knows(sha):  # re-archived copy: provenance merge only, no decoding
