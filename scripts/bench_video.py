@@ -191,6 +191,8 @@ def main() -> None:
     ap.add_argument("--clips", type=Path, help="folder of the recall benchmark's clips")
     ap.add_argument("--photos", type=Path, help="folder of photos (slideshows, archive)")
     ap.add_argument("--work", type=Path, help="where generated queries are kept")
+    ap.add_argument("--scenes", type=Path, help="a viewpoint series of one scene (photos): "
+                    "videos of other viewpoints must not be called copies")
     args = ap.parse_args()
     cache = Path(tempfile.gettempdir()) / "osintkit-bench"
     cache.mkdir(exist_ok=True)
@@ -208,6 +210,10 @@ def main() -> None:
         import videobench
 
         videobench.main(args.clips, args.photos, args.work or cache / "recall")
+    if args.only in (None, "recall") and args.scenes:
+        import videobench
+
+        print("\n".join(videobench.scene_negatives(args.scenes, (args.work or cache) / "scenes")))
     print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -382,3 +382,39 @@ def main(clips: Path, photos_dir: Path | None, work: Path) -> list[str]:
     table = summary(outcomes)
     print("\n".join(table))
     return table
+
+
+def scene_negatives(scenes: Path, work: Path) -> list[str]:
+    """Hard negatives: videos of the same scene from other viewpoints. One archived
+    video pans over three photos of a viewpoint series (`scenes`: a folder of photos of
+    one scene taken from around it, in order); each query pans over three other photos
+    of the series. A "near" match is a false copy (the footage would be called
+    recycled); "scene" is the right answer; no match is a miss of the scene, not an error."""
+    from fixtures_video import Shot, render
+
+    from osintkit.archive import open_archive
+
+    photos = sorted(p for p in scenes.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if len(photos) < 12:
+        raise SystemExit(f"{scenes}: a viewpoint series of at least 12 photos is needed")
+    work.mkdir(parents=True, exist_ok=True)
+    size, fps = (640, 360), 15
+    shots = [Shot(photos[0], 3.0), Shot(photos[4], 3.0, "still"), Shot(photos[8], 3.0)]
+    arch = write_video(work / "scene_archived.mp4", render(shots, size, fps), fps)
+    url = f"sqlite:///{work / 'scene.sqlite'}"
+    for old in work.glob("scene.sqlite*"):
+        old.unlink()
+    kinds: list[str] = []
+    with open_archive(url) as a:
+        a.add([arch], source="bench", first_seen="2020-01-01")
+        for k in range(1, 4):
+            picks = [photos[k], photos[k + 4], photos[k + 8]]
+            q = write_video(work / f"scene_q{k}.mp4", render(
+                [Shot(p, 3.0) for p in picks], size, fps), fps, crf=26)
+            [res] = a.search_paths([q])
+            kinds.append(",".join(m.match for m in res.matches) or "none")
+    near = sum("near" in k for k in kinds)
+    return ["", "| other viewpoints of the archived scene | queries | called a copy (false) | "
+            "called the same scene | no match |", "|---|---:|---:|---:|---:|",
+            f"| {scenes.name} | {len(kinds)} | **{near}** | "
+            f"{sum(k == 'scene' for k in kinds)} | {sum(k == 'none' for k in kinds)} |"]

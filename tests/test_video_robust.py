@@ -249,3 +249,29 @@ def test_times_in_near_static_footage_are_marked_approximate(clips, tmp_path):
     from osintkit.checks.matchfacts import times
 
     assert "(archive about " in times(m.segments)
+
+
+def test_another_viewpoint_of_the_scene_is_not_a_copy(tmp_path):
+    """A video of the same room filmed from 9 degrees further round (tests/videofamilies.py
+    `room`: two walls and a panel, textured with photos shipped by scikit-image, real
+    parallax) aligns with the archived video at 64 px for most of its frames; the pixel
+    check at the moment the line puts on a stored shot tells it apart: `scene`, never a
+    copy. The same footage cropped stays a copy."""
+    skdata = pytest.importorskip("skimage.data", reason="scikit-image ships the textures")
+    data = Path(skdata.__file__).parent
+    tex = [Image.open(data / n) for n in ("coffee.png", "chelsea.png", "astronaut.png")]
+    n = 4 * FPS
+    archived = [vf.room(tex, -4 + 4 * i / n) for i in range(n)]
+    other = [vf.room(tex, 5 + 4 * i / n) for i in range(n)]
+    a = write_video(tmp_path / "archived.mp4", archived, FPS, crf=20)
+    q = write_video(tmp_path / "other_view.mp4", other, FPS, crf=24)
+    c = write_video(tmp_path / "copy.mp4", vf.fit_even(vf.crop(archived, (0.1, 0.1, 0.9, 0.9))),
+                    FPS, crf=24)
+    url = f"sqlite:///{tmp_path / 'scene.sqlite'}"
+    with open_archive(url) as arc:
+        arc.add([a], source="test", first_seen="2020-01-01")
+        [view, copy] = arc.search_paths([q, c])
+    assert [m.match for m in view.matches] == ["scene"], \
+        [(m.match, m.shot, m.segments) for m in view.matches]
+    assert view.matches[0].shot["kind"] == "scene"
+    assert [m.match for m in copy.matches] == ["near"]

@@ -223,3 +223,37 @@ def crossfade(parts: Sequence[Sequence[np.ndarray]], frames: int) -> list[np.nda
             p = p[k:]
         out.extend(p)
     return out
+
+
+def room(textures: Sequence[Image.Image], theta: float, size: tuple[int, int] = (640, 360),
+         focal: float = 500.0) -> np.ndarray:
+    """A frame of a small 3D scene filmed by a camera orbiting it by `theta` degrees: the
+    corner of a room (two textured walls meeting at 90 degrees) and a panel standing in
+    front. Different angles are different viewpoints of one scene, with real parallax:
+    no single mapping takes one view onto another (a hard negative for copy detection)."""
+    import cv2
+
+    w, h = size
+    k = np.array([[focal, 0, w / 2], [0, focal, h / 2], [0, 0, 1.0]])
+    planes = [(0, [(-4, -2, 4), (0, -2, 8), (0, 2, 8), (-4, 2, 4)]),
+              (1, [(0, -2, 8), (4, -2, 4), (4, 2, 4), (0, 2, 8)]),
+              (2, [(-0.8, -0.2, 4.2), (0.8, -0.2, 4.2), (0.8, 1.4, 4.2), (-0.8, 1.4, 4.2)])]
+    th = math.radians(theta)
+    rot = np.array([[math.cos(th), 0, -math.sin(th)], [0, 1, 0], [math.sin(th), 0, math.cos(th)]])
+    centre = np.array([0, 0, 6.0])
+    pos = centre + rot.T @ (np.array([0, 0, -1.0]) - centre)
+    img = np.full((h, w, 3), 40, np.uint8)
+    far_first = sorted(planes, key=lambda p: -float(np.mean(
+        [np.linalg.norm(np.array(c) - pos) for c in p[1]])))
+    for t, corners in far_first:
+        cam = [rot @ (np.array(c, float) - pos) for c in corners]
+        if min(c[2] for c in cam) <= 0.1:
+            continue
+        pts = np.float32([(k @ (c / c[2]))[:2] for c in cam])
+        tex = np.asarray(textures[t].convert("RGB").resize((512, 512)))
+        src = np.float32([[0, 0], [511, 0], [511, 511], [0, 511]])
+        m = cv2.getPerspectiveTransform(src, pts)
+        warped = cv2.warpPerspective(tex, m, (w, h))
+        mask = cv2.warpPerspective(np.full((512, 512), 255, np.uint8), m, (w, h)) > 0
+        img[mask] = warped[mask]
+    return img

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from osintkit.archive.videokind import Fit, fit_segments, same_moment, video_kind
 from osintkit.match.hashing import PDQ_MIN_QUALITY, PDQ_NEAR
 from osintkit.match.segments import FrameMatch, Segment, distance_matrix, segments_from_matches
 from osintkit.match.videoalign import (
@@ -242,23 +243,13 @@ def view_homography(q: QueryVideo, view: int, mirrored: bool,
 
 
 # ---------------------------------------------------------------- one archived video
-@dataclass
-class Fit:
-    """A query frame fitted onto stored features (a shot, or a photo)."""
-
-    frame: int  # query frame index
-    target: Any  # shot id (video) or None (photo)
-    geo: Any  # geometry.Geometry
-    shot: Any = None  # sameshot.ShotCheck after the fit (photos)
-
-
 def match_video(q: QueryVideo, item: ItemVideo, fits: list[Fit] | None = None) -> VideoMatch:
     """Segments of `item` in the query: PDQ pairs, then pixel pairs under the mapping
     that explains the most of the query (the PDQ pairs' view, or one of the fits); copy
     or another shot."""
     fits = [f for f in fits or [] if f.geo.confirmed and f.geo.homography is not None]
     pdq, seeds = pdq_pairs(q, item)
-    best_fit = _same_moment(q, item, max(fits, key=lambda f: f.geo.inliers)) if fits else None
+    best_fit = same_moment(q, item, max(fits, key=lambda f: f.geo.inliers)) if fits else None
     chosen: tuple | None = None
     for H, transform, basis, fit in _mappings(q, item, fits, seeds, best_fit):
         pairs, segs, scores = _align(q, item, list(pdq), H, transform)
@@ -276,9 +267,9 @@ def match_video(q: QueryVideo, item: ItemVideo, fits: list[Fit] | None = None) -
                     basis=basis, best_pdq=min(dist) if dist else None)
     if fit is not None:
         vm.geometry = fit.geo.to_dict()
-    vm.kind = _video_kind(q, item, vm, fit)
+    vm.kind = video_kind(q, item, vm, fit)
     if fit is not None and (vm.kind == "scene" or (vm.kind and not vm.segments)):
-        vm.segments = _fit_segments(q, item, fits)  # the fitted shots, without a line
+        vm.segments = fit_segments(q, item, fits)  # the fitted shots, without a line
     return vm
 
 
@@ -301,7 +292,7 @@ def _mappings(q: QueryVideo, item: ItemVideo, fits: list[Fit], seeds: dict[tuple
             continue
         seen.add(f.target)
         f = best_fit if best_fit is not None and f.target == best_fit.target else \
-            _same_moment(q, item, f)
+            same_moment(q, item, f)
         out.append((np.asarray(f.geo.homography, np.float64),
                     "mirror" if f.geo.mirrored else "none",
                     "geometry" if not seeds else "hashes+geometry", f))
@@ -359,83 +350,3 @@ def _grow_over_flat(q: QueryVideo, segs: list[Segment]) -> list[Segment]:
             s.item_start, s.item_end = max(0.0, s.speed * start + b), s.speed * end + b
         s.query_start, s.query_end = start, end
     return segs
-
-
-def _same_moment(q: QueryVideo, item: ItemVideo, fit: Fit) -> Fit:
-    """The fit of the query frame showing the same moment as the stored shot: the frame
-    of the fitted query shot with the most inliers. A shot's representative and the
-    query's are rarely the same moment; fitted across moments, whatever moves (a person,
-    an animal) pulls the mapping off by several percent, which the pixel pairs of every
-    other frame would inherit."""
-    from osintkit.match.geometry import match_features
-
-    row = item.shots.get(fit.target)
-    if row is None or not q.shots:
-        return fit
-    span = q.shots[q.shot_of(fit.frame)]
-    target = row.picture.features()
-    best = fit
-    for j in range(span.first, span.last + 1):
-        if j == fit.frame or q.frames[j].hashes.get("pdq_quality", 0) < MIN_QUALITY:
-            continue
-        feats = q.features(j, fit.geo.mirrored)
-        geo = match_features(feats, feats, target, mirrored_only=fit.geo.mirrored)
-        if geo.confirmed and geo.homography is not None and geo.inliers > best.geo.inliers:
-            best = Fit(j, fit.target, geo)
-    return best
-
-
-def _video_kind(q: QueryVideo, item: ItemVideo, vm: VideoMatch, fit: Fit | None) -> str | None:
-    """"near" when PDQ or the aligned pixels agree (a seed on a segment's line);
-    "scene" when a fit holds, no moment of the archived video agrees with the query's
-    pixels, and the pixel check of the best-fitted frame says another shot."""
-    from osintkit.archive.robust import SCENE_MIN_INLIERS, SCENE_MIN_SPREAD, kind_of
-
-    if any(m.distance <= PDQ_SEED for s in vm.segments for m in s.matches):
-        return "near"
-    if fit is None:
-        return None
-    check = _fit_check(q, item, fit)
-    if check is not None:
-        vm.shot = check.to_dict()
-    kind = kind_of(fit.geo, check)
-    if kind == "scene":
-        supported = fit.geo.inliers >= SCENE_MIN_INLIERS
-        return "scene" if fit.geo.spread >= SCENE_MIN_SPREAD and supported else None
-    return kind
-
-
-def _fit_check(q: QueryVideo, item: ItemVideo, fit: Fit) -> Any:
-    """The pixel check (sameshot.py) of a fitted query frame against the stored shot it
-    was fitted on (the same moment as far as the fit could tell: `_same_moment`)."""
-    from osintkit.match.sameshot import compare
-
-    row = item.shots.get(fit.target)
-    thumb = row.picture.thumb_image() if row is not None else None
-    if thumb is None:
-        return None
-    try:
-        return compare(q.image(fit.frame), q.size, thumb, row.picture.size, fit.geo.homography)
-    except Exception:  # a degenerate mapping: no pixel verdict
-        return None
-
-
-def _fit_segments(q: QueryVideo, item: ItemVideo, fits: list[Fit]) -> list[Segment]:
-    """Another shot of the scene: each fitted query shot <-> the archived shot it fits."""
-    out = []
-    for f in sorted(fits, key=lambda f: f.frame):
-        row = item.shots.get(f.target)
-        if row is None:
-            continue
-        k = q.shot_of(f.frame)
-        span = q.shots[k]
-        start, end = q.times[span.first], q.pixels.shot_end(q.shots, k)
-        if out and out[-1].query_end >= start:
-            continue
-        m = FrameMatch(q.times[f.frame], row.t, PDQ_EXTEND, "mirror" if f.geo.mirrored
-                       else "none", "fit")
-        n = span.last - span.first + 1
-        out.append(Segment(start, end, row.t0, row.t1, n, n / len(q.times), 1.0, PDQ_EXTEND,
-                           float(PDQ_EXTEND), [m], m.transform,
-                           approximate=True))  # shot <-> shot: no line tells the moment
-    return out

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from osintkit.archive.videomatch import PDQ_SEED, Fit, QueryVideo, VideoMatch
+from osintkit.archive.videokind import Fit
+from osintkit.archive.videomatch import PDQ_SEED, QueryVideo, VideoMatch
 from osintkit.match.segments import FrameMatch, segments_from_matches
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from osintkit.archive import videomatch as vmod
+from osintkit.archive.videokind import Fit
 from osintkit.archive.videophoto import match_photo
 
 CANDIDATES = 4  # proposed per index (photos, shots) for each representative frame
@@ -122,8 +123,8 @@ def run(source: Source,  # noqa: C901  (the module doc's steps, in order)
         stored = source.images(list(hash_images))
         for item_id, frames in hash_images.items():
             _accept_photo(st, q, item_id, stored.get(item_id), [], frames, [max_fits])
-    photo_fits: dict[Any, list[vmod.Fit]] = {}
-    shot_fits: dict[Any, list[vmod.Fit]] = {}
+    photo_fits: dict[Any, list[Fit]] = {}
+    shot_fits: dict[Any, list[Fit]] = {}
     budget = [max_fits]
     for span in q.shots:
         if span.rep in st.explained or q.frames[span.rep].hashes.get("pdq_quality", 0) < \
@@ -151,7 +152,7 @@ def run(source: Source,  # noqa: C901  (the module doc's steps, in order)
 
 
 def _accept_video(st: _State, q: vmod.QueryVideo, source: Source, item_id: Any,
-                  fits: list[vmod.Fit]) -> None:
+                  fits: list[Fit]) -> None:
     item = source.item_video(item_id)
     vm = vmod.match_video(q, item, fits)
     if vm.kind is None or not vm.segments:
@@ -168,7 +169,7 @@ def _accept_video(st: _State, q: vmod.QueryVideo, source: Source, item_id: Any,
 
 
 def _accept_photo(st: _State, q: vmod.QueryVideo, item_id: Any, lp: Any,
-                  fits: list[vmod.Fit], frames: dict[int, int], budget: list[int]) -> None:
+                  fits: list[Fit], frames: dict[int, int], budget: list[int]) -> None:
     if lp is None:  # no stored features: the PDQ-matched frames only
         strong = {i: d for i, d in frames.items() if d <= vmod.PDQ_SEED}
         if not strong:
@@ -184,8 +185,8 @@ def _accept_photo(st: _State, q: vmod.QueryVideo, item_id: Any, lp: Any,
 
 
 def _fit_rep(st: _State, q: vmod.QueryVideo, source: Source, rep: int, exclude: set[int],
-             k: int, budget: list[int], photo_fits: dict[Any, list[vmod.Fit]],
-             shot_fits: dict[Any, list[vmod.Fit]]) -> dict[str, list[Any]]:
+             k: int, budget: list[int], photo_fits: dict[Any, list[Fit]],
+             shot_fits: dict[Any, list[Fit]]) -> dict[str, list[Any]]:
     """Candidates of one representative frame fitted; the items newly confirmed."""
     from osintkit.archive.robust import confirm, kind_of
     from osintkit.match.geometry import match_features
@@ -202,7 +203,7 @@ def _fit_rep(st: _State, q: vmod.QueryVideo, source: Source, rep: int, exclude: 
         budget[0] -= 1
         geo, shot = confirm(qp, lp, *_hint(c))
         if kind_of(geo, shot) is not None:
-            photo_fits.setdefault(c.item_id, []).append(vmod.Fit(rep, None, geo, shot))
+            photo_fits.setdefault(c.item_id, []).append(Fit(rep, None, geo, shot))
             if c.item_id not in new["image"]:
                 new["image"].append(c.item_id)
     # Shots of videos already found stay candidates: a query shot their segments do not
@@ -224,7 +225,7 @@ def _fit_rep(st: _State, q: vmod.QueryVideo, source: Source, rep: int, exclude: 
                                    mirrored_only=not side)
             geo = other if other.inliers > geo.inliers else geo
         if geo.confirmed:
-            shot_fits.setdefault(row.item_id, []).append(vmod.Fit(rep, row.id, geo))
+            shot_fits.setdefault(row.item_id, []).append(Fit(rep, row.id, geo))
             new["video"].append(row.item_id)
     return new
 
