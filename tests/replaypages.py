@@ -3,8 +3,9 @@
 Each page is served at its own host name and path on 127.0.0.1 over plain HTTP: the
 first-party hosts (the page's and those of its labelled claim media) are rewritten in
 the HTML to `http://<host>:<port>` and resolve to 127.0.0.1; every other host does not
-resolve (name resolution is simulated in-process, no DNS query leaves the machine), as
-when third-party hosts are unreachable. Pictures are drawn (a gradient and the URL's
+resolve (name resolution is simulated in-process, no DNS query leaves the machine: see
+`offline_dns` for why it is not a real mechanism yet), as when third-party hosts are
+unreachable. Pictures are drawn (a gradient and the URL's
 hash), videos are a generated MP4: no real media is stored.
 """
 
@@ -133,7 +134,24 @@ class Replay:
 @contextlib.contextmanager
 def offline_dns(local: set[str]) -> Iterator[list[str]]:
     """Names in `local` resolve to 127.0.0.1, every other name fails as DNS does for an
-    unknown host; yields the list of failed look-ups."""
+    unknown host; yields the list of failed look-ups.
+
+    This replaces `socket.getaddrinfo` in this process, the one substitution left in the
+    fetch tests, kept on purpose: the saved pages carry their real host names (news
+    sites, CDNs, t.me) and the replay must reach the page's own hosts and have every
+    other one fail, without a single query leaving the machine. The real mechanisms
+    were weighed:
+    - `--proxy` to a local proxy serving the pages: the address guard still resolves
+      every host locally before handing it to the proxy (so real names would be looked
+      up on the machine's resolver, online in CI), and a name that does not resolve is
+      passed to the proxy instead of failing, so the path the bench measures (the
+      client's own lookups, fail-fast, dead hosts skipped) would not run at all.
+    - /etc/hosts and resolv.conf bind-mounted in a private mount+network namespace
+      (tests/dnsblackhole.py does this for the DNS-timeout tests): real, but each page
+      would have to be replayed and scored in a child process inside the namespace
+      (needs root or user namespaces), which this module's callers
+      (tests/test_pages_replay.py, scripts/bench_fetch.py) do not do yet.
+    The unresolvable-host tests themselves use real lookups of `.invalid` names."""
     real = socket.getaddrinfo
     failed: list[str] = []
 

@@ -5,7 +5,9 @@ loopback, link-local, multicast, reserved, unspecified, shared, and v4 hidden in
 forms), unless `allow_private` or an `allow_networks` exemption. The connection is then
 re-checked against the address it really reached (`SafeAdapter`), so a DNS answer that
 changes between the check and the connect (DNS rebinding) is refused too. The client
-(http.py) holds the exchange's total deadline in `DEADLINE` while headers arrive.
+(http.py) holds the exchange's total deadline in `DEADLINE`: every name lookup (the
+check's and the connection's, resolver.py) and the wait for the response headers end by
+it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Any
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError
 
 from osintkit import errors
 from osintkit.errors import FetchError
+from osintkit.fetch.resolver import DnsTimeout, is_ip, resolve
 
 
 def _unwrap(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Any:
@@ -78,13 +82,15 @@ class AddressPolicy:
                 return None
         return problem
 
-    def check_host(self, url: str, host: str, port: int, proxied: bool) -> None:
-        """Resolve `host` and raise FetchError(blocked) when any address is refused."""
+    def check_host(self, url: str, host: str, port: int, proxied: bool,
+                   timeout: float = 30.0) -> None:
+        """Resolve `host` (within `timeout` s) and raise FetchError(blocked) when any
+        address is refused, FetchError(network) when the name does not resolve in time."""
         if self.allow_private:
             return
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
+            infos = resolve(host, port, timeout)
+        except (socket.gaierror, UnicodeError, DnsTimeout) as exc:
             if proxied:  # the proxy resolves it (socks5h, .onion): nothing local to check
                 return
             raise FetchError(f"{url}: cannot resolve host {host!r} ({exc})",
@@ -131,7 +137,34 @@ class PeerCheck:
             timer.cancel()
 
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
+        # urllib3 would call getaddrinfo itself, with no bound: within an exchange the name
+        # is resolved here by the deadline (and the connect timeout), then each address
+        # is tried in turn, as urllib3 does.
+        host: str = self._dns_host  # type: ignore[attr-defined]
+        at = getattr(DEADLINE, "at", None)
+        if at is None or is_ip(host):
+            return self._checked(super()._new_conn())  # type: ignore[misc]
+        limit = at - time.monotonic()
+        connect = getattr(self, "timeout", None)
+        if isinstance(connect, int | float):
+            limit = min(limit, float(connect))
+        try:
+            infos = resolve(host, self.port, limit)  # type: ignore[attr-defined]
+        except (socket.gaierror, DnsTimeout) as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[attr-defined,arg-type]
+        failure: Exception | None = None
+        for ip in dict.fromkeys(str(info[4][0]) for info in infos):
+            self._dns_host = ip
+            try:
+                return self._checked(super()._new_conn())  # type: ignore[misc]
+            except ConnectTimeoutError as exc:  # NewConnectionError too: next address
+                failure = exc
+            finally:
+                self._dns_host = host
+        raise failure or NameResolutionError(self.host, self,  # type: ignore[attr-defined,arg-type]
+                                             socket.gaierror("no address"))
+
+    def _checked(self, sock: socket.socket) -> socket.socket:
         try:
             peer = str(sock.getpeername()[0])
         except OSError:

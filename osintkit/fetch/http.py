@@ -6,7 +6,8 @@
   first check applies, and a name the proxy resolves itself (socks5h, .onion) is let
   through.
 - Caps: connect and read timeouts, a total time cap over the whole exchange (every hop
-  and retry, response headers included: a watchdog closes the socket of a server that
+  and retry, every DNS lookup (resolver.py: a resolver that does not answer cannot hold
+  the fetch), response headers included: a watchdog closes the socket of a server that
   trickles its headers), a byte cap enforced while streaming to a temp file (renamed by
   the caller only once complete).
 - Fail fast: retries with exponential backoff only for timeouts, 429 and 5xx (honouring
@@ -33,11 +34,11 @@ from osintkit.errors import FetchError
 from osintkit.fetch.guard import DEADLINE, AddressPolicy, SafeAdapter
 from osintkit.fetch.transfer import (
     CHUNK,
-    DEAD_HOST_REASONS,
     RetryLater,
     check_url,
     decode_body,
     fmt_bytes,
+    is_dead_host,
     now_utc,
     peer_of,
     raise_request_error,
@@ -157,7 +158,11 @@ class HttpClient:
                 raise FetchError(f"{current}: {self.dead_hosts[f'{host}:{port}']} (failed "
                                  "earlier in this capture, not tried again)",
                                  code=errors.NETWORK)
-            self._check_host(current, host, port)
+            left = start + self.total_timeout - time.monotonic()
+            if left <= 0:
+                raise FetchError(f"{current}: took longer than the {self.total_timeout:g} s "
+                                 "total time cap", code=errors.TIMEOUT)
+            self._check_host(current, host, port, min(self.timeout, left))
             result = self._hop_with_retries(current, dest_dir, cap, start)
             if isinstance(result, Response):
                 result.url, result.redirects = url, chain[1:]
@@ -177,7 +182,7 @@ class HttpClient:
         """One POST (no redirects, no retries), SSRF-checked and capped: (status, headers,
         body). Used for RFC 3161 timestamp requests."""
         _, host, port = check_url(url)
-        self._check_host(url, host, port)
+        self._check_host(url, host, port, self.timeout)
         try:
             resp = self.session.post(url, data=data, headers={"Content-Type": content_type},
                                      stream=True, allow_redirects=False,
@@ -194,12 +199,14 @@ class HttpClient:
                                      code=errors.TOO_LARGE)
             return resp.status_code, dict(resp.headers), body
 
-    def _check_host(self, url: str, host: str, port: int) -> None:
+    def _check_host(self, url: str, host: str, port: int, timeout: float) -> None:
         try:
-            self.policy.check_host(url, host, port, self._proxied(url))
+            self.policy.check_host(url, host, port, self._proxied(url), timeout)
         except FetchError as exc:
-            if "cannot resolve host" in exc.message:
-                self.dead_hosts[f"{host}:{port}"] = "cannot resolve host"
+            if "cannot resolve host" in exc.message:  # unknown name or no answer in time
+                slow = "DNS lookup timed out" in exc.message
+                self.dead_hosts[f"{host}:{port}"] = ("cannot resolve host, DNS lookup timed "
+                                                     "out" if slow else "cannot resolve host")
             raise
 
     def _hop_with_retries(self, url: str, dest_dir: Path, cap: int,
@@ -270,7 +277,7 @@ class HttpClient:
             raise_request_error(url, exc, self.timeout)
         except FetchError as err:
             reason = reason_of(exc)
-            if reason in DEAD_HOST_REASONS:  # the host is down or unknown: skip it from now on
+            if is_dead_host(reason):  # the host is down or unknown: skip it from now on
                 with contextlib.suppress(FetchError):
                     _, host, port = check_url(url)
                     self.dead_hosts[f"{host}:{port}"] = f"connection failed ({reason})"

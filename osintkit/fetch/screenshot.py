@@ -4,7 +4,9 @@ Chromium fetches the page and everything it loads itself, so it must not become 
 around the SSRF rules: it is started with `--proxy-server` pointing at a small forward
 proxy in this process (`GuardProxy`) that resolves every host, refuses private,
 loopback and link-local addresses exactly as the fetch client does (unless
---allow-private / --allow-net), and connects to the address it checked. Loopback is
+--allow-private / --allow-net), and connects to the address it checked. Its lookups
+(resolver.py) end by the screenshot's deadline, so a resolver that does not answer
+cannot hold it. Loopback is
 not bypassed (`--proxy-bypass-list=<-loopback>`) and WebRTC may not leave the proxy.
 The browser runs with a fresh profile in a temp directory and no background services.
 """
@@ -19,12 +21,14 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from osintkit import errors
 from osintkit.errors import FetchError
 from osintkit.fetch.guard import AddressPolicy
+from osintkit.fetch.resolver import resolve
 from osintkit.fileio import file_hashes
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -35,6 +39,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
                   "--proxy-bypass-list=<-loopback>")
 WINDOW = (1280, 2000)
+CONNECT_TIMEOUT = 15.0  # the guard proxy's lookup and connect, each, per upstream
 
 
 def find_chromium() -> str | None:
@@ -53,11 +58,12 @@ def find_chromium() -> str | None:
 class GuardProxy:
     """An HTTP forward proxy (CONNECT and absolute GET) that applies an AddressPolicy.
 
-    `refused` lists the (host, reason) pairs it turned away.
+    `refused` lists the (host, reason) pairs it turned away. Name lookups end by
+    `deadline` (time.monotonic()), and each within CONNECT_TIMEOUT.
     """
 
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
+    def __init__(self, policy: AddressPolicy, deadline: float | None = None) -> None:
+        self.policy, self.deadline = policy, deadline
         self.refused: list[tuple[str, str]] = []
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -79,7 +85,10 @@ class GuardProxy:
 
     def _target(self, host: str, port: int) -> str:
         """The checked address to connect to; FetchError when refused."""
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        limit = CONNECT_TIMEOUT
+        if self.deadline is not None:
+            limit = min(limit, self.deadline - time.monotonic())
+        infos = resolve(host, port, limit)  # DnsTimeout (an OSError): 403 to the browser
         for info in infos:
             problem = self.policy.problem(str(info[4][0]))
             if problem:
@@ -98,7 +107,8 @@ class GuardProxy:
                 if method == "CONNECT":
                     host, _, port = target.rpartition(":")
                     upstream = socket.create_connection((self._target(host.strip("[]"),
-                                                                      int(port)), int(port)), 15)
+                                                                      int(port)), int(port)),
+                                                        CONNECT_TIMEOUT)
                     stack.enter_context(upstream)
                     client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                     payload = b""
@@ -106,7 +116,7 @@ class GuardProxy:
                     parts = urlsplit(target)
                     port = parts.port or 80
                     upstream = socket.create_connection(
-                        (self._target(parts.hostname or "", port), port), 15)
+                        (self._target(parts.hostname or "", port), port), CONNECT_TIMEOUT)
                     stack.enter_context(upstream)
                     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
                     payload = f"{method} {path} {version}\r\n".encode("latin-1") + rest
@@ -166,7 +176,7 @@ def take_screenshot(url: str, out_dir: Path, *, policy: AddressPolicy,
     if proxy:  # through the user's proxy the guard cannot see addresses: refuse plainly
         raise FetchError(f"{url}: --screenshot does not go through --proxy yet",
                          code=errors.UNSUPPORTED)
-    guard = GuardProxy(policy)
+    guard = GuardProxy(policy, deadline=time.monotonic() + timeout)
     with tempfile.TemporaryDirectory(prefix="osintkit-chromium-") as tmp:
         shot = Path(tmp) / "shot.png"
         cmd = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={tmp}/profile",

@@ -22,6 +22,7 @@ import requests
 from osintkit import errors
 from osintkit.errors import FetchError
 from osintkit.fetch.guard import BlockedAddress
+from osintkit.fetch.resolver import DnsTimeout
 
 CHUNK = 64 * 1024
 
@@ -109,7 +110,7 @@ def reason_of(exc: BaseException) -> str:
     seen = exc
     while seen.__context__ is not None or seen.__cause__ is not None:
         nxt = seen.__cause__ or seen.__context__
-        if isinstance(nxt, BlockedAddress):
+        if isinstance(nxt, BlockedAddress | DnsTimeout):
             return str(nxt)
         seen = nxt  # type: ignore[assignment]
     text = str(exc)
@@ -124,6 +125,14 @@ def reason_of(exc: BaseException) -> str:
 DEAD_HOST_REASONS = frozenset({"Connection refused", "Name or service not known",
                                 "No route to host", "Temporary failure in name resolution",
                                 "No address associated with hostname"})
+
+
+def is_dead_host(reason: str) -> bool:
+    """Whether a failure (`reason_of`) means the host is down or its name unknown or not
+    answered in time: later requests to it in the same capture fail without trying."""
+    return reason in DEAD_HOST_REASONS or reason.startswith("DNS lookup timed out")
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
