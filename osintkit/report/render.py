@@ -107,8 +107,27 @@ def md_url(url: Any) -> str:
     return re.sub(r"[\s<>]", lambda m: f"%{ord(m.group()):02X}", safe_url(url))
 
 
+def md_link(url: Any) -> str:
+    """An archived post's URL in report.md: a link only for an http(s) URL with a host,
+    shown as escaped text; its target percent-encodes every character that could end the
+    link or the table cell (`)`, `]`, `|`, `<`, `>`, spaces, backslashes, quotes, non-ASCII).
+    Anything else (javascript:, data:, a bare word) is escaped text, never a link."""
+    text = " ".join(str(url or "").split())
+    if safe_url(text) == "#" or not _URL_HOST.match(text):
+        return md_escape(text)
+    target = re.sub(r"[^A-Za-z0-9\-._~:/?#@!$&+,;=%*']",
+                    lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), text)
+    return f"[{md_escape(text)}](<{target}>)"
+
+
+_URL_HOST = re.compile(r"^https?://[^/?#\s\\]+", re.IGNORECASE)
+POST_TEXT_CHARS = 200  # post text shown per archived post in report.md
+
+
 def _md_matches(d: dict[str, Any]) -> list[str]:
-    rows = []
+    """The "Archive matches" table: each match's evidence and the post or page its
+    archived copy came from (archive/provenance.py), then the archived posts' text."""
+    rows, texts = [], []
     for m in d["media"]:
         for x in m["matches"]:
             dist = " ".join(f"{k}={v}" for k, v in (x.get("distance") or {}).items())
@@ -116,12 +135,23 @@ def _md_matches(d: dict[str, Any]) -> list[str]:
             rows.append(f"| {m['id']}{at} | {md_escape(x.get('name'))} | {x.get('match')} | "
                         f"{md_escape(dist)} | {md_escape(x.get('transform'))} | "
                         f"{md_escape(x.get('source') or '')} | "
-                        f"{md_escape(x.get('first_seen') or '')} |")
+                        f"{md_escape(x.get('first_seen') or '')} | "
+                        f"{md_link(x.get('source_url'))} | "
+                        f"{md_escape(x.get('posted_at') or '')} |")
+            post = " ".join(str(x.get("post_text") or "").split())
+            if post:
+                short = post if len(post) <= POST_TEXT_CHARS else \
+                    post[:POST_TEXT_CHARS - 1] + "…"
+                texts.append(f"- {m['id']}{at} → {md_escape(x.get('name'))}: "
+                             f"“{md_escape(short)}”")
     if not rows:
         return []
-    return ["", "## Archive matches", "",
-            "| media | archived | match | distance | transform | source | first seen |",
-            "|---|---|---|---|---|---|---|", *rows]
+    out = ["", "## Archive matches", "",
+           "| media | archived | match | distance | transform | source | first seen | "
+           "archived post | posted |", "|---|---|---|---|---|---|---|---|---|", *rows]
+    if texts:
+        out += ["", "Text of the archived posts:", "", *texts]
+    return out
 
 
 def _md_custody(c: dict[str, Any]) -> list[str]:
