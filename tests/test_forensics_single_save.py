@@ -77,3 +77,22 @@ def test_single_saves_of_real_photos_never_fire_and_resaves_do(measured):
 def test_docs_state_the_measured_false_alarm_rates(measured):
     readme = (ROOT / "docs" / "forensics.md").read_text(encoding="utf-8")
     assert CAL.markdown(measured) in readme
+
+
+def test_the_demo_spread_repost_of_a_drawing_is_not_an_ela_hotspot():
+    """samples/spread's cropped, mirrored re-post (a drawing with grain, saved once at
+    quality 70) fired ELA_HOTSPOT on the rings of chroma error around its shapes; a
+    drawing's luma and chroma errors are now judged each against its own texture."""
+    path = ROOT / "samples" / "spread" / "media" / "repost_cropped_mirrored.jpg"
+    ela = analyse_image(path, only=("ela",)).indicators["ela"]
+    assert ela["drawing"] is True and ela["fired"] is False, ela
+    item = MediaItem("m3", path.name, path, kind="image")
+    findings, _ = run_checks(CheckContext(claim=Claim(id="c"), media=[item]))
+    assert "ELA_HOTSPOT" not in {f.code for f in findings}
+
+
+def test_fewer_single_save_drawings_fire_ela():
+    table = CAL.measure(None, seeds=2)
+    fired = sum(row["ela"][0] for row in table.values())
+    applicable = sum(row["ela"][1] for row in table.values())
+    assert applicable >= 80 and fired / applicable <= 0.15, (fired, applicable)

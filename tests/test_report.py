@@ -179,13 +179,22 @@ def test_report_renders_in_headless_chromium(chromium, sample_reports, tmp_path)
     assert _texture(shots["report"]) > 3 * _texture(shots["bare"])  # ...and they make it
 
 
-def test_pictures_left_by_checks_are_inlined(samples_dir, tmp_path):
+def test_pictures_left_by_checks_are_inlined(tmp_path):
+    import io
+
+    from conftest import EXIF_SAMPLES
     from PIL import Image
 
-    img = Image.open(samples_dir / "media" / "strike_near.jpg")
-    img.paste((200, 30, 30), (100, 80, 380, 300))  # a flat pasted patch: ELA lights up
-    path = tmp_path / "patched.jpg"
-    img.save(path, "JPEG", quality=92)
+    # a real camera photo saved at quality 75, with an uncompressed piece of it pasted
+    # in: ELA lights up on the patch (tests/test_forensics.py measures where)
+    with Image.open(EXIF_SAMPLES / "jpg" / "gps" / "DSCN0010.jpg") as im:
+        img = im.convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=75)
+    base = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    base.paste(img.crop((0, 0, 200, 150)).resize((230, 170)), (283, 213))
+    path = tmp_path / "patched.png"
+    base.save(path)
     rep = verify_target([str(path)], tmp_path / "out",
                         options=VerifyOptions(search_archive=False))
     with_pictures = [f for f in rep.findings if f.evidence.get("images")]
