@@ -17,7 +17,6 @@ Exit 0: everything present and verified; 1: a failed fetch or a hash mismatch.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from fetch_corpus import sha256  # noqa: E402  (one streamed sha256 for the fetch scripts)
+
 RAW = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 COMMITS = {
     "mdn/shared-assets": "af39d463655d82444b9063ae9d8eeef757e082a4",
@@ -64,14 +66,6 @@ CLIPS = {
 }
 PHOTOS_REPO = "https://github.com/drewnoakes/metadata-extractor-images.git"
 PHOTOS_COMMIT = "4beba640487802442bc9931fb01274e908102d3a"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fetch_clips(dest: Path) -> list[str]:
