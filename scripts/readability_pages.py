@@ -37,7 +37,7 @@ FAKEHOST = "http://fakehost/test/page.html"
 URL_ATTRS = ("src", "data-src", "data-lazy-src", "data-original", "data-hi-res-src",
              "data-src-large", "data-full-src", "poster", "data-url")
 SRCSET_ATTRS = ("srcset", "data-srcset", "data-lazy-srcset")
-MEDIA_TAGS = "img, amp-img, picture source, video, video source, audio source, iframe, embed"
+MEDIA_TAGS = "img, amp-img, picture, video, audio, iframe, embed"
 LAZY = re.compile(r"^\S+\.(jpg|jpeg|png|webp)(\?\S*)?$", re.I)
 MEDIA_SUFFIX = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".mp4", ".webm", ".mov",
                 ".m4v")
@@ -76,6 +76,14 @@ class RPage:
 
 
 def _raw_urls(node) -> list[str]:
+    """Every URL of one picture, video or player: a <picture>'s or <video>'s children too."""
+    if node.tag in ("picture", "video", "audio"):
+        kids = [k for k in node.css("source, img") if k.mem_id != node.mem_id]
+        return [u for n in [node, *kids] for u in _attr_urls(n)]
+    return _attr_urls(node)
+
+
+def _attr_urls(node) -> list[str]:
     a = node.attributes
     raws = [a.get(k) for k in URL_ATTRS]
     for k in SRCSET_ATTRS:
@@ -83,13 +91,15 @@ def _raw_urls(node) -> list[str]:
     if node.tag == "a":
         raws.append(a.get("href"))
     if node.tag in ("img", "figure"):  # readability's lazy images: any attribute naming one
-        raws += [v for k, v in a.items() if v and k not in (*URL_ATTRS, "alt", "title") and LAZY.match(v.strip())]
+        raws += [v for k, v in a.items()
+                 if v and k not in (*URL_ATTRS, "alt", "title") and LAZY.match(v.strip())]
     return [r for r in raws if r and not r.strip().startswith("data:")]
 
 
 def _elements(tree):
     """Media elements, and links to media files, including those inside <noscript>."""
-    nodes = list(tree.css(MEDIA_TAGS))
+    nodes = [n for n in tree.css(MEDIA_TAGS)
+             if not (n.tag == "img" and _inside(n, "picture"))]
     nodes += [n for n in tree.css("figure") if n.css_first("img, picture") is None]
     nodes += [n for n in tree.css("a[href]")
               if urlsplit(n.attributes.get("href") or "").path.lower().endswith(MEDIA_SUFFIX)]
@@ -98,6 +108,15 @@ def _elements(tree):
         if "<" in inner:
             nodes += _elements(parse_html(inner))
     return nodes
+
+
+def _inside(node, tag: str) -> bool:
+    cur = node.parent
+    while cur is not None:
+        if cur.tag == tag:
+            return True
+        cur = cur.parent
+    return False
 
 
 def _context(node) -> str:
