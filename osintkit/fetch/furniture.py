@@ -77,6 +77,9 @@ PLAYER_HOSTS = ("youtube.com", "youtube-nocookie.com", "youtu.be", "vimeo.com",
                 "dailymotion.com", "player.", "jwplayer", "brightcove", "rumble.com",
                 "facebook.com/plugins/video", "twitter.com", "x.com", "tiktok.com",
                 "instagram.com", "streamable.com", "ooyala", "kaltura", "vidible")
+# A furniture-worded block inside the article holding at least this share of its text
+# wraps the article (blogger's "widget Blog", a share-bar parent), it is no furniture.
+WRAPPER_SHARE = 0.5
 MIN_SIDE = 100  # declared smaller than this (either side): an icon, not a picture
 
 
