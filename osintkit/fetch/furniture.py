@@ -64,7 +64,9 @@ MAIN_WORDS = re.compile(
     re.I)
 # Class/id words of media blocks that belong to the article when inside it.
 MEDIA_BLOCK = re.compile(r"gallery|gal-embed|slideshow|slider|carousel|lightbox|photo|figure|"
-                         r"media|lead|lede|hero|top-?image|main-?image|video|player|inline-?gra",
+                         r"media|lead|lede|hero|top-?image|main-?image|video|player|inline-?gra|"
+                         r"type-(image|photo|video)|wp-block-image|embed(ded)?-?image|"
+                         r"inline-?image",
                          re.I)
 LOGO_URL = re.compile(r"logo|favicon|sprite|placeholder|default[-_]?(image|share|og)|"
                       r"fallback|blank|spacer|social[-_]?share|apple-touch|/icons?/", re.I)
