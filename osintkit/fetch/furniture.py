@@ -64,7 +64,9 @@ MAIN_WORDS = re.compile(
     re.I)
 # Class/id words of media blocks that belong to the article when inside it.
 MEDIA_BLOCK = re.compile(r"gallery|gal-embed|slideshow|slider|carousel|lightbox|photo|figure|"
-                         r"media|lead|lede|hero|top-?image|main-?image|video|player|inline-?gra",
+                         r"media|lead|lede|hero|top-?image|main-?image|video|player|inline-?gra|"
+                         r"type-(image|photo|video)|wp-block-image|embed(ded)?-?image|"
+                         r"inline-?image",
                          re.I)
 LOGO_URL = re.compile(r"logo|favicon|sprite|placeholder|default[-_]?(image|share|og)|"
                       r"fallback|blank|spacer|social[-_]?share|apple-touch|/icons?/", re.I)
@@ -77,6 +79,9 @@ PLAYER_HOSTS = ("youtube.com", "youtube-nocookie.com", "youtu.be", "vimeo.com",
                 "dailymotion.com", "player.", "jwplayer", "brightcove", "rumble.com",
                 "facebook.com/plugins/video", "twitter.com", "x.com", "tiktok.com",
                 "instagram.com", "streamable.com", "ooyala", "kaltura", "vidible")
+# A furniture-worded block inside the article holding at least this share of its text
+# wraps the article (blogger's "widget Blog", a share-bar parent), it is no furniture.
+WRAPPER_SHARE = 0.5
 MIN_SIDE = 100  # declared smaller than this (either side): an icon, not a picture
 
 

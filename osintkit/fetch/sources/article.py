@@ -84,7 +84,7 @@ def primary_container(tree: LexborHTMLParser) -> LexborNode | None:
 
 
 def _mark(anc: LexborNode, container: LexborNode | None, texts: dict[int, int],
-          whole: int) -> tuple[str, str] | None:
+          whole: int, scope: LexborNode | None = None) -> tuple[str, str] | None:
     """What one ancestor says about the media inside it, or None."""
     words = _words(anc)
     if F.AD_WIDGET.search(words):
@@ -92,12 +92,31 @@ def _mark(anc: LexborNode, container: LexborNode | None, texts: dict[int, int],
     if anc.tag in ("nav", "footer", "aside") or (anc.tag == "header" and container is None):
         return ("furniture", f"<{anc.tag}> block")
     if F.FURNITURE_WORDS.search(words) and not F.MEDIA_BLOCK.search(words) \
-            and not F.MAIN_WORDS.search(words):
+            and not F.MAIN_WORDS.search(words) and not _holds_article(anc, scope, texts):
         return ("furniture", f"{_short(words)} block")
     if anc.tag == "article" and container is not None and \
-            texts.setdefault(anc.mem_id, _ptext(anc)) < 0.3 * whole:
+            _text_len(anc, texts) < 0.3 * _text_len(container, texts):
         return ("furniture", "another article's teaser")
     return None
+
+
+def _text_len(node: LexborNode, texts: dict[int, int]) -> int:
+    """All the text of a block (lists and tables too, not only paragraphs), cached."""
+    key = -node.mem_id - 1
+    if key not in texts:
+        texts[key] = len(" ".join((node.text(deep=True) or "").split()))
+    return texts[key]
+
+
+def _holds_article(anc: LexborNode, scope: LexborNode | None, texts: dict[int, int]) -> bool:
+    """A block with a furniture word ("widget", "share"...) that holds most of the text of
+    the article (of the page, when no article block was found; all text: blogs write
+    paragraphs with <br>) is the article's wrapper (a CMS's "widget Blog", a share-bar
+    parent), not furniture."""
+    if scope is None:
+        return False
+    total = _text_len(scope, texts)
+    return total > 0 and _text_len(anc, texts) >= F.WRAPPER_SHARE * total
 
 
 def _zone(node: LexborNode, container: LexborNode | None,
@@ -107,12 +126,13 @@ def _zone(node: LexborNode, container: LexborNode | None,
     texts = {} if texts is None else texts
     whole = texts.setdefault(container.mem_id, _ptext(container)) if container is not None else 0
     verdict: tuple[str, str] | None = None
+    scope = container if container is not None else _body(node)
     for anc in ancestors(node):
         if container is not None and anc.mem_id == container.mem_id:
             inside = True
             break
         if verdict is None:
-            verdict = _mark(anc, container, texts, whole)
+            verdict = _mark(anc, container, texts, whole, scope)
     if verdict is not None and (verdict[0] == "ad" or inside or container is None):
         return verdict
     if inside:
@@ -120,6 +140,13 @@ def _zone(node: LexborNode, container: LexborNode | None,
     if container is None:  # no article found: decided by the caller (see `_decide`)
         return ("loose", "on a page without an article block")
     return verdict or ("outside", "outside the article")
+
+
+def _body(node: LexborNode) -> LexborNode | None:
+    cur = node.parent
+    while cur is not None and cur.tag != "body":
+        cur = cur.parent
+    return cur
 
 
 def _short(words: str) -> str:
