@@ -19,8 +19,9 @@ from osintkit.match.hashing import PDQ_MIN_QUALITY, PDQ_NEAR
 from osintkit.match.segments import FrameMatch, Segment
 from osintkit.match.videoalign import PDQ_EXTEND
 
-PDQ_SEED = PDQ_NEAR  # as videomatch.PDQ_SEED
-MIN_QUALITY = PDQ_MIN_QUALITY
+PDQ_SEED = PDQ_NEAR  # a segment needs a pair this close (ThreatExchange's vPDQ threshold),
+# and is extended by pairs within PDQ_EXTEND on its line (videoalign.py, segments.py)
+MIN_QUALITY = PDQ_MIN_QUALITY  # frames flatter than this are never paired by PDQ
 # Query frames whose aligned pixels seed a segment: this many make a copy unless the
 # pixel checks all say another shot (measured: copies 10-12 in the benchmark's 10 s
 # queries, other viewpoints of one scene 1-3; docs/video.md)

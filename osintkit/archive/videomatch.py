@@ -24,8 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from osintkit.archive.videokind import Fit, fit_segments, same_moment, video_kind
-from osintkit.match.hashing import PDQ_MIN_QUALITY, PDQ_NEAR
+from osintkit.archive.videokind import (
+    MIN_QUALITY,
+    PDQ_SEED,
+    Fit,
+    fit_segments,
+    same_moment,
+    video_kind,
+)
 from osintkit.match.segments import FrameMatch, Segment, distance_matrix, segments_from_matches
 from osintkit.match.videoalign import (
     MIN_STD,
@@ -37,9 +43,6 @@ from osintkit.match.videoalign import (
 )
 
 Box = tuple[int, int, int, int]
-PDQ_SEED = PDQ_NEAR  # a segment needs a pair this close (ThreatExchange's vPDQ threshold),
-# and is extended by pairs within PDQ_EXTEND on its line (videoalign.py, segments.py)
-MIN_QUALITY = PDQ_MIN_QUALITY  # frames flatter than this are never paired by PDQ
 MAPPINGS = 3  # fitted archived shots whose mappings are tried (match_video)
 
 
